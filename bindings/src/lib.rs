@@ -1,0 +1,1 @@
+//! uniffi surface of the Gridline core. Built out in its own issue.
