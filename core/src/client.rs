@@ -1,0 +1,271 @@
+//! The core's public API for a rider's device: open the store, write drafts, submit them into
+//! the outbox, read the queue. Plain Rust; the FFI crate maps it one to one.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use gridline_protocol::catalog::validate_attributes;
+use gridline_protocol::report::check_text;
+use gridline_protocol::{
+    Catalog, FieldError, MAX_NOTE_CHARS, Report, ReportKind, Severity, Timestamp,
+};
+use uuid::Uuid;
+
+use crate::error::{Error, GridlineError, Result};
+use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
+use crate::store::{ListFilter, Store};
+
+/// Where the time comes from; tests pass a fixed clock.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// What the host app tells the core when it opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The SQLite file that holds everything (created if missing).
+    pub db_path: PathBuf,
+    /// The signed-in rider's id, stamped on every report.
+    pub reporter: String,
+    /// The host app's version, sent with reports for support.
+    pub app_version: String,
+}
+
+/// A rider's device: the offline store plus the catalog it validates against.
+/// Safe to share between threads; every method is one transaction.
+pub struct Client {
+    store: Mutex<Store>,
+    catalog: RwLock<Arc<Catalog>>,
+    config: ClientConfig,
+    clock: Clock,
+}
+
+/// The settings key of the cached catalog document.
+const CATALOG_DOC: &str = "catalog";
+
+impl Client {
+    /// Opens (creating or migrating) the store at `config.db_path`.
+    pub fn open(config: ClientConfig) -> Result<Client, GridlineError> {
+        Self::open_with_clock(config, Arc::new(Timestamp::now))
+    }
+
+    /// Like [`Client::open`], with the time taken from `clock`.
+    pub fn open_with_clock(config: ClientConfig, clock: Clock) -> Result<Client, GridlineError> {
+        if config.reporter.trim().is_empty() {
+            return Err(FieldError::new("reporter", "must name the signed-in rider").into());
+        }
+        check_text(
+            "reporter",
+            &config.reporter,
+            gridline_protocol::report::MAX_ID_CHARS,
+            false,
+        )?;
+        check_text(
+            "app_version",
+            &config.app_version,
+            gridline_protocol::report::MAX_ID_CHARS,
+            false,
+        )?;
+        let store = Store::open(&config.db_path)?;
+        let catalog = match store.cached_document(CATALOG_DOC)? {
+            // A cached catalog was validated before it was stored; if it no longer parses
+            // (an older build wrote it), fall back to the built-in one rather than fail.
+            Some(doc) => Catalog::from_json(&doc.body).unwrap_or_else(|_| Catalog::builtin()),
+            None => Catalog::builtin(),
+        };
+        Ok(Client {
+            store: Mutex::new(store),
+            catalog: RwLock::new(Arc::new(catalog)),
+            config,
+            clock,
+        })
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (the transaction
+        // rolls back), so the store behind a poisoned lock is still consistent.
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The catalog reports are validated against (built-in until the server sends one).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Replaces the catalog with one received from the server, after checking it; the old one
+    /// stays if the new one is invalid.
+    pub fn install_catalog(&self, json: &str) -> Result<(), GridlineError> {
+        let catalog = Catalog::from_json(json)?;
+        let doc = crate::store::CachedDocument {
+            version: catalog.version.clone(),
+            body: json.to_string(),
+        };
+        self.store()
+            .put_cached_document(CATALOG_DOC, &doc, (self.clock)().as_millis())?;
+        match self.catalog.write() {
+            Ok(mut c) => *c = Arc::new(catalog),
+            Err(p) => *p.into_inner() = Arc::new(catalog),
+        }
+        Ok(())
+    }
+
+    /// Starts a new report of `kind`; its id is made now and never changes.
+    pub fn create_draft(&self, kind: ReportKind) -> Result<LocalReport, GridlineError> {
+        let now = (self.clock)();
+        let draft = LocalReport {
+            id: Uuid::now_v7(),
+            state: ReportState::Draft,
+            kind,
+            category: String::new(),
+            note: String::new(),
+            severity: Severity::default(),
+            location: None,
+            location_warnings: vec![],
+            grid_id: None,
+            attributes: Default::default(),
+            outreach: None,
+            photos: vec![],
+            reporter: self.config.reporter.clone(),
+            app_version: self.config.app_version.clone(),
+            created_at: now,
+            updated_at: now,
+            submitted_at: None,
+            ticket_id: None,
+            ticket_status: None,
+            rejection: None,
+        };
+        self.store().insert_draft(&draft)?;
+        Ok(draft)
+    }
+
+    /// Changes a draft (or a parked report being fixed). Each value set is checked now, so the
+    /// form can show the error next to its field; completeness is checked at submit.
+    pub fn update_draft(&self, id: Uuid, patch: DraftPatch) -> Result<LocalReport, GridlineError> {
+        let catalog = self.catalog();
+        let now = (self.clock)();
+        let report = self
+            .store()
+            .update_draft(&id, &patch, now, |r| check_patch(&catalog, &patch, r))?;
+        Ok(report)
+    }
+
+    /// Validates the report against the catalog and queues it for sending, in one transaction.
+    /// When this returns, the report is on disk and will be sent exactly once.
+    pub fn submit(&self, id: Uuid) -> Result<LocalReport, GridlineError> {
+        let catalog = self.catalog();
+        let now = (self.clock)();
+        let report = self.store().queue(&id, now, |r| {
+            let payload = wire_report(r, now)?;
+            catalog.validate_report(&payload)?;
+            Ok(payload)
+        })?;
+        Ok(report)
+    }
+
+    /// One report, whatever its state.
+    pub fn get(&self, id: Uuid) -> Result<LocalReport, GridlineError> {
+        self.store()
+            .get(&id)?
+            .ok_or_else(|| GridlineError::NotFound {
+                what: format!("report {id}"),
+            })
+    }
+
+    /// Reports matching `filter`, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<LocalReport>, GridlineError> {
+        Ok(self.store().list(filter)?)
+    }
+
+    /// Deletes a draft that was never submitted.
+    pub fn delete_draft(&self, id: Uuid) -> Result<(), GridlineError> {
+        Ok(self.store().delete_draft(&id)?)
+    }
+
+    /// Report counts per state, for a badge.
+    pub fn counts(&self) -> Result<Counts, GridlineError> {
+        Ok(self.store().counts()?)
+    }
+
+    /// Runs SQLite's integrity check on the store.
+    pub fn integrity_check(&self) -> Result<(), GridlineError> {
+        Ok(self.store().integrity_check()?)
+    }
+}
+
+/// Checks the values a patch sets, against the report as it would become.
+fn check_patch(catalog: &Catalog, patch: &DraftPatch, r: &LocalReport) -> Result<()> {
+    if let Some(note) = &patch.note {
+        check_text("note", note, MAX_NOTE_CHARS, true)?;
+    }
+    if let Some(location) = &patch.location {
+        location.validate()?;
+    }
+    if patch.kind.is_some() && catalog.kind(r.kind).is_none() {
+        return Err(FieldError::new(
+            "kind",
+            format!("{} is not in catalog {}", r.kind.as_str(), catalog.version),
+        )
+        .into());
+    }
+    if patch.category.is_some() || !patch.set_attributes.is_empty() {
+        let category = catalog.category(r.kind, &r.category).ok_or_else(|| {
+            FieldError::new(
+                "category",
+                format!("{:?} is not a category of {}", r.category, r.kind.as_str()),
+            )
+        })?;
+        // Only the values being set are checked here; required ones are checked at submit.
+        let mut relaxed = category.clone();
+        for def in &mut relaxed.attributes {
+            def.required = false;
+        }
+        let set: std::collections::BTreeMap<_, _> = patch
+            .set_attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        validate_attributes(&relaxed, &set)?;
+    }
+    if patch.outreach.is_some() && r.kind != ReportKind::AntiFraudOutreach {
+        return Err(FieldError::new("outreach", "is only for anti_fraud_outreach reports").into());
+    }
+    Ok(())
+}
+
+/// The wire form of a local report at submit time.
+fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
+    if r.category.is_empty() {
+        return Err(Error::Validation(FieldError::new(
+            "category",
+            "is required",
+        )));
+    }
+    let location = r
+        .location
+        .clone()
+        .ok_or_else(|| FieldError::new("location", "is required"))?;
+    Ok(Report {
+        id: r.id,
+        kind: r.kind,
+        category: r.category.clone(),
+        note: r.note.clone(),
+        severity: r.severity,
+        location,
+        location_warnings: vec![],
+        grid_id: None,
+        attributes: r.attributes.clone(),
+        outreach: r.outreach.clone(),
+        photos: r.photos.clone(),
+        reporter: r.reporter.clone(),
+        created_at: r.created_at,
+        submitted_at: now,
+        app_version: r.app_version.clone(),
+    })
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,408 @@
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use gridline_protocol::{
+    AttrValue, CoordSystem, LocationFix, LocationProvider, Outreach, VenueType,
+};
+
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    client: Client,
+}
+
+static NOW: AtomicI64 = AtomicI64::new(1_764_300_000_000);
+
+fn config(path: &std::path::Path) -> ClientConfig {
+    ClientConfig {
+        db_path: path.to_path_buf(),
+        reporter: "rider-7".into(),
+        app_version: "test".into(),
+    }
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gridline.db");
+    let client = Client::open_with_clock(
+        config(&path),
+        Arc::new(|| Timestamp::from_millis(NOW.fetch_add(1, Ordering::Relaxed))),
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        client,
+    }
+}
+
+fn ningbo() -> LocationFix {
+    LocationFix {
+        lat: 29.8683,
+        lon: 121.544,
+        accuracy_m: 5.0,
+        altitude_m: None,
+        provider: LocationProvider::Gps,
+        fix_time: Timestamp::from_millis(1_764_300_000_000),
+        mock: false,
+        source_crs: CoordSystem::Wgs84,
+    }
+}
+
+fn text(s: &str) -> AttrValue {
+    AttrValue::Text(s.into())
+}
+
+fn pothole_patch() -> DraftPatch {
+    DraftPatch {
+        category: Some("pothole".into()),
+        note: Some("车道中间一个大坑".into()),
+        location: Some(ningbo()),
+        set_attributes: [("size".to_string(), text("large"))].into(),
+        ..Default::default()
+    }
+}
+
+fn validation_field(e: GridlineError) -> String {
+    match e {
+        GridlineError::Validation { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_submitted_report_is_queued_with_a_frozen_payload_and_history() {
+    let f = fixture();
+    let draft = f.client.create_draft(ReportKind::RoadDamage).unwrap();
+    assert_eq!(draft.id.get_version_num(), 7);
+    f.client.update_draft(draft.id, pothole_patch()).unwrap();
+    let queued = f.client.submit(draft.id).unwrap();
+    assert_eq!(queued.state, ReportState::Queued);
+    assert_eq!(queued.id, draft.id);
+
+    // It survives closing and reopening the file.
+    drop(f.client);
+    let again = Client::open(config(&f.path)).unwrap();
+    let stored = again.get(draft.id).unwrap();
+    assert_eq!(stored.state, ReportState::Queued);
+    assert_eq!(stored.note, "车道中间一个大坑");
+    assert_eq!(stored.attributes.get("size"), Some(&text("large")));
+    let store = again.store();
+    let payload = store.payload(&draft.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            payload.id,
+            payload.category.as_str(),
+            payload.reporter.as_str()
+        ),
+        (draft.id, "pothole", "rider-7")
+    );
+    let states: Vec<_> = store
+        .history(&draft.id)
+        .unwrap()
+        .into_iter()
+        .map(|(from, to, _, _)| (from, to))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (None, ReportState::Draft),
+            (Some(ReportState::Draft), ReportState::Queued)
+        ]
+    );
+}
+
+#[test]
+fn submit_refuses_incomplete_reports_and_leaves_the_draft_alone() {
+    let f = fixture();
+    let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+    assert_eq!(
+        validation_field(f.client.submit(id).unwrap_err()),
+        "category"
+    );
+    f.client
+        .update_draft(
+            id,
+            DraftPatch {
+                category: Some("pothole".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        validation_field(f.client.submit(id).unwrap_err()),
+        "location"
+    );
+    f.client
+        .update_draft(
+            id,
+            DraftPatch {
+                location: Some(ningbo()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        validation_field(f.client.submit(id).unwrap_err()),
+        "attributes.size"
+    );
+    let still = f.client.get(id).unwrap();
+    assert_eq!(
+        (still.state, still.submitted_at),
+        (ReportState::Draft, None)
+    );
+    assert_eq!(
+        f.client.counts().unwrap(),
+        Counts {
+            drafts: 1,
+            ..Default::default()
+        }
+    );
+}
+
+#[test]
+fn hostile_values_are_refused_naming_the_field_and_nothing_changes() {
+    let f = fixture();
+    let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+    let before = f.client.update_draft(id, pothole_patch()).unwrap();
+    let mut nan = ningbo();
+    nan.lat = f64::NAN;
+    let mut far = ningbo();
+    far.lon = 181.0;
+    let cases: Vec<(DraftPatch, &str)> = vec![
+        (
+            DraftPatch {
+                location: Some(nan),
+                ..Default::default()
+            },
+            "location.lat",
+        ),
+        (
+            DraftPatch {
+                location: Some(far),
+                ..Default::default()
+            },
+            "location.lon",
+        ),
+        (
+            DraftPatch {
+                category: Some("volcano".into()),
+                ..Default::default()
+            },
+            "category",
+        ),
+        (
+            DraftPatch {
+                note: Some("x".repeat(2001)),
+                ..Default::default()
+            },
+            "note",
+        ),
+        (
+            DraftPatch {
+                note: Some("bell\u{7}".into()),
+                ..Default::default()
+            },
+            "note",
+        ),
+        (
+            DraftPatch {
+                set_attributes: [("size".to_string(), text("huge"))].into(),
+                ..Default::default()
+            },
+            "attributes.size",
+        ),
+        (
+            DraftPatch {
+                set_attributes: [("depth_cm".to_string(), text("deep"))].into(),
+                ..Default::default()
+            },
+            "attributes.depth_cm",
+        ),
+        (
+            DraftPatch {
+                set_attributes: [("colour".to_string(), text("red"))].into(),
+                ..Default::default()
+            },
+            "attributes.colour",
+        ),
+        (
+            DraftPatch {
+                outreach: Some(Outreach {
+                    people_reached: 3,
+                    materials_handed_out: 0,
+                    venue_type: VenueType::Shop,
+                }),
+                ..Default::default()
+            },
+            "outreach",
+        ),
+    ];
+    for (patch, field) in cases {
+        let err = f.client.update_draft(id, patch.clone()).unwrap_err();
+        assert_eq!(validation_field(err), field, "{patch:?}");
+        assert_eq!(
+            f.client.get(id).unwrap(),
+            before,
+            "a refused patch changed the draft"
+        );
+    }
+}
+
+#[test]
+fn queued_reports_cannot_be_edited_or_deleted() {
+    let f = fixture();
+    let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+    f.client.update_draft(id, pothole_patch()).unwrap();
+    f.client.submit(id).unwrap();
+    assert!(matches!(
+        f.client.update_draft(id, DraftPatch::default()),
+        Err(GridlineError::Conflict { .. })
+    ));
+    assert!(matches!(
+        f.client.delete_draft(id),
+        Err(GridlineError::Conflict { .. })
+    ));
+    assert!(matches!(
+        f.client.submit(id),
+        Err(GridlineError::Conflict { .. })
+    ));
+    assert_eq!(f.client.get(id).unwrap().state, ReportState::Queued);
+}
+
+#[test]
+fn drafts_can_be_deleted_and_unknown_ids_are_not_found() {
+    let f = fixture();
+    let id = f.client.create_draft(ReportKind::Other).unwrap().id;
+    f.client.delete_draft(id).unwrap();
+    assert!(matches!(
+        f.client.get(id),
+        Err(GridlineError::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.client.delete_draft(id),
+        Err(GridlineError::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.client.submit(Uuid::now_v7()),
+        Err(GridlineError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn outreach_reports_carry_their_figures() {
+    let f = fixture();
+    let id = f
+        .client
+        .create_draft(ReportKind::AntiFraudOutreach)
+        .unwrap()
+        .id;
+    let patch = DraftPatch {
+        category: Some("shop_visit".into()),
+        location: Some(ningbo()),
+        set_attributes: [("shops_visited".to_string(), AttrValue::Number(12.0))].into(),
+        ..Default::default()
+    };
+    f.client.update_draft(id, patch).unwrap();
+    assert_eq!(
+        validation_field(f.client.submit(id).unwrap_err()),
+        "outreach"
+    );
+    let figures = Outreach {
+        people_reached: 25,
+        materials_handed_out: 40,
+        venue_type: VenueType::Shop,
+    };
+    f.client
+        .update_draft(
+            id,
+            DraftPatch {
+                outreach: Some(figures.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let r = f.client.submit(id).unwrap();
+    assert_eq!(r.outreach, Some(figures));
+}
+
+#[test]
+fn lists_by_state_newest_first_and_counts() {
+    let f = fixture();
+    let mut ids = vec![];
+    for i in 0..5 {
+        let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        f.client.update_draft(id, pothole_patch()).unwrap();
+        if i % 2 == 0 {
+            f.client.submit(id).unwrap();
+        }
+        ids.push(id);
+    }
+    let queued = f
+        .client
+        .list(&ListFilter {
+            states: vec![ReportState::Queued],
+            limit: None,
+        })
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[2], ids[0]]
+    );
+    let two = f
+        .client
+        .list(&ListFilter {
+            states: vec![],
+            limit: Some(2),
+        })
+        .unwrap();
+    assert_eq!(
+        two.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+    assert_eq!(
+        f.client.counts().unwrap(),
+        Counts {
+            drafts: 2,
+            pending: 3,
+            accepted: 0,
+            rejected: 0
+        }
+    );
+}
+
+#[test]
+fn refuses_a_blank_reporter() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir.path().join("x.db"));
+    c.reporter = "  ".into();
+    assert!(
+        matches!(Client::open(c), Err(GridlineError::Validation { field, .. }) if field == "reporter")
+    );
+}
+
+#[test]
+fn an_invalid_server_catalog_keeps_the_old_one() {
+    let f = fixture();
+    let before = f.client.catalog();
+    assert!(
+        f.client
+            .install_catalog("{\"version\":\"\",\"kinds\":[]}")
+            .is_err()
+    );
+    assert_eq!(f.client.catalog(), before);
+    let mut next = (*before).clone();
+    next.version = "server-2".into();
+    next.kinds.retain(|k| k.code != ReportKind::Other);
+    f.client
+        .install_catalog(&serde_json::to_string(&next).unwrap())
+        .unwrap();
+    drop(f.client);
+    let reopened = Client::open(config(&f.path)).unwrap();
+    assert_eq!(reopened.catalog().version, "server-2");
+    assert!(
+        reopened.create_draft(ReportKind::Other).is_ok(),
+        "a draft of any kind can be started"
+    );
+}

@@ -1,0 +1,467 @@
+//! Reports and their outbox state: insert, read, edit, queue, list, count, delete.
+//! State changes are recorded in `state_changes` in the same transaction as the change.
+
+use std::collections::HashMap;
+
+use gridline_protocol::{PhotoRef, Report, ReportKind, Severity, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
+
+/// Which reports to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only these states; empty means all.
+    pub states: Vec<ReportState>,
+    /// At most this many (newest first); `None` means all.
+    pub limit: Option<u32>,
+}
+
+const COLUMNS: &str =
+    "id, state, kind, category, note, severity, location_json, attributes_json, outreach_json,
+    location_warnings_json, grid_id, reporter, app_version, created_at, updated_at, submitted_at,
+    ticket_id, ticket_status, reject_field, reject_reason";
+
+fn corrupt(what: &str, id: &str, e: impl std::fmt::Display) -> Error {
+    Error::Corrupt(format!("{what} of report {id}: {e}"))
+}
+
+fn decode_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        id: row.get(0)?,
+        state: row.get(1)?,
+        kind: row.get(2)?,
+        category: row.get(3)?,
+        note: row.get(4)?,
+        severity: row.get(5)?,
+        location_json: row.get(6)?,
+        attributes_json: row.get(7)?,
+        outreach_json: row.get(8)?,
+        warnings_json: row.get(9)?,
+        grid_id: row.get(10)?,
+        reporter: row.get(11)?,
+        app_version: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+        submitted_at: row.get(15)?,
+        ticket_id: row.get(16)?,
+        ticket_status: row.get(17)?,
+        reject_field: row.get(18)?,
+        reject_reason: row.get(19)?,
+    })
+}
+
+/// A row as stored, before its JSON columns are decoded.
+struct RawRow {
+    id: String,
+    state: String,
+    kind: String,
+    category: String,
+    note: String,
+    severity: String,
+    location_json: Option<String>,
+    attributes_json: String,
+    outreach_json: Option<String>,
+    warnings_json: String,
+    grid_id: Option<String>,
+    reporter: String,
+    app_version: String,
+    created_at: i64,
+    updated_at: i64,
+    submitted_at: Option<i64>,
+    ticket_id: Option<String>,
+    ticket_status: Option<String>,
+    reject_field: Option<String>,
+    reject_reason: Option<String>,
+}
+
+impl RawRow {
+    fn into_report(self, photos: Vec<PhotoRef>) -> Result<LocalReport> {
+        let id = &self.id;
+        let json = |what: &str, text: &str| -> Result<serde_json::Value> {
+            serde_json::from_str(text).map_err(|e| corrupt(what, id, e))
+        };
+        let location = match &self.location_json {
+            Some(text) => Some(
+                serde_json::from_value(json("location", text)?)
+                    .map_err(|e| corrupt("location", id, e))?,
+            ),
+            None => None,
+        };
+        let outreach = match &self.outreach_json {
+            Some(text) => Some(
+                serde_json::from_value(json("outreach", text)?)
+                    .map_err(|e| corrupt("outreach", id, e))?,
+            ),
+            None => None,
+        };
+        Ok(LocalReport {
+            id: Uuid::parse_str(id).map_err(|e| corrupt("id", id, e))?,
+            state: ReportState::parse(&self.state)
+                .ok_or_else(|| corrupt("state", id, &self.state))?,
+            kind: ReportKind::parse(&self.kind).ok_or_else(|| corrupt("kind", id, &self.kind))?,
+            category: self.category,
+            note: self.note,
+            severity: Severity::parse(&self.severity)
+                .ok_or_else(|| corrupt("severity", id, &self.severity))?,
+            location,
+            location_warnings: serde_json::from_str(&self.warnings_json)
+                .map_err(|e| corrupt("warnings", id, e))?,
+            grid_id: self.grid_id,
+            attributes: serde_json::from_str(&self.attributes_json)
+                .map_err(|e| corrupt("attributes", id, e))?,
+            outreach,
+            photos,
+            reporter: self.reporter,
+            app_version: self.app_version,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            submitted_at: self.submitted_at.map(Timestamp::from_millis),
+            ticket_id: self.ticket_id,
+            ticket_status: self.ticket_status,
+            rejection: self.reject_reason.map(|reason| Rejection {
+                field: self.reject_field,
+                reason,
+            }),
+        })
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Corrupt(format!("cannot encode: {e}")))
+}
+
+/// Photos of the given reports, grouped by report id, in attachment order.
+fn photos_of(conn: &Connection, ids: Option<&str>) -> Result<HashMap<String, Vec<PhotoRef>>> {
+    let sql = "SELECT rp.report_id, p.sha256, p.bytes, p.width, p.height
+               FROM report_photos rp JOIN photos p ON p.sha256 = rp.sha256
+               WHERE ?1 IS NULL OR rp.report_id = ?1
+               ORDER BY rp.report_id, rp.position";
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut out: HashMap<String, Vec<PhotoRef>> = HashMap::new();
+    let rows = stmt.query_map([ids], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            PhotoRef {
+                sha256: r.get(1)?,
+                bytes: r.get::<_, i64>(2)? as u64,
+                width: r.get(3)?,
+                height: r.get(4)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (id, photo) = row?;
+        out.entry(id).or_default().push(photo);
+    }
+    Ok(out)
+}
+
+fn record_change(
+    conn: &Connection,
+    id: &str,
+    from: Option<ReportState>,
+    to: ReportState,
+    at: i64,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO state_changes (report_id, from_state, to_state, at, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, from.map(|s| s.as_str()), to.as_str(), at, detail])?;
+    Ok(())
+}
+
+fn load(conn: &Connection, id: &Uuid) -> Result<Option<LocalReport>> {
+    let key = id.to_string();
+    let raw = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM reports WHERE id = ?1"))?
+        .query_row([&key], decode_row)
+        .optional()?;
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            let photos = photos_of(conn, Some(&key))?
+                .remove(&key)
+                .unwrap_or_default();
+            Ok(Some(raw.into_report(photos)?))
+        }
+    }
+}
+
+fn require(conn: &Connection, id: &Uuid) -> Result<LocalReport> {
+    load(conn, id)?.ok_or_else(|| Error::NotFound(format!("report {id}")))
+}
+
+impl Store {
+    /// Stores a new draft.
+    pub fn insert_draft(&mut self, report: &LocalReport) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = report.id.to_string();
+        tx.execute(
+            "INSERT INTO reports (id, state, kind, category, note, severity, reporter, app_version, created_at, updated_at)
+             VALUES (?1, 'draft', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            params![
+                id,
+                report.kind.as_str(),
+                report.category,
+                report.note,
+                report.severity.as_str(),
+                report.reporter,
+                report.app_version,
+                report.created_at.as_millis()
+            ],
+        )?;
+        record_change(
+            &tx,
+            &id,
+            None,
+            ReportState::Draft,
+            report.created_at.as_millis(),
+            None,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The report with this id, if any.
+    pub fn get(&self, id: &Uuid) -> Result<Option<LocalReport>> {
+        load(&self.conn, id)
+    }
+
+    /// Applies `patch` to an editable report (draft or rejected) and returns it as stored.
+    /// `check` sees the patched report before it is written and may refuse it.
+    pub fn update_draft(
+        &mut self,
+        id: &Uuid,
+        patch: &DraftPatch,
+        now: Timestamp,
+        check: impl FnOnce(&LocalReport) -> Result<()>,
+    ) -> Result<LocalReport> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut r = require(&tx, id)?;
+        if !r.state.is_editable() {
+            return Err(Error::InvalidState(format!(
+                "report {id} is {} and can no longer be edited",
+                r.state.as_str()
+            )));
+        }
+        if let Some(kind) = patch.kind {
+            r.kind = kind;
+        }
+        if let Some(category) = &patch.category {
+            r.category = category.clone();
+        }
+        if let Some(note) = &patch.note {
+            r.note = note.clone();
+        }
+        if let Some(severity) = patch.severity {
+            r.severity = severity;
+        }
+        if let Some(location) = &patch.location {
+            r.location = Some(location.clone());
+        }
+        for code in &patch.remove_attributes {
+            r.attributes.remove(code);
+        }
+        r.attributes.extend(
+            patch
+                .set_attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        if let Some(outreach) = &patch.outreach {
+            r.outreach = Some(outreach.clone());
+        }
+        r.updated_at = now;
+        check(&r)?;
+        let location_json = r.location.as_ref().map(to_json).transpose()?;
+        let outreach_json = r.outreach.as_ref().map(to_json).transpose()?;
+        tx.execute(
+            "UPDATE reports SET kind = ?2, category = ?3, note = ?4, severity = ?5, location_json = ?6,
+                lat = ?7, lon = ?8, attributes_json = ?9, outreach_json = ?10, updated_at = ?11
+             WHERE id = ?1",
+            params![
+                id.to_string(),
+                r.kind.as_str(),
+                r.category,
+                r.note,
+                r.severity.as_str(),
+                location_json,
+                r.location.as_ref().map(|l| l.lat),
+                r.location.as_ref().map(|l| l.lon),
+                to_json(&r.attributes)?,
+                outreach_json,
+                now.as_millis()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    /// Moves an editable report to `queued` with the frozen wire payload that will be sent.
+    /// `prepare` builds (and validates) the payload from the stored report inside the
+    /// transaction, so what is validated is exactly what is queued.
+    pub fn queue(
+        &mut self,
+        id: &Uuid,
+        now: Timestamp,
+        prepare: impl FnOnce(&LocalReport) -> Result<Report>,
+    ) -> Result<LocalReport> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut r = require(&tx, id)?;
+        if !r.state.is_editable() {
+            return Err(Error::InvalidState(format!(
+                "report {id} is already {}",
+                r.state.as_str()
+            )));
+        }
+        let payload = prepare(&r)?;
+        let from = r.state;
+        tx.execute(
+            "UPDATE reports SET state = 'queued', submitted_at = ?2, payload_json = ?3, updated_at = ?2,
+                location_warnings_json = ?4, grid_id = ?5, reject_field = NULL, reject_reason = NULL
+             WHERE id = ?1",
+            params![id.to_string(), now.as_millis(), to_json(&payload)?, to_json(&payload.location_warnings)?, payload.grid_id],
+        )?;
+        record_change(
+            &tx,
+            &id.to_string(),
+            Some(from),
+            ReportState::Queued,
+            now.as_millis(),
+            None,
+        )?;
+        tx.commit()?;
+        r.state = ReportState::Queued;
+        r.submitted_at = Some(now);
+        r.updated_at = now;
+        r.location_warnings = payload.location_warnings;
+        r.grid_id = payload.grid_id;
+        r.rejection = None;
+        Ok(r)
+    }
+
+    /// Deletes a draft (only drafts: a submitted report belongs to the outbox).
+    pub fn delete_draft(&mut self, id: &Uuid) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let r = require(&tx, id)?;
+        if r.state != ReportState::Draft {
+            return Err(Error::InvalidState(format!(
+                "report {id} is {}; only drafts can be deleted",
+                r.state.as_str()
+            )));
+        }
+        tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Reports matching `filter`, newest first.
+    pub fn list(&self, filter: &ListFilter) -> Result<Vec<LocalReport>> {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        let states_json = to_json(&states)?;
+        let limit = filter.limit.map_or(-1, i64::from);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM reports
+             WHERE ?1 = '[]' OR state IN (SELECT value FROM json_each(?1))
+             ORDER BY created_at DESC, id DESC LIMIT ?2"
+        ))?;
+        let raws: Vec<RawRow> = stmt
+            .query_map(params![states_json, limit], decode_row)?
+            .collect::<Result<_, _>>()?;
+        let mut photos = if raws.is_empty() {
+            HashMap::new()
+        } else {
+            photos_of(&self.conn, None)?
+        };
+        raws.into_iter()
+            .map(|raw| {
+                let p = photos.remove(&raw.id).unwrap_or_default();
+                raw.into_report(p)
+            })
+            .collect()
+    }
+
+    /// How many reports are in each state.
+    pub fn counts(&self) -> Result<Counts> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, count(*) FROM reports GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut counts = Counts::default();
+        for row in rows {
+            let (state, n) = row?;
+            let n = n as u64;
+            match ReportState::parse(&state) {
+                Some(ReportState::Draft) => counts.drafts += n,
+                Some(ReportState::Queued | ReportState::Sending) => counts.pending += n,
+                Some(ReportState::Accepted) => counts.accepted += n,
+                Some(ReportState::Rejected) => counts.rejected += n,
+                None => return Err(Error::Corrupt(format!("unknown report state {state:?}"))),
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The frozen wire payload of a queued (or later) report.
+    pub fn payload(&self, id: &Uuid) -> Result<Option<Report>> {
+        let text: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT payload_json FROM reports WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match text.flatten() {
+            None => Ok(None),
+            Some(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| corrupt("payload", &id.to_string(), e)),
+        }
+    }
+
+    /// The recorded state transitions of a report, oldest first: (from, to, at, detail).
+    pub fn history(
+        &self,
+        id: &Uuid,
+    ) -> Result<Vec<(Option<ReportState>, ReportState, Timestamp, Option<String>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT from_state, to_state, at, detail FROM state_changes WHERE report_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (from, to, at, detail) = row?;
+            let parse = |s: &str| {
+                ReportState::parse(s).ok_or_else(|| Error::Corrupt(format!("state {s:?}")))
+            };
+            out.push((
+                from.as_deref().map(parse).transpose()?,
+                parse(&to)?,
+                Timestamp::from_millis(at),
+                detail,
+            ));
+        }
+        Ok(out)
+    }
+}

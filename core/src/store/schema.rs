@@ -1,0 +1,83 @@
+//! The device database schema as an ordered list of migrations. Version N of the schema is
+//! the result of applying the first N entries; `PRAGMA user_version` records N.
+//! Never edit a released migration: append a new one.
+
+/// Migrations in order; index 0 takes an empty file to version 1.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: reports, their state history, settings.
+    r#"
+    CREATE TABLE reports (
+        id                TEXT PRIMARY KEY NOT NULL,
+        state             TEXT NOT NULL CHECK (state IN ('draft','queued','sending','accepted','rejected')),
+        kind              TEXT NOT NULL,
+        category          TEXT NOT NULL DEFAULT '',
+        note              TEXT NOT NULL DEFAULT '',
+        severity          TEXT NOT NULL DEFAULT 'medium',
+        location_json     TEXT,
+        lat               REAL,
+        lon               REAL,
+        attributes_json   TEXT NOT NULL DEFAULT '{}',
+        outreach_json     TEXT,
+        reporter          TEXT NOT NULL,
+        app_version       TEXT NOT NULL DEFAULT '',
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL,
+        submitted_at      INTEGER,
+        payload_json      TEXT,
+        ticket_id         TEXT,
+        reject_field      TEXT,
+        reject_reason     TEXT
+    ) STRICT;
+    CREATE INDEX reports_by_state ON reports (state, created_at);
+    CREATE TABLE state_changes (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+        from_state TEXT,
+        to_state   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        detail     TEXT
+    ) STRICT;
+    CREATE INDEX state_changes_by_report ON state_changes (report_id, seq);
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;
+    "#,
+    // v2: content-addressed photos and their use by reports.
+    r#"
+    CREATE TABLE photos (
+        sha256      TEXT PRIMARY KEY NOT NULL,
+        bytes       INTEGER NOT NULL,
+        width       INTEGER NOT NULL,
+        height      INTEGER NOT NULL,
+        file_name   TEXT NOT NULL,
+        thumb_name  TEXT,
+        captured_at INTEGER,
+        uploaded    INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE report_photos (
+        report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        sha256    TEXT NOT NULL REFERENCES photos (sha256),
+        PRIMARY KEY (report_id, position)
+    ) STRICT;
+    CREATE INDEX report_photos_by_photo ON report_photos (sha256);
+    "#,
+    // v3: geo and ticket follow-up: quality warnings, grid, ticket status, nearby look-ups.
+    r#"
+    ALTER TABLE reports ADD COLUMN location_warnings_json TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE reports ADD COLUMN grid_id TEXT;
+    ALTER TABLE reports ADD COLUMN ticket_status TEXT;
+    CREATE INDEX reports_by_category_place ON reports (category, lat, lon);
+    CREATE TABLE cached_documents (
+        name     TEXT PRIMARY KEY NOT NULL,
+        version  TEXT NOT NULL,
+        body     TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
