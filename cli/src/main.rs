@@ -1,1 +1,50 @@
-fn main() {}
+//! `gridline`: the command-line face of Gridline — file and list reports, inspect the catalog,
+//! run the reference server, sync, triage, and the end-to-end demo.
+
+mod catalog;
+mod demo;
+mod output;
+mod queue;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Gridline: offline-first grid reports for delivery riders, and the city grid server they sync to.
+#[derive(Debug, Parser)]
+#[command(name = "gridline", version, about, propagate_version = true)]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the end-to-end demo on a throwaway SQLite file.
+    Demo(demo::DemoArgs),
+    /// File a report into the local outbox (offline; nothing is sent).
+    Report(report::ReportArgs),
+    /// List the reports in the local outbox.
+    Queue(queue::QueueArgs),
+    /// Show the report catalog: kinds, categories and their attributes.
+    Catalog(catalog::CatalogArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args, json),
+        Command::Report(args) => report::run(args, json),
+        Command::Queue(args) => queue::run(args, json),
+        Command::Catalog(args) => catalog::run(args, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(json),
+    }
+}

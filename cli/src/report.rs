@@ -1,0 +1,253 @@
+//! `gridline report`: file one report into the local outbox from flags, exactly as the app would.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use gridline_core::{Client, ClientConfig, DraftPatch, LocalReport};
+use gridline_protocol::{
+    AttrValue, Catalog, CoordSystem, LocationFix, LocationProvider, Outreach, ReportKind, Severity,
+    Timestamp, VenueType,
+};
+use serde::Serialize;
+
+use crate::output::{CliError, print_json};
+
+/// Flags of `gridline report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The device database (created if missing).
+    #[arg(long, env = "GRIDLINE_DB", default_value = "gridline.db")]
+    pub db: PathBuf,
+    /// Report kind: road_damage, garbage_sorting, anti_fraud_outreach or other.
+    #[arg(long)]
+    pub kind: String,
+    /// Category code of that kind (see `gridline catalog`).
+    #[arg(long)]
+    pub category: String,
+    /// Latitude in degrees.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lat: f64,
+    /// Longitude in degrees.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lon: f64,
+    /// Horizontal accuracy in metres.
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    pub accuracy: f64,
+    /// Coordinate system of --lat/--lon (stored as WGS-84).
+    #[arg(long, default_value = "wgs84")]
+    pub coord: String,
+    /// Where the position came from: gps, network, fused, manual, photo_exif.
+    #[arg(long, default_value = "manual")]
+    pub provider: String,
+    /// When the fix was taken (RFC 3339); default now.
+    #[arg(long)]
+    pub fix_time: Option<String>,
+    /// The OS flagged the position as simulated.
+    #[arg(long)]
+    pub mock: bool,
+    /// Free-text note.
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// Severity: low, medium, high, urgent.
+    #[arg(long, default_value = "medium")]
+    pub severity: String,
+    /// A category attribute, `code=value` (repeatable; lists as `a,b`).
+    #[arg(long = "attr", value_name = "CODE=VALUE")]
+    pub attrs: Vec<String>,
+    /// Outreach: people reached.
+    #[arg(long)]
+    pub people: Option<u32>,
+    /// Outreach: leaflets or materials handed out.
+    #[arg(long, default_value_t = 0)]
+    pub materials: u32,
+    /// Outreach: venue type (street, shop, community, school, office, market, other).
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// The rider filing it.
+    #[arg(long, env = "GRIDLINE_RIDER", default_value = "cli-rider")]
+    pub reporter: String,
+    /// Keep it as a draft instead of submitting it.
+    #[arg(long)]
+    pub draft: bool,
+}
+
+/// What `report --json` prints.
+#[derive(Debug, Serialize)]
+struct Filed<'a> {
+    id: String,
+    state: &'a str,
+    kind: &'a str,
+    category: &'a str,
+    grid_id: Option<&'a str>,
+    location_warnings: &'a [String],
+}
+
+/// Runs `gridline report`.
+pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
+    let kind = ReportKind::parse(&args.kind).ok_or_else(|| {
+        CliError::invalid(
+            "kind",
+            format!(
+                "{:?} is not one of road_damage, garbage_sorting, anti_fraud_outreach, other",
+                args.kind
+            ),
+        )
+    })?;
+    let client = Client::open(ClientConfig {
+        db_path: args.db.clone(),
+        reporter: args.reporter.clone(),
+        app_version: concat!("gridline-cli/", env!("CARGO_PKG_VERSION")).to_string(),
+    })?;
+    let patch = build_patch(&args, kind, &client.catalog())?;
+    let report = file(&client, kind, patch, !args.draft)?;
+    if json {
+        print_json(&Filed {
+            id: report.id.to_string(),
+            state: report.state.as_str(),
+            kind: report.kind.as_str(),
+            category: &report.category,
+            grid_id: report.grid_id.as_deref(),
+            location_warnings: &report.location_warnings,
+        })
+    } else {
+        println!(
+            "{} {} {}/{}",
+            report.state.as_str(),
+            report.id,
+            report.kind.as_str(),
+            report.category
+        );
+        for w in &report.location_warnings {
+            println!("  warning: {w}");
+        }
+        Ok(())
+    }
+}
+
+/// Creates, fills and (unless `submit` is false) submits a report. A refused report leaves
+/// nothing behind: its draft is deleted again.
+pub fn file(
+    client: &Client,
+    kind: ReportKind,
+    patch: DraftPatch,
+    submit: bool,
+) -> Result<LocalReport, CliError> {
+    let draft = client.create_draft(kind)?;
+    let result = client
+        .update_draft(draft.id, patch)
+        .and_then(|r| if submit { client.submit(r.id) } else { Ok(r) });
+    match result {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            // Best effort: the error the user needs is the validation one, not a cleanup failure.
+            let _ = client.delete_draft(draft.id);
+            Err(e.into())
+        }
+    }
+}
+
+fn build_patch(
+    args: &ReportArgs,
+    kind: ReportKind,
+    catalog: &Catalog,
+) -> Result<DraftPatch, CliError> {
+    let coord = CoordSystem::parse(&args.coord).ok_or_else(|| {
+        CliError::invalid(
+            "coord",
+            format!("{:?} is not one of wgs84, gcj02, bd09", args.coord),
+        )
+    })?;
+    let provider = LocationProvider::parse(&args.provider).ok_or_else(|| {
+        CliError::invalid(
+            "provider",
+            format!(
+                "{:?} is not one of gps, network, fused, manual, photo_exif",
+                args.provider
+            ),
+        )
+    })?;
+    let severity = Severity::parse(&args.severity).ok_or_else(|| {
+        CliError::invalid(
+            "severity",
+            format!(
+                "{:?} is not one of low, medium, high, urgent",
+                args.severity
+            ),
+        )
+    })?;
+    let fix_time = match &args.fix_time {
+        Some(t) => Timestamp::parse_rfc3339(t)
+            .ok_or_else(|| CliError::invalid("fix_time", "is not an RFC 3339 date-time"))?,
+        None => Timestamp::now(),
+    };
+    let (lat, lon) = to_wgs84(coord, args.lat, args.lon)?;
+    let location = LocationFix {
+        lat,
+        lon,
+        accuracy_m: args.accuracy,
+        altitude_m: None,
+        provider,
+        fix_time,
+        mock: args.mock,
+        source_crs: coord,
+    };
+    let mut set_attributes = std::collections::BTreeMap::new();
+    for pair in &args.attrs {
+        let (code, raw) = pair
+            .split_once('=')
+            .ok_or_else(|| CliError::invalid("attr", format!("{pair:?} is not CODE=VALUE")))?;
+        let def = catalog
+            .category(kind, &args.category)
+            .and_then(|c| c.attributes.iter().find(|a| a.code == code));
+        // Unknown codes and categories are reported by the core's validation, with its wording.
+        let value = match def {
+            Some(def) => AttrValue::parse_for(def.datatype, raw)
+                .map_err(|e| CliError::invalid(format!("attributes.{code}"), e))?,
+            None => AttrValue::Text(raw.to_string()),
+        };
+        set_attributes.insert(code.to_string(), value);
+    }
+    let outreach = match (args.people, &args.venue) {
+        (None, None) => None,
+        (Some(people), venue) => {
+            let venue_type = match venue {
+                Some(v) => VenueType::parse(v).ok_or_else(|| {
+                    CliError::invalid("outreach.venue_type", format!("{v:?} is not one of street, shop, community, school, office, market, other"))
+                })?,
+                None => VenueType::Other,
+            };
+            Some(Outreach {
+                people_reached: people,
+                materials_handed_out: args.materials,
+                venue_type,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(CliError::invalid(
+                "outreach.people_reached",
+                "--venue needs --people",
+            ));
+        }
+    };
+    Ok(DraftPatch {
+        kind: None,
+        category: Some(args.category.clone()),
+        note: Some(args.note.clone()),
+        severity: Some(severity),
+        location: Some(location),
+        set_attributes,
+        remove_attributes: vec![],
+        outreach,
+    })
+}
+
+/// Converts input coordinates to WGS-84 (the geo module supplies GCJ-02 and BD-09).
+fn to_wgs84(coord: CoordSystem, lat: f64, lon: f64) -> Result<(f64, f64), CliError> {
+    match coord {
+        CoordSystem::Wgs84 => Ok((lat, lon)),
+        other => Err(CliError::invalid(
+            "coord",
+            format!("{} input is not supported yet", other.as_str()),
+        )),
+    }
+}
