@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn gridline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gridline")).args(args).env_remove("GRIDLINE_DB").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_gridline"))
+        .args(args)
+        .env_remove("GRIDLINE_DB")
+        .output()
+        .unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -18,15 +22,29 @@ fn report(db: &Path, extra: &[&str]) -> Output {
     gridline(&args)
 }
 
-const POTHOLE: &[&str] =
-    &["--kind", "road_damage", "--category", "pothole", "--lat", "29.8683", "--lon", "121.544", "--attr", "size=large"];
+const POTHOLE: &[&str] = &[
+    "--kind",
+    "road_damage",
+    "--category",
+    "pothole",
+    "--lat",
+    "29.8683",
+    "--lon",
+    "121.544",
+    "--attr",
+    "size=large",
+];
 
 #[test]
 fn report_then_queue_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rider.db");
     let out = report(&db, POTHOLE);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let filed = json(&out);
     assert_eq!(filed["state"], "queued");
     let id = filed["id"].as_str().unwrap().to_string();
@@ -35,11 +53,29 @@ fn report_then_queue_round_trip() {
     let outreach = report(
         &db,
         &[
-            "--kind", "anti_fraud_outreach", "--category", "street_talk", "--lat", "29.87", "--lon", "121.55",
-            "--attr", "topics=telecom_fraud,app_download", "--people", "30", "--materials", "50", "--venue", "street",
+            "--kind",
+            "anti_fraud_outreach",
+            "--category",
+            "street_talk",
+            "--lat",
+            "29.87",
+            "--lon",
+            "121.55",
+            "--attr",
+            "topics=telecom_fraud,app_download",
+            "--people",
+            "30",
+            "--materials",
+            "50",
+            "--venue",
+            "street",
         ],
     );
-    assert!(outreach.status.success(), "{}", String::from_utf8_lossy(&outreach.stderr));
+    assert!(
+        outreach.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outreach.stderr)
+    );
 
     let queue = gridline(&["queue", "--json", "--db", db.to_str().unwrap()]);
     assert!(queue.status.success());
@@ -47,7 +83,10 @@ fn report_then_queue_round_trip() {
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     let pothole = rows.iter().find(|r| r["id"] == id.as_str()).unwrap();
-    assert_eq!((pothole["kind"].as_str(), pothole["category"].as_str()), (Some("road_damage"), Some("pothole")));
+    assert_eq!(
+        (pothole["kind"].as_str(), pothole["category"].as_str()),
+        (Some("road_damage"), Some("pothole"))
+    );
     assert_eq!(pothole["state"], "queued");
 }
 
@@ -57,16 +96,154 @@ fn bad_input_exits_non_zero_with_one_line_naming_the_field_and_stores_nothing() 
     let db = dir.path().join("rider.db");
     assert!(report(&db, POTHOLE).status.success());
     let cases: &[(&[&str], &str)] = &[
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "NaN", "--lon", "121", "--attr", "size=large"], "location.lat"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "inf", "--lon", "121", "--attr", "size=large"], "location.lat"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "29", "--lon", "-200", "--attr", "size=large"], "location.lon"),
-        (&["--kind", "volcano", "--category", "pothole", "--lat", "29", "--lon", "121"], "kind"),
-        (&["--kind", "road_damage", "--category", "sinkhole", "--lat", "29", "--lon", "121"], "category"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "29", "--lon", "121"], "attributes.size"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "29", "--lon", "121", "--attr", "size=tiny"], "attributes.size"),
-        (&["--kind", "road_damage", "--category", "waterlogging", "--lat", "29", "--lon", "121", "--attr", "depth_cm=deep"], "attributes.depth_cm"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "29", "--lon", "121", "--attr", "size=large", "--note", "bell\u{7}"], "note"),
-        (&["--kind", "road_damage", "--category", "pothole", "--lat", "29", "--lon", "121", "--attr", "size=large", "--accuracy", "-3"], "location.accuracy_m"),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "NaN",
+                "--lon",
+                "121",
+                "--attr",
+                "size=large",
+            ],
+            "location.lat",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "inf",
+                "--lon",
+                "121",
+                "--attr",
+                "size=large",
+            ],
+            "location.lat",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "-200",
+                "--attr",
+                "size=large",
+            ],
+            "location.lon",
+        ),
+        (
+            &[
+                "--kind",
+                "volcano",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+            ],
+            "kind",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "sinkhole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+            ],
+            "category",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+            ],
+            "attributes.size",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+                "--attr",
+                "size=tiny",
+            ],
+            "attributes.size",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "waterlogging",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+                "--attr",
+                "depth_cm=deep",
+            ],
+            "attributes.depth_cm",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+                "--attr",
+                "size=large",
+                "--note",
+                "bell\u{7}",
+            ],
+            "note",
+        ),
+        (
+            &[
+                "--kind",
+                "road_damage",
+                "--category",
+                "pothole",
+                "--lat",
+                "29",
+                "--lon",
+                "121",
+                "--attr",
+                "size=large",
+                "--accuracy",
+                "-3",
+            ],
+            "location.accuracy_m",
+        ),
     ];
     for (args, field) in cases {
         let out = report(&db, args);
@@ -80,7 +257,12 @@ fn bad_input_exits_non_zero_with_one_line_naming_the_field_and_stores_nothing() 
     let out = report(&db, &[POTHOLE, &["--note", &long_note]].concat());
     assert_eq!(json(&out)["error"]["field"], "note");
     // Only the first, valid report is stored: refused ones leave no draft behind.
-    let rows = json(&gridline(&["queue", "--json", "--db", db.to_str().unwrap()]));
+    let rows = json(&gridline(&[
+        "queue",
+        "--json",
+        "--db",
+        db.to_str().unwrap(),
+    ]));
     assert_eq!(rows.as_array().unwrap().len(), 1);
 }
 
@@ -105,12 +287,33 @@ fn catalog_json_has_kinds_categories_and_attributes() {
     assert!(c["version"].is_string());
     let kinds = c["kinds"].as_array().unwrap();
     let codes: Vec<&str> = kinds.iter().map(|k| k["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["road_damage", "garbage_sorting", "anti_fraud_outreach", "other"]);
+    assert_eq!(
+        codes,
+        [
+            "road_damage",
+            "garbage_sorting",
+            "anti_fraud_outreach",
+            "other"
+        ]
+    );
     let road = &kinds[0]["categories"];
-    let pothole = road.as_array().unwrap().iter().find(|c| c["code"] == "pothole").unwrap();
+    let pothole = road
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "pothole")
+        .unwrap();
     assert!(pothole["name"].is_string());
-    let size = pothole["attributes"].as_array().unwrap().iter().find(|a| a["code"] == "size").unwrap();
-    assert_eq!((size["datatype"].as_str(), size["required"].as_bool()), (Some("singlevaluelist"), Some(true)));
+    let size = pothole["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "size")
+        .unwrap();
+    assert_eq!(
+        (size["datatype"].as_str(), size["required"].as_bool()),
+        (Some("singlevaluelist"), Some(true))
+    );
     let text = gridline(&["catalog"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("missing_manhole_cover"));
 }
@@ -119,10 +322,19 @@ fn catalog_json_has_kinds_categories_and_attributes() {
 fn demo_files_reports_of_every_kind() {
     let dir = tempfile::tempdir().unwrap();
     let out = gridline(&["demo", "--json", "--dir", dir.path().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     let queue = v["queue"].as_array().unwrap();
     for kind in ["road_damage", "garbage_sorting", "anti_fraud_outreach"] {
-        assert!(queue.iter().any(|r| r["kind"] == kind && r["state"] == "queued"), "{kind}");
+        assert!(
+            queue
+                .iter()
+                .any(|r| r["kind"] == kind && r["state"] == "queued"),
+            "{kind}"
+        );
     }
 }

@@ -7,13 +7,17 @@
 use std::time::{Duration, Instant};
 
 use gridline_core::{Client, ClientConfig, DraftPatch, ListFilter, ReportState};
-use gridline_protocol::{AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp};
+use gridline_protocol::{
+    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
+};
 use uuid::Uuid;
 
 fn patch(i: usize) -> DraftPatch {
     DraftPatch {
         category: Some("pothole".into()),
-        note: Some(format!("pothole #{i} in the e-bike lane, about a wheel wide; 非机动车道坑槽")),
+        note: Some(format!(
+            "pothole #{i} in the e-bike lane, about a wheel wide; 非机动车道坑槽"
+        )),
         location: Some(LocationFix {
             lat: 29.86 + (i % 1000) as f64 * 1e-5,
             lon: 121.54,
@@ -44,7 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = tempfile::tempdir_in(std::env::current_dir()?)?;
     let path = dir.path().join("bench.db");
-    let client = Client::open(ClientConfig { db_path: path.clone(), reporter: "bench".into(), app_version: "bench".into() })?;
+    let client = Client::open(ClientConfig {
+        db_path: path.clone(),
+        reporter: "bench".into(),
+        app_version: "bench".into(),
+    })?;
 
     // 1. Submit latency: the rider's tap on "submit" (validate + one fsynced transaction).
     let n = 400;
@@ -63,12 +71,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     submit.sort();
     whole.sort();
     println!("submit (validate + fsynced transaction), {n} reports:");
-    println!("  p50 {}  p99 {}  max {}", ms(percentile(&submit, 0.5)), ms(percentile(&submit, 0.99)), ms(submit[n - 1]));
+    println!(
+        "  p50 {}  p99 {}  max {}",
+        ms(percentile(&submit, 0.5)),
+        ms(percentile(&submit, 0.99)),
+        ms(submit[n - 1])
+    );
     println!("create draft + update + submit (three transactions):");
-    println!("  p50 {}  p99 {}", ms(percentile(&whole, 0.5)), ms(percentile(&whole, 0.99)));
+    println!(
+        "  p50 {}  p99 {}",
+        ms(percentile(&whole, 0.5)),
+        ms(percentile(&whole, 0.99))
+    );
 
     // 2. Listing a queue of 10,000: fill by copying a real queued row (fast, one transaction).
-    let template = client.list(&ListFilter { states: vec![ReportState::Queued], limit: Some(1) })?;
+    let template = client.list(&ListFilter {
+        states: vec![ReportState::Queued],
+        limit: Some(1),
+    })?;
     let template = template.first().ok_or("no template report")?.id.to_string();
     drop(client);
     {
@@ -82,13 +102,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                  FROM reports WHERE id = ?1",
             )?;
             for i in 0..(10_000 - n) {
-                copy.execute(rusqlite::params![template, Uuid::now_v7().to_string(), i as i64])?;
+                copy.execute(rusqlite::params![
+                    template,
+                    Uuid::now_v7().to_string(),
+                    i as i64
+                ])?;
             }
         }
         tx.commit()?;
     }
-    let client = Client::open(ClientConfig { db_path: path, reporter: "bench".into(), app_version: "bench".into() })?;
-    let filter = ListFilter { states: vec![ReportState::Queued], limit: None };
+    let client = Client::open(ClientConfig {
+        db_path: path,
+        reporter: "bench".into(),
+        app_version: "bench".into(),
+    })?;
+    let filter = ListFilter {
+        states: vec![ReportState::Queued],
+        limit: None,
+    };
     let mut list = Vec::new();
     let mut len = 0;
     for _ in 0..15 {
@@ -104,7 +135,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         counts.push(t0.elapsed());
     }
     counts.sort();
-    println!("list queue of {len} reports (decoded, newest first): median {}  min {}", ms(list[list.len() / 2]), ms(list[0]));
-    println!("badge counts over {len} reports: median {}", ms(counts[counts.len() / 2]));
+    println!(
+        "list queue of {len} reports (decoded, newest first): median {}  min {}",
+        ms(list[list.len() / 2]),
+        ms(list[0])
+    );
+    println!(
+        "badge counts over {len} reports: median {}",
+        ms(counts[counts.len() / 2])
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod transport;
 
 pub use client::{Client, ClientConfig, Clock};
 pub use error::{Error, GridlineError};

@@ -1,0 +1,89 @@
+//! How the core talks HTTP, and where it gets tokens: two small traits the host app may
+//! implement (OkHttp, URLSession, its own login) so its proxies, certificate pinning and
+//! interceptors apply. The core ships a default transport for tests, desktop and the CLI.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One HTTP request, fully built by the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, `HEAD`, `PATCH`.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names in lowercase; one value each.
+    pub headers: BTreeMap<String, String>,
+    /// Body bytes (empty for none).
+    pub body: Vec<u8>,
+    /// How long the whole exchange may take.
+    pub timeout: Duration,
+}
+
+/// The server's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header names in lowercase.
+    pub headers: BTreeMap<String, String>,
+    /// Body bytes, already decompressed if the transport negotiated compression.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A header's value by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// Why a request got no HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Connecting, sending or receiving failed (no signal, reset, DNS); worth retrying.
+    #[error("connection failed: {0}")]
+    Connection(String),
+    /// No complete answer in time; worth retrying.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The request can never succeed as built (bad URL, plain HTTP to a non-loopback host).
+    #[error("request refused: {0}")]
+    Refused(String),
+}
+
+impl TransportError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, TransportError::Refused(_))
+    }
+}
+
+/// Sends one HTTP request and returns the answer. Implementations must be thread-safe and must
+/// not retry on their own: the sync engine decides what to retry and when.
+pub trait HttpTransport: Send + Sync {
+    /// Performs `request`.
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Why no token could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no token: {0}")]
+pub struct TokenError(pub String);
+
+/// Supplies the bearer token of the signed-in user. The host app owns login.
+pub trait TokenProvider: Send + Sync {
+    /// The current token; with `refresh` the previous one was refused (HTTP 401) and a fresh
+    /// one is wanted.
+    fn token(&self, refresh: bool) -> Result<String, TokenError>;
+}
+
+/// A fixed token (CLI, tests).
+#[derive(Debug, Clone)]
+pub struct StaticToken(pub String);
+
+impl TokenProvider for StaticToken {
+    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+        Ok(self.0.clone())
+    }
+}
