@@ -1,0 +1,37 @@
+//! Every route of protocol v1, named once so client, server and tests cannot drift apart.
+
+/// `GET`: liveness probe, no authentication.
+pub const HEALTHZ: &str = "/healthz";
+/// `GET`: the report catalog (ETag).
+pub const CATALOG: &str = "/v1/catalog";
+/// `GET`: grid polygons as a GeoJSON FeatureCollection (ETag).
+pub const GRIDS: &str = "/v1/grids";
+/// `GET`: the server's [`Limits`](super::Limits).
+pub const LIMITS: &str = "/v1/limits";
+/// `POST`: a [`BatchRequest`](super::BatchRequest), answered with a [`BatchResponse`](super::BatchResponse).
+pub const REPORTS_BATCH: &str = "/v1/reports:batch";
+/// `GET`: a [`ChangesPage`](super::ChangesPage) after `?cursor=`.
+pub const CHANGES: &str = "/v1/changes";
+/// `GET`: a [`TicketPage`](super::TicketPage).
+pub const TICKETS: &str = "/v1/tickets";
+/// `HEAD`/`PATCH`/`GET` template for one photo; see [`media`](super::media).
+pub const MEDIA_TEMPLATE: &str = "/v1/media/{sha256}";
+/// `GET` template for one ticket.
+pub const TICKET_TEMPLATE: &str = "/v1/tickets/{id}";
+/// `POST` template for a triage action on one ticket.
+pub const TICKET_ACTIONS_TEMPLATE: &str = "/v1/tickets/{id}/actions";
+
+/// The path of photo `sha256`.
+pub fn media(sha256: &str) -> String {
+    format!("/v1/media/{sha256}")
+}
+
+/// The path of ticket `id`. Ticket ids are URL-safe by construction (`T` and digits).
+pub fn ticket(id: &str) -> String {
+    format!("/v1/tickets/{id}")
+}
+
+/// The path that takes triage actions on ticket `id`.
+pub fn ticket_actions(id: &str) -> String {
+    format!("/v1/tickets/{id}/actions")
+}
