@@ -14,6 +14,8 @@ use uuid::Uuid;
 use crate::error::{Error, GridlineError, Result};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::store::{ListFilter, Store};
+use crate::sync::engine::SyncContext;
+use crate::sync::{CancelToken, SyncObserver, SyncOptions, SyncSummary};
 
 /// Where the time comes from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -79,12 +81,38 @@ impl Client {
         })
     }
 
-    fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (the transaction
         // rolls back), so the store behind a poisoned lock is still consistent.
         self.store
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current time by the client's clock.
+    pub(crate) fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The folder that holds processed photos, beside the database (`rider.db` -> `rider.media/`).
+    pub fn media_dir(&self) -> PathBuf {
+        self.config.db_path.with_extension("media")
+    }
+
+    /// Sends what is queued, uploads photos and pulls ticket changes; see [`crate::sync`].
+    pub fn sync(
+        &self,
+        ctx: &SyncContext,
+        options: &SyncOptions,
+        observer: Option<&dyn SyncObserver>,
+        cancel: &CancelToken,
+    ) -> Result<SyncSummary, GridlineError> {
+        crate::sync::engine::sync(self, ctx, options, observer, cancel)
+    }
+
+    /// When the platform scheduler should run sync again (after retryable failures), if at all.
+    pub fn next_retry_at(&self) -> Result<Option<Timestamp>, GridlineError> {
+        crate::sync::engine::next_retry_at(self)
     }
 
     /// The catalog reports are validated against (built-in until the server sends one).

@@ -8,9 +8,12 @@ pub mod client;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod sync;
 pub mod transport;
 
 pub use client::{Client, ClientConfig, Clock};
 pub use error::{Error, GridlineError};
 pub use model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
 pub use store::ListFilter;
+pub use sync::engine::SyncContext;
+pub use sync::{CancelToken, SyncObserver, SyncOptions, SyncPhase, SyncProgress, SyncSummary};

@@ -3,6 +3,7 @@
 //! is either wholly on disk when it returns or not at all.
 
 mod open;
+mod outbox;
 mod reports;
 mod schema;
 mod settings;
@@ -12,6 +13,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 pub use open::open_database;
+pub use outbox::{PendingPhoto, QueuedPayload};
 pub use reports::ListFilter;
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;

@@ -77,6 +77,41 @@ pub const MIGRATIONS: &[&str] = &[
         fetched_at INTEGER NOT NULL
     ) STRICT;
     "#,
+    // v4: sync follow-up (ticket history pulled from the server) and the supervisor's
+    // offline worklist with its queue of triage actions.
+    r#"
+    CREATE TABLE ticket_events (
+        ticket_id   TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        report_id   TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        event_json  TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, version)
+    ) STRICT;
+    CREATE INDEX ticket_events_by_report ON ticket_events (report_id, version);
+    CREATE TABLE worklist (
+        ticket_id   TEXT PRIMARY KEY NOT NULL,
+        report_id   TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        grid_id     TEXT,
+        ticket_json TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX worklist_by_status ON worklist (status, updated_at);
+    CREATE TABLE triage_queue (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id    TEXT NOT NULL,
+        base_version INTEGER NOT NULL,
+        action_json  TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('queued','sent','conflict','failed')),
+        error        TEXT,
+        created_at   INTEGER NOT NULL,
+        done_at      INTEGER
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -87,3 +87,75 @@ impl TokenProvider for StaticToken {
         Ok(self.0.clone())
     }
 }
+
+mod default;
+pub use default::DefaultTransport;
+
+/// Whether plain HTTP to `host` is acceptable: loopback only (tests, a server on the device's
+/// own machine). Everything else must be HTTPS.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks a server base URL: absolute, `https`, or `http` to a loopback host. Returns it
+/// without a trailing slash.
+pub fn check_server_url(raw: &str) -> Result<String, gridline_protocol::FieldError> {
+    let bad = |why: &str| gridline_protocol::FieldError::new("server_url", why);
+    let url = url::Url::parse(raw.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => {
+            return Err(bad(
+                "must use https (plain http is allowed to loopback only)",
+            ));
+        }
+        other => return Err(bad(&format!("scheme {other:?} is not http(s)"))),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("must not carry a query, fragment or credentials"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_must_be_https_except_loopback() {
+        assert_eq!(
+            check_server_url("https://grid.nb.gov.cn/").unwrap(),
+            "https://grid.nb.gov.cn"
+        );
+        assert_eq!(
+            check_server_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            check_server_url("http://localhost:1/api/").unwrap(),
+            "http://localhost:1/api"
+        );
+        assert_eq!(
+            check_server_url("http://[::1]:9").unwrap(),
+            "http://[::1]:9"
+        );
+        for bad in [
+            "http://grid.example.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "grid.example.com",
+            "",
+            "https://user:pw@grid.example.com",
+            "https://grid.example.com/?token=x",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_server_url(bad).is_err(), "{bad}");
+        }
+    }
+}

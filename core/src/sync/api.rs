@@ -1,0 +1,353 @@
+//! The grid server's v1 API as the device calls it: builds each request, sends it through the
+//! host's (or the default) transport with the bearer token, and reads the answer. A refused
+//! token is refreshed once per call; every other decision is the engine's.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use gridline_protocol::wire::{
+    BatchResponse, ChangesPage, ErrorBody, Limits, Ticket, TicketPage, TicketQuery, TriageAction,
+    media, paths,
+};
+use serde::de::DeserializeOwned;
+
+use super::policy::{Verdict, judge};
+use crate::transport::{HttpRequest, HttpResponse, HttpTransport, TokenProvider};
+
+/// Why a call did not produce what was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// Try again later (no answer, 5xx, 429, 408).
+    Retry {
+        /// What happened.
+        reason: String,
+        /// The server's `Retry-After`.
+        after: Option<Duration>,
+    },
+    /// The token provider failed, or a fresh token was refused too.
+    Auth(String),
+    /// 413: the request was larger than the server accepts.
+    TooLarge(String),
+    /// A final refusal of this request.
+    Permanent {
+        /// HTTP status (0 when no request was made).
+        status: u16,
+        /// The server's error body, when it sent one.
+        body: Option<ErrorBody>,
+        /// Words for the log.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Retry { reason, .. } => write!(f, "{reason} (will retry)"),
+            CallError::Auth(r) => write!(f, "authentication failed: {r}"),
+            CallError::TooLarge(r) => write!(f, "request too large: {r}"),
+            CallError::Permanent { reason, .. } => f.write_str(reason),
+        }
+    }
+}
+
+/// What one `PATCH` of a photo upload achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchOutcome {
+    /// The server holds this many bytes; send the rest.
+    Continue(u64),
+    /// All bytes are there and the hash verified.
+    Complete,
+}
+
+/// A typed client of one grid server.
+pub struct ServerApi<'a> {
+    base: String,
+    transport: &'a dyn HttpTransport,
+    tokens: &'a dyn TokenProvider,
+    token: Mutex<Option<String>>,
+    timeout: Duration,
+}
+
+/// Request bodies larger than this are gzip-compressed.
+const GZIP_THRESHOLD: usize = 1024;
+
+impl<'a> ServerApi<'a> {
+    /// A client of the server at `base` (already checked by `check_server_url`).
+    pub fn new(
+        base: String,
+        transport: &'a dyn HttpTransport,
+        tokens: &'a dyn TokenProvider,
+        timeout: Duration,
+    ) -> Self {
+        ServerApi {
+            base,
+            transport,
+            tokens,
+            token: Mutex::new(None),
+            timeout,
+        }
+    }
+
+    fn current_token(&self, refresh: bool) -> Result<String, CallError> {
+        let mut slot = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        if refresh || slot.is_none() {
+            let fresh = self
+                .tokens
+                .token(refresh)
+                .map_err(|e| CallError::Auth(e.to_string()))?;
+            if fresh.is_empty() || fresh.chars().any(|c| c.is_control() || c == ' ') {
+                return Err(CallError::Auth(
+                    "the token provider returned an unusable token".into(),
+                ));
+            }
+            *slot = Some(fresh);
+        }
+        slot.clone()
+            .ok_or_else(|| CallError::Auth("no token".into()))
+    }
+
+    /// Sends one request; on 401 asks for a fresh token once and resends.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        mut headers: BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse, CallError> {
+        let url = format!("{}{}", self.base, path);
+        for attempt in 0..2 {
+            let token = self.current_token(attempt > 0)?;
+            headers.insert("authorization".into(), format!("Bearer {token}"));
+            headers
+                .entry("accept".into())
+                .or_insert_with(|| "application/json".into());
+            let request = HttpRequest {
+                method: method.into(),
+                url: url.clone(),
+                headers: headers.clone(),
+                body: body.clone(),
+                timeout: self.timeout,
+            };
+            let outcome = self.transport.send(request);
+            match judge(&outcome) {
+                Verdict::Success => {
+                    return outcome.map_err(|e| CallError::Retry {
+                        reason: e.to_string(),
+                        after: None,
+                    });
+                }
+                Verdict::Reauthenticate if attempt == 0 => continue,
+                Verdict::Reauthenticate => {
+                    return Err(CallError::Auth("the server refused a fresh token".into()));
+                }
+                Verdict::Retry { reason, after } => return Err(CallError::Retry { reason, after }),
+                Verdict::TooLarge => return Err(CallError::TooLarge(format!("{method} {path}"))),
+                Verdict::Permanent { reason, .. } => {
+                    let (status, body) = match &outcome {
+                        Ok(r) => (r.status, serde_json::from_slice(&r.body).ok()),
+                        Err(_) => (0, None),
+                    };
+                    return Err(CallError::Permanent {
+                        status,
+                        body,
+                        reason,
+                    });
+                }
+            }
+        }
+        Err(CallError::Auth("the server refused a fresh token".into()))
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        let r = self.call("GET", path, BTreeMap::new(), Vec::new())?;
+        parse(&r)
+    }
+
+    /// `GET /v1/limits`.
+    pub fn limits(&self) -> Result<Limits, CallError> {
+        self.get_json(paths::LIMITS)
+    }
+
+    /// A versioned document (`/v1/catalog`, `/v1/grids`): `None` when unchanged since `etag`,
+    /// else the new ETag (or empty) and the body.
+    pub fn document(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(String, String)>, CallError> {
+        let mut headers = BTreeMap::new();
+        if let Some(tag) = etag {
+            headers.insert("if-none-match".into(), tag.to_string());
+        }
+        let r = self.call("GET", path, headers, Vec::new())?;
+        if r.status == 304 {
+            return Ok(None);
+        }
+        let body = String::from_utf8(r.body.clone()).map_err(|_| CallError::Permanent {
+            status: r.status,
+            body: None,
+            reason: format!("{path} is not UTF-8"),
+        })?;
+        Ok(Some((
+            r.header("etag").unwrap_or_default().to_string(),
+            body,
+        )))
+    }
+
+    /// `POST /v1/reports:batch` with `json` (gzip-compressed when large).
+    pub fn post_batch(&self, json: &[u8]) -> Result<BatchResponse, CallError> {
+        let mut headers =
+            BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+        let body = if json.len() > GZIP_THRESHOLD {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(json.len() / 4),
+                flate2::Compression::fast(),
+            );
+            gz.write_all(json)
+                .and_then(|_| gz.finish())
+                .map(|b| {
+                    headers.insert("content-encoding".into(), "gzip".into());
+                    b
+                })
+                .unwrap_or_else(|_| json.to_vec())
+        } else {
+            json.to_vec()
+        };
+        let r = self.call("POST", paths::REPORTS_BATCH, headers, body)?;
+        parse(&r)
+    }
+
+    /// `HEAD /v1/media/{sha}`: bytes the server holds.
+    pub fn media_offset(&self, sha256: &str) -> Result<u64, CallError> {
+        let r = self.call("HEAD", &paths::media(sha256), BTreeMap::new(), Vec::new())?;
+        offset_header(&r)
+    }
+
+    /// `PATCH /v1/media/{sha}` appending `chunk` at `offset`. A 409 offset mismatch answers with
+    /// the server's offset as `Continue`, so the caller resumes from there.
+    pub fn media_patch(
+        &self,
+        sha256: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<PatchOutcome, CallError> {
+        let headers = BTreeMap::from([
+            (
+                "content-type".to_string(),
+                media::OFFSET_CONTENT_TYPE.to_string(),
+            ),
+            (media::UPLOAD_OFFSET.to_string(), offset.to_string()),
+        ]);
+        match self.call("PATCH", &paths::media(sha256), headers, chunk) {
+            Ok(r) if r.status == 204 && r.header(media::UPLOAD_OFFSET).is_none() => {
+                Ok(PatchOutcome::Complete)
+            }
+            Ok(r) => {
+                let held = offset_header(&r)?;
+                let length = r
+                    .header(media::UPLOAD_LENGTH)
+                    .and_then(|v| v.parse::<u64>().ok());
+                if r.status == 204 && length.is_none_or(|l| held >= l) {
+                    Ok(PatchOutcome::Complete)
+                } else {
+                    Ok(PatchOutcome::Continue(held))
+                }
+            }
+            Err(CallError::Permanent {
+                status: 409,
+                body,
+                reason,
+            }) => {
+                // The server says where it stands; the engine asks again with HEAD.
+                Err(CallError::Retry {
+                    reason: format!(
+                        "offset mismatch: {reason}{}",
+                        body.map(|b| format!(" ({})", b.message))
+                            .unwrap_or_default()
+                    ),
+                    after: Some(Duration::ZERO),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/changes?cursor=&limit=`.
+    pub fn changes(&self, cursor: Option<&str>, limit: u32) -> Result<ChangesPage, CallError> {
+        let mut query = format!("?limit={limit}");
+        if let Some(c) = cursor {
+            query.push_str("&cursor=");
+            query.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
+        }
+        self.get_json(&format!("{}{query}", paths::CHANGES))
+    }
+
+    /// `GET /v1/tickets` with filters.
+    pub fn tickets(&self, query: &TicketQuery) -> Result<TicketPage, CallError> {
+        let value = serde_json::to_value(query).map_err(|e| CallError::Permanent {
+            status: 0,
+            body: None,
+            reason: e.to_string(),
+        })?;
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(map) = value.as_object() {
+            for (k, v) in map {
+                let text = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                q.append_pair(k, &text);
+            }
+        }
+        let q = q.finish();
+        let path = if q.is_empty() {
+            paths::TICKETS.to_string()
+        } else {
+            format!("{}?{q}", paths::TICKETS)
+        };
+        self.get_json(&path)
+    }
+
+    /// `POST /v1/tickets/{id}/actions` with `If-Match: version`. A 409 with the server's current
+    /// ticket comes back as `Err(Conflict)` through [`CallError::Permanent`]'s body.
+    pub fn ticket_action(
+        &self,
+        ticket_id: &str,
+        version: u64,
+        action: &TriageAction,
+    ) -> Result<Ticket, CallError> {
+        let body = serde_json::to_vec(action).map_err(|e| CallError::Permanent {
+            status: 0,
+            body: None,
+            reason: e.to_string(),
+        })?;
+        let headers = BTreeMap::from([
+            ("content-type".to_string(), "application/json".to_string()),
+            ("if-match".to_string(), format!("\"{version}\"")),
+        ]);
+        let path = paths::ticket_actions(
+            &url::form_urlencoded::byte_serialize(ticket_id.as_bytes()).collect::<String>(),
+        );
+        let r = self.call("POST", &path, headers, body)?;
+        parse(&r)
+    }
+}
+
+fn parse<T: DeserializeOwned>(r: &HttpResponse) -> Result<T, CallError> {
+    serde_json::from_slice(&r.body).map_err(|e| CallError::Retry {
+        // A 2xx whose body does not parse is most likely cut short by the network.
+        reason: format!("unreadable answer (HTTP {}): {e}", r.status),
+        after: None,
+    })
+}
+
+fn offset_header(r: &HttpResponse) -> Result<u64, CallError> {
+    r.header(media::UPLOAD_OFFSET)
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| CallError::Retry {
+            reason: "answer without a valid Upload-Offset".into(),
+            after: None,
+        })
+}

@@ -1,0 +1,141 @@
+//! Sync: everything queued on the device reaches the grid server exactly once, photos
+//! included, and ticket status changes flow back.
+//!
+//! - `policy`: the decisions, pure and table-tested (retry / park / back off / batch sizes).
+//! - `api`: the server's v1 endpoints over a [`crate::transport::HttpTransport`].
+//! - `engine`: the driver that carries the decisions out against the store.
+//!
+//! Exactly-once rests on two facts: a report's id is born on the device and the server answers
+//! the same id with the same ticket; and every local state change is one transaction, so a
+//! crash at any point leaves either "not yet sent" (resent, harmless) or "accepted".
+
+pub mod api;
+pub mod engine;
+pub mod policy;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use gridline_protocol::Timestamp;
+use serde::Serialize;
+
+pub use policy::Backoff;
+
+/// Stops a running sync at its next safe point (between requests); cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A fresh, not-cancelled token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the sync to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Tuning of one sync run; the defaults suit a phone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncOptions {
+    /// Upper bound on reports per batch (the server's limit applies too).
+    pub max_batch: usize,
+    /// Backoff after retryable failures.
+    pub backoff: Backoff,
+    /// Retryable failures tolerated within one run before it stops and reports `next_retry_at`.
+    pub max_retries: u32,
+    /// Longest backoff a run sleeps through itself; a longer one ends the run instead.
+    pub max_sleep: Duration,
+    /// Timeout of one request.
+    pub request_timeout: Duration,
+    /// Bytes of photo sent per `PATCH` (smaller loses less on a flaky link).
+    pub photo_chunk: usize,
+    /// Changes fetched per page.
+    pub changes_page: u32,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_batch: 200,
+            backoff: Backoff::default(),
+            max_retries: 6,
+            max_sleep: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            photo_chunk: 256 * 1024,
+            changes_page: 500,
+        }
+    }
+}
+
+/// Which part of the run is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// Refreshing limits, catalog and grids.
+    Prepare,
+    /// Sending queued reports.
+    Reports,
+    /// Uploading photos of accepted reports.
+    Photos,
+    /// Pulling ticket status changes.
+    Changes,
+    /// Finished.
+    Done,
+}
+
+/// A progress report: `done` of `total` units of the current phase (reports, bytes, changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Current phase.
+    pub phase: SyncPhase,
+    /// Units done in this phase.
+    pub done: u64,
+    /// Units known in this phase (0 when unknown).
+    pub total: u64,
+}
+
+/// Receives progress while a sync runs (called on the syncing thread; keep it quick).
+pub trait SyncObserver: Send + Sync {
+    /// One step forward.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// What a sync run achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    /// Reports the server accepted as new tickets.
+    pub sent: u64,
+    /// Reports the server already had (a resend after a lost answer): no second ticket.
+    pub already_accepted: u64,
+    /// Reports parked with the server's reason (conflict or rejected).
+    pub rejected: u64,
+    /// Photos completed on the server.
+    pub photos: u64,
+    /// Photo bytes sent.
+    pub photo_bytes: u64,
+    /// Ticket changes pulled and stored.
+    pub changes: u64,
+    /// Reports still waiting to be sent.
+    pub remaining: u64,
+    /// Photos still waiting to be uploaded.
+    pub photos_remaining: u64,
+    /// Whether a new catalog was installed.
+    pub catalog_updated: bool,
+    /// Whether new grids were installed.
+    pub grids_updated: bool,
+    /// True when the run stopped early (cancelled, or retryable failures remained).
+    pub incomplete: bool,
+    /// When to run again, if the run ended on retryable failures.
+    pub next_retry_at: Option<Timestamp>,
+    /// The last problem met, for the log.
+    pub last_error: Option<String>,
+}
