@@ -6,6 +6,8 @@ mod demo;
 mod output;
 mod queue;
 mod report;
+mod sync;
+mod triage;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,11 @@ enum Command {
     Queue(queue::QueueArgs),
     /// Show the report catalog: kinds, categories and their attributes.
     Catalog(catalog::CatalogArgs),
+    /// Send the outbox to a grid server, upload photos, pull ticket changes.
+    Sync(sync::SyncArgs),
+    /// Supervisor work: pull the worklist, decide offline, push decisions.
+    #[command(subcommand)]
+    Triage(triage::TriageCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,8 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args, json),
         Command::Queue(args) => queue::run(args, json),
         Command::Catalog(args) => catalog::run(args, json),
+        Command::Sync(args) => sync::run(args, json),
+        Command::Triage(cmd) => triage::run(cmd, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

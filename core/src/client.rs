@@ -13,9 +13,11 @@ use uuid::Uuid;
 
 use crate::error::{Error, GridlineError, Result};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
-use crate::store::{ListFilter, Store};
+use crate::store::{ListFilter, QueuedTriage, Store};
 use crate::sync::engine::SyncContext;
+use crate::sync::triage::TriageSummary;
 use crate::sync::{CancelToken, SyncObserver, SyncOptions, SyncSummary};
+use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction};
 
 /// Where the time comes from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -113,6 +115,39 @@ impl Client {
     /// When the platform scheduler should run sync again (after retryable failures), if at all.
     pub fn next_retry_at(&self) -> Result<Option<Timestamp>, GridlineError> {
         crate::sync::engine::next_retry_at(self)
+    }
+
+    /// Supervisor: pulls the tickets matching `query` into the offline worklist.
+    pub fn refresh_worklist(
+        &self,
+        ctx: &SyncContext,
+        query: &TicketQuery,
+    ) -> Result<u64, GridlineError> {
+        crate::sync::triage::refresh_worklist(self, ctx, query)
+    }
+
+    /// Supervisor: the offline worklist, optionally only tickets in `statuses`.
+    pub fn worklist(&self, statuses: &[TicketStatus]) -> Result<Vec<Ticket>, GridlineError> {
+        Ok(self.store().worklist(statuses)?)
+    }
+
+    /// Supervisor: decides on a ticket offline; sent later by [`Client::send_triage`].
+    pub fn queue_triage(
+        &self,
+        ticket_id: &str,
+        action: TriageAction,
+    ) -> Result<i64, GridlineError> {
+        crate::sync::triage::queue_triage(self, ticket_id, action)
+    }
+
+    /// Supervisor: queued, sent, conflicting and failed triage actions.
+    pub fn triage_actions(&self) -> Result<Vec<QueuedTriage>, GridlineError> {
+        Ok(self.store().triage_actions(None)?)
+    }
+
+    /// Supervisor: sends queued triage actions with their ticket versions.
+    pub fn send_triage(&self, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+        crate::sync::triage::send_triage(self, ctx)
     }
 
     /// The catalog reports are validated against (built-in until the server sends one).

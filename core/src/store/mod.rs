@@ -7,6 +7,7 @@ mod outbox;
 mod reports;
 mod schema;
 mod settings;
+mod worklist;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub use outbox::{PendingPhoto, QueuedPayload};
 pub use reports::ListFilter;
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;
+pub use worklist::{QueuedTriage, TriageState};
 
 use crate::error::Result;
 

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod engine;
 pub mod policy;
+pub mod triage;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,178 @@
+//! The supervisor's side of sync: pull the worklist of tickets for their grids, and send
+//! triage actions queued offline, each with the ticket version it was decided on. A ticket that
+//! changed meanwhile comes back as a conflict carrying the server's current ticket, which
+//! replaces the local copy so the supervisor decides again on fresh facts.
+
+use std::time::Duration;
+
+use gridline_protocol::wire::{ErrorCode, TicketQuery, TriageAction};
+use serde::Serialize;
+
+use super::api::{CallError, ServerApi};
+use super::engine::SyncContext;
+use crate::client::Client;
+use crate::error::GridlineError;
+use crate::store::TriageState;
+use crate::transport::check_server_url;
+
+/// What sending queued triage actions achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TriageSummary {
+    /// Actions the server applied.
+    pub applied: u64,
+    /// Actions refused because the ticket had changed (the worklist now shows the server's copy).
+    pub conflicts: u64,
+    /// Actions refused for good (invalid for the ticket's state, out of the supervisor's grids).
+    pub failed: u64,
+    /// Actions still queued (network trouble); send again later.
+    pub remaining: u64,
+    /// The last problem met.
+    pub last_error: Option<String>,
+}
+
+fn api<'a>(ctx: &'a SyncContext, timeout: Duration) -> Result<ServerApi<'a>, GridlineError> {
+    let base = check_server_url(&ctx.server_url)?;
+    Ok(ServerApi::new(base, &*ctx.transport, &*ctx.tokens, timeout))
+}
+
+fn network(e: CallError) -> GridlineError {
+    match e {
+        CallError::Auth(reason) => GridlineError::Auth { reason },
+        CallError::Retry { reason, .. } => GridlineError::Network {
+            reason,
+            retryable: true,
+        },
+        CallError::TooLarge(reason) => GridlineError::Network {
+            reason,
+            retryable: false,
+        },
+        CallError::Permanent {
+            status: 403,
+            reason,
+            ..
+        } => GridlineError::Auth { reason },
+        CallError::Permanent { reason, .. } => GridlineError::Network {
+            reason,
+            retryable: false,
+        },
+    }
+}
+
+/// Pulls every ticket matching `query` (all pages) into the worklist; returns how many.
+pub fn refresh_worklist(
+    client: &Client,
+    ctx: &SyncContext,
+    query: &TicketQuery,
+) -> Result<u64, GridlineError> {
+    let api = api(ctx, Duration::from_secs(30))?;
+    let mut query = query.clone();
+    let mut total = 0u64;
+    loop {
+        let page = api.tickets(&query).map_err(network)?;
+        total += page.tickets.len() as u64;
+        client.store().upsert_tickets(&page.tickets, client.now())?;
+        match page.next {
+            Some(next) if !page.tickets.is_empty() => query.cursor = Some(next),
+            _ => return Ok(total),
+        }
+    }
+}
+
+/// Queues `action` on a worklist ticket, checked against the ticket's status as the device
+/// knows it. Returns the queue sequence number.
+pub fn queue_triage(
+    client: &Client,
+    ticket_id: &str,
+    action: TriageAction,
+) -> Result<i64, GridlineError> {
+    let ticket =
+        client
+            .store()
+            .worklist_ticket(ticket_id)?
+            .ok_or_else(|| GridlineError::NotFound {
+                what: format!("ticket {ticket_id} in the worklist"),
+            })?;
+    ticket
+        .status
+        .apply(&action)
+        .map_err(|e| GridlineError::Conflict {
+            reason: e.to_string(),
+        })?;
+    let seq = client
+        .store()
+        .queue_triage(ticket_id, ticket.version, &action, client.now())?;
+    Ok(seq)
+}
+
+/// Sends queued triage actions in order. Network trouble stops the run with the rest still
+/// queued; auth failures are errors.
+pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+    let api = api(ctx, Duration::from_secs(30))?;
+    let mut summary = TriageSummary::default();
+    let queued = client.store().triage_actions(Some(TriageState::Queued))?;
+    // Actions queued one after another on the same ticket chain their versions.
+    let mut advanced: std::collections::HashMap<String, (u64, u64)> = Default::default();
+    for (i, item) in queued.iter().enumerate() {
+        let base = match advanced.get(&item.ticket_id) {
+            Some(&(from, to)) if item.base_version == from => to,
+            _ => item.base_version,
+        };
+        match api.ticket_action(&item.ticket_id, base, &item.action) {
+            Ok(ticket) => {
+                advanced.insert(item.ticket_id.clone(), (item.base_version, ticket.version));
+                client.store().finish_triage(
+                    item.seq,
+                    TriageState::Sent,
+                    None,
+                    Some(&ticket),
+                    client.now(),
+                )?;
+                summary.applied += 1;
+            }
+            Err(CallError::Permanent {
+                status: 409,
+                body,
+                reason,
+            }) => {
+                let stale = body
+                    .as_ref()
+                    .is_some_and(|b| b.code == ErrorCode::VersionConflict);
+                let ticket = body.as_ref().and_then(|b| b.ticket.as_deref());
+                let state = if stale {
+                    TriageState::Conflict
+                } else {
+                    TriageState::Failed
+                };
+                let why = body.as_ref().map_or(reason, |b| b.message.clone());
+                client
+                    .store()
+                    .finish_triage(item.seq, state, Some(&why), ticket, client.now())?;
+                if stale {
+                    summary.conflicts += 1
+                } else {
+                    summary.failed += 1
+                }
+                summary.last_error = Some(why);
+            }
+            Err(CallError::Permanent { body, reason, .. }) => {
+                let why = body.map_or(reason, |b| b.message);
+                client.store().finish_triage(
+                    item.seq,
+                    TriageState::Failed,
+                    Some(&why),
+                    None,
+                    client.now(),
+                )?;
+                summary.failed += 1;
+                summary.last_error = Some(why);
+            }
+            Err(CallError::Retry { reason, .. }) | Err(CallError::TooLarge(reason)) => {
+                summary.remaining = (queued.len() - i) as u64;
+                summary.last_error = Some(reason);
+                return Ok(summary);
+            }
+            Err(CallError::Auth(reason)) => return Err(GridlineError::Auth { reason }),
+        }
+    }
+    Ok(summary)
+}
