@@ -1,0 +1,71 @@
+//! How a server is set up: where its data lives, where it listens, what it accepts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gridline_protocol::Catalog;
+use gridline_protocol::wire::Limits;
+
+use crate::grids::{LocatorFactory, linear_locator_factory};
+use crate::rate_limit::RateLimit;
+
+/// Everything [`Server::start`](crate::Server::start) needs. Build with [`Config::new`] and
+/// adjust fields.
+#[derive(Clone)]
+pub struct Config {
+    /// The data folder: `gridline.db` and `media/` live here; created if missing.
+    pub data_dir: PathBuf,
+    /// Where to listen. Port 0 picks a free port (see `RunningServer::addr`).
+    pub listen: SocketAddr,
+    /// Published and enforced limits.
+    pub limits: Limits,
+    /// Per-token rate limit; `None` turns it off.
+    pub rate_limit: Option<RateLimit>,
+    /// Longest a request may take before it is abandoned with `503 timeout`.
+    pub request_timeout: Duration,
+    /// The catalog reports are validated against and `GET /v1/catalog` serves.
+    pub catalog: Catalog,
+    /// Builds the point-to-grid index whenever the grids change.
+    pub locator: LocatorFactory,
+}
+
+impl Config {
+    /// Defaults: loopback on a free port, default limits, a generous rate limit (so tests and
+    /// benchmarks are not throttled unless they ask), a 120 s request timeout, the built-in
+    /// catalog and the linear grid locator.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            limits: Limits::default(),
+            rate_limit: Some(RateLimit::default()),
+            request_timeout: Duration::from_secs(120),
+            catalog: Catalog::builtin(),
+            locator: linear_locator_factory(),
+        }
+    }
+
+    /// The database file inside the data folder.
+    pub fn db_path(&self) -> PathBuf {
+        db_path(&self.data_dir)
+    }
+}
+
+/// The database file of data folder `dir`.
+pub fn db_path(dir: &std::path::Path) -> PathBuf {
+    dir.join("gridline.db")
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("limits", &self.limits)
+            .field("rate_limit", &self.rate_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("catalog", &self.catalog.version)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,151 @@
+//! Per-token rate limiting: a token bucket per user, refilled continuously.
+//!
+//! A rider's phone syncing in batches makes a handful of requests a minute; the default limit is
+//! far above that so only runaway clients (or tests that ask for a tight limit) hit it. Over the
+//! limit the server answers `429 rate_limited` with `Retry-After` in whole seconds.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gridline_protocol::wire::ErrorCode;
+
+use crate::error::ApiError;
+
+/// Sustained rate and burst allowed per token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Requests per second refilled.
+    pub per_second: f64,
+    /// Bucket size: requests allowed back to back.
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    /// 1,000 requests/s with bursts of 10,000: generous enough for benchmarks and tests.
+    fn default() -> Self {
+        Self {
+            per_second: 1000.0,
+            burst: 10_000,
+        }
+    }
+}
+
+/// One user's bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// Takes one token at `now`, or says how long until one is available.
+    fn take(&mut self, limit: RateLimit, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * limit.per_second).min(f64::from(limit.burst));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else if limit.per_second > 0.0 {
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / limit.per_second,
+            ))
+        } else {
+            Err(Duration::from_secs(3600))
+        }
+    }
+}
+
+/// Buckets for every user seen recently.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: RateLimit,
+    buckets: Mutex<HashMap<i64, Bucket>>,
+}
+
+/// Above this many buckets, full ones are dropped (a full bucket is the same as no bucket).
+const PRUNE_ABOVE: usize = 10_000;
+
+impl RateLimiter {
+    /// A limiter enforcing `limit` per user.
+    pub fn new(limit: RateLimit) -> Self {
+        Self {
+            limit,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request of `user`; `429` with `Retry-After` when over the limit.
+    pub fn check(&self, user: i64) -> Result<(), ApiError> {
+        self.check_at(user, Instant::now()).map_err(|wait| {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            ApiError::new(
+                ErrorCode::RateLimited,
+                format!("too many requests for this token; retry in {secs} s"),
+            )
+            .with_header("retry-after", secs.to_string())
+        })
+    }
+
+    fn check_at(&self, user: i64, now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > PRUNE_ABOVE {
+            let (limit, full) = (self.limit, f64::from(self.limit.burst));
+            buckets.retain(|_, b| {
+                let refilled =
+                    b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * limit.per_second;
+                refilled < full
+            });
+        }
+        let burst = f64::from(self.limit.burst);
+        buckets
+            .entry(user)
+            .or_insert(Bucket {
+                tokens: burst,
+                at: now,
+            })
+            .take(self.limit, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_refills_at_the_rate_per_user() {
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: 2.0,
+            burst: 3,
+        });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.check_at(1, t0), Ok(()));
+        }
+        assert_eq!(limiter.check_at(1, t0), Err(Duration::from_millis(500)));
+        assert_eq!(
+            limiter.check_at(2, t0),
+            Ok(()),
+            "other users have their own bucket"
+        );
+        assert_eq!(limiter.check_at(1, t0 + Duration::from_millis(500)), Ok(()));
+        assert!(
+            limiter
+                .check_at(1, t0 + Duration::from_millis(500))
+                .is_err()
+        );
+        assert_eq!(limiter.check_at(1, t0 + Duration::from_secs(60)), Ok(()));
+    }
+
+    #[test]
+    fn the_error_carries_retry_after_in_whole_seconds() {
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: 0.1,
+            burst: 1,
+        });
+        assert!(limiter.check(9).is_ok());
+        let err = limiter.check(9).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RateLimited);
+    }
+}

@@ -1,0 +1,141 @@
+//! `GET /v1/tickets`, `GET /v1/tickets/{id}` and `POST /v1/tickets/{id}/actions` (triage with
+//! optimistic concurrency: `If-Match: "<version>"`).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use gridline_protocol::Timestamp;
+use gridline_protocol::wire::{ErrorCode, Ticket, TicketPage, TicketQuery, TriageAction};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{self, query};
+use crate::state::{AppState, blocking};
+use crate::store::{ActionOutcome, TicketFilter, parse_ticket_id};
+
+/// `GET /v1/tickets`.
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    uri: Uri,
+) -> Result<Json<TicketPage>, ApiError> {
+    let q: TicketQuery = query(&uri)?;
+    let statuses = q
+        .statuses()
+        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    let after_id = match q.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => parse_ticket_id(c)
+            .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server issued"))?,
+    };
+    let filter = TicketFilter {
+        statuses,
+        kind: q.kind,
+        grid: q.grid,
+        since: q.since,
+        until: q.until,
+        after_id,
+        limit: super::page_size(q.limit, state.limits.max_page_size),
+    };
+    let scope = user.scope();
+    Ok(Json(
+        blocking(move || state.store.tickets(scope, &filter)).await??,
+    ))
+}
+
+fn with_etag(ticket: &Ticket, response: impl IntoResponse) -> Response {
+    ([(ETAG, format!("\"{}\"", ticket.version))], response).into_response()
+}
+
+/// `GET /v1/tickets/{id}`, with the version as `ETag`.
+pub async fn one(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_ticket_id(&id).ok_or_else(|| ApiError::not_found("ticket"))?;
+    let scope = user.scope();
+    let ticket = blocking(move || state.store.ticket(scope, id))
+        .await??
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    Ok(with_etag(&ticket, Json(&ticket)))
+}
+
+/// Reads `If-Match`: `"3"`, `W/"3"` or a bare `3`.
+fn if_match(headers: &HeaderMap) -> Result<u64, ApiError> {
+    let value = headers.get(IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::PreconditionRequired,
+            "send the ticket version you saw as If-Match: \"<version>\"",
+        )
+        .with_field("If-Match")
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| {
+            ApiError::invalid("If-Match", "If-Match must be a ticket version, e.g. \"3\"")
+        })
+}
+
+/// `POST /v1/tickets/{id}/actions`.
+pub async fn act(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = parse_ticket_id(&id).ok_or_else(|| ApiError::not_found("ticket"))?;
+    let scope = user.scope();
+    if !user.role.can_triage() {
+        // 403 only for what the caller can see; anything else stays a 404.
+        let store = state.store.clone();
+        let visible = blocking(move || store.ticket(scope, id)).await??.is_some();
+        return Err(if visible {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "only supervisors and admins triage tickets",
+            )
+        } else {
+            ApiError::not_found("ticket")
+        });
+    }
+    let version = if_match(&headers)?;
+    extract::require_content_type(&headers, &["application/json"])?;
+    let raw = extract::read_body(&headers, body, state.limits.max_request_bytes).await?;
+    let action: TriageAction = extract::parse_json(&raw)?;
+    action.validate().map_err(ApiError::validation)?;
+    let outcome = blocking(move || {
+        state
+            .store
+            .act(&user, scope, id, version, &action, Timestamp::now())
+    })
+    .await??;
+    match outcome {
+        ActionOutcome::Applied(ticket) => Ok(with_etag(&ticket, Json(&ticket))),
+        ActionOutcome::NotFound => Err(ApiError::not_found("ticket")),
+        ActionOutcome::Stale(ticket) => Err(ApiError::new(
+            ErrorCode::VersionConflict,
+            format!(
+                "the ticket is at version {} now, not {version}; review it and retry",
+                ticket.version
+            ),
+        )
+        .with_field("If-Match")
+        .with_header("etag", format!("\"{}\"", ticket.version))
+        .with_ticket(ticket)),
+        ActionOutcome::Invalid(ticket, e) => {
+            Err(ApiError::new(ErrorCode::InvalidTransition, e.to_string())
+                .with_field("action")
+                .with_header("etag", format!("\"{}\"", ticket.version))
+                .with_ticket(ticket))
+        }
+        ActionOutcome::BadField(e) => Err(ApiError::validation(e)),
+    }
+}

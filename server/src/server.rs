@@ -1,0 +1,236 @@
+//! Starting and stopping a server: in a caller's tokio runtime ([`Server::bind`] +
+//! [`BoundServer::run`]), on a runtime of its own for synchronous callers such as tests and the
+//! demo ([`Server::start`] → [`RunningServer`]), or as the `gridline serve` process
+//! ([`serve_until_signal`]).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::media::{MediaDir, UploadLocks};
+use crate::rate_limit::RateLimiter;
+use crate::state::{AppState, GridCache, Published};
+use crate::store::sqlite::SqliteStore;
+use crate::{middleware, routes};
+
+/// Entry points; see the module docs.
+#[derive(Debug, Clone, Copy)]
+pub struct Server;
+
+/// A server whose socket is bound but which does not serve yet.
+pub struct BoundServer {
+    listener: TcpListener,
+    app: Router,
+    addr: SocketAddr,
+}
+
+/// A server running on its own thread and runtime. [`shutdown`](Self::shutdown) (or dropping
+/// it) stops accepting, lets in-flight requests finish, and waits for the thread.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl Server {
+    /// Opens the data folder (creating and migrating it), builds the app and binds
+    /// `config.listen`. Call inside a tokio runtime.
+    pub async fn bind(config: Config) -> Result<BoundServer, ServerError> {
+        let listen = config.listen;
+        let app = tokio::task::spawn_blocking(move || app(&config))
+            .await
+            .map_err(|e| ServerError::Stopped(e.to_string()))??;
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        Ok(BoundServer {
+            listener,
+            app,
+            addr,
+        })
+    }
+
+    /// Starts a server on a thread with its own multi-threaded runtime and returns once it is
+    /// listening. For synchronous callers; do not call from inside an async task (use
+    /// [`Server::bind`] there).
+    pub fn start(config: Config) -> Result<RunningServer, ServerError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("gridline-server".into())
+            .spawn(move || -> Result<(), ServerError> {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("gridline-server-worker")
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(ServerError::Io(e)));
+                        return Ok(());
+                    }
+                };
+                runtime.block_on(async move {
+                    let bound = match Server::bind(config).await {
+                        Ok(bound) => bound,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return Ok(());
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(bound.local_addr()));
+                    bound
+                        .run(async move {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                })
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(addr)) => Ok(RunningServer {
+                addr,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(ServerError::Stopped(
+                "the server thread ended before it was listening".into(),
+            )),
+        }
+    }
+}
+
+impl BoundServer {
+    /// The bound address (the actual port when the config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        tracing::info!(addr = %self.addr, "gridline server listening");
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("gridline server stopped");
+        Ok(())
+    }
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<addr>`, the base URL clients use.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub fn shutdown(mut self) -> Result<(), ServerError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ServerError::Stopped("the server thread panicked".into())),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop_and_join() {
+            tracing::warn!(error = %e, "server stopped with an error");
+        }
+    }
+}
+
+/// Runs a server in the current thread until Ctrl-C or SIGTERM; `on_bound` is told the
+/// address once it listens (the CLI prints it). Builds its own runtime.
+pub fn serve_until_signal(
+    config: Config,
+    on_bound: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let bound = Server::bind(config).await?;
+        on_bound(bound.local_addr());
+        bound.run(shutdown_signal()).await
+    })
+}
+
+/// Completes on Ctrl-C, or SIGTERM on Unix (how service managers ask a process to stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Opens the data folder and assembles the router with its state and layers. Blocking.
+pub fn app(config: &Config) -> Result<Router, ServerError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    config.catalog.check().map_err(ServerError::Invalid)?;
+    let store = Arc::new(SqliteStore::open(&config.db_path())?);
+    let media = MediaDir::open(config.data_dir.join("media"))?;
+    let catalog_doc = Published::new(&config.catalog).map_err(|e| {
+        ServerError::Invalid(gridline_protocol::FieldError::new("catalog", e.to_string()))
+    })?;
+    let grids = GridCache::new(config.locator.clone());
+    // Build the grid snapshot now so a broken grid table fails startup, not the first request.
+    grids.current(&*store)?;
+    let state = AppState {
+        store,
+        media: Arc::new(media),
+        uploads: Arc::new(UploadLocks::default()),
+        limits: config.limits,
+        catalog: Arc::new(config.catalog.clone()),
+        catalog_doc: Arc::new(catalog_doc),
+        grids: Arc::new(grids),
+        rate_limiter: config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
+    };
+    Ok(middleware::wrap(
+        routes::router(state),
+        config.request_timeout,
+    ))
+}

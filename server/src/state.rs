@@ -1,0 +1,135 @@
+//! What every request handler shares: the store, the media folder, the published documents and
+//! the limits. Cheap to clone (all behind `Arc`).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use gridline_protocol::Catalog;
+use gridline_protocol::wire::Limits;
+use sha2::{Digest, Sha256};
+
+use crate::auth::hex;
+use crate::error::ApiError;
+use crate::grids::{GridLocator, LocatorFactory, to_geojson};
+use crate::media::{MediaDir, UploadLocks};
+use crate::rate_limit::RateLimiter;
+use crate::store::{Store, StoreError};
+
+/// Shared server state.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Photo files.
+    pub media: Arc<MediaDir>,
+    /// One upload at a time per photo.
+    pub uploads: Arc<UploadLocks>,
+    /// Enforced limits.
+    pub limits: Limits,
+    /// The catalog reports are validated against.
+    pub catalog: Arc<Catalog>,
+    /// `GET /v1/catalog`, serialised once.
+    pub catalog_doc: Arc<Published>,
+    /// Grids, their published document and locator, rebuilt when they change.
+    pub grids: Arc<GridCache>,
+    /// Per-token limiter, if enabled.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+/// A document served with an `ETag`.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The JSON bytes.
+    pub body: Bytes,
+    /// The strong entity tag, quoted.
+    pub etag: String,
+}
+
+impl Published {
+    /// Serialises `value` and tags it with a hash of its bytes.
+    pub fn new(value: &impl serde::Serialize) -> Result<Self, serde_json::Error> {
+        let body = serde_json::to_vec(value)?;
+        Ok(Self {
+            etag: etag_of(&body),
+            body: body.into(),
+        })
+    }
+}
+
+/// A strong ETag: the first 128 bits of the SHA-256 of `bytes`, quoted.
+pub fn etag_of(bytes: &[u8]) -> String {
+    format!("\"{}\"", &hex(&Sha256::digest(bytes))[..32])
+}
+
+/// The grids as of one revision of the store.
+pub struct GridSnapshot {
+    /// Store revision this was built from.
+    pub revision: i64,
+    /// The GeoJSON served at `GET /v1/grids`.
+    pub doc: Published,
+    /// Point lookup.
+    pub locator: Arc<dyn GridLocator>,
+    /// Ids of all grids.
+    pub ids: HashSet<String>,
+}
+
+/// Keeps the current [`GridSnapshot`], rebuilding it when the store's grids revision moves
+/// (an import or a new supervisor, possibly by another process such as `gridline server
+/// import-grids`).
+pub struct GridCache {
+    factory: LocatorFactory,
+    current: Mutex<Option<Arc<GridSnapshot>>>,
+}
+
+impl GridCache {
+    /// An empty cache using `factory` to build locators.
+    pub fn new(factory: LocatorFactory) -> Self {
+        Self {
+            factory,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The snapshot for the store's current revision. Blocking: call from a blocking thread.
+    pub fn current(&self, store: &dyn Store) -> Result<Arc<GridSnapshot>, StoreError> {
+        let revision = store.grids_revision()?;
+        let cached = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(snapshot) = cached.filter(|s| s.revision == revision) {
+            return Ok(snapshot);
+        }
+        let grids = store.grids()?;
+        let supervisors = store.supervisors()?;
+        let body = to_geojson(&grids, &supervisors, "");
+        let version = etag_of(body.to_string().as_bytes());
+        let doc = to_geojson(&grids, &supervisors, version.trim_matches('"'));
+        let doc = Published::new(&doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let snapshot = Arc::new(GridSnapshot {
+            revision,
+            doc: Published {
+                etag: version,
+                body: doc.body,
+            },
+            locator: (self.factory)(&grids),
+            ids: grids.iter().map(|g| g.id.clone()).collect(),
+        });
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+}
+
+/// Runs blocking work (SQLite, hashing, file I/O) off the async workers; a panic inside becomes
+/// `500 internal` instead of taking the connection down.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))
+}

@@ -1,0 +1,142 @@
+//! The SQLite schema and its migrations, in one place.
+//!
+//! `PRAGMA user_version` records the applied version; every pending migration runs inside one
+//! IMMEDIATE transaction, so a crash mid-upgrade leaves the old schema intact.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('grids_revision', 0);
+
+CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    role       TEXT NOT NULL CHECK (role IN ('rider', 'supervisor', 'admin')),
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE user_grids (
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    grid_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, grid_id)
+) WITHOUT ROWID;
+CREATE INDEX user_grids_by_grid ON user_grids (grid_id, user_id);
+
+-- Only SHA-256 hashes of tokens are stored; see auth.rs for why no slow hash is needed.
+CREATE TABLE tokens (
+    hash       BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
+) WITHOUT ROWID;
+
+-- geometry: a GeoJSON Polygon or MultiPolygon object, WGS-84.
+CREATE TABLE grids (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    geometry TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per accepted report. `report` is the canonical JSON as received; idempotency
+-- compares `content_hash`, a SHA-256 of it.
+CREATE TABLE tickets (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    report_id       TEXT NOT NULL UNIQUE,
+    owner_id        INTEGER NOT NULL REFERENCES users (id),
+    content_hash    BLOB NOT NULL,
+    report          TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    grid_id         TEXT,
+    status          TEXT NOT NULL,
+    version         INTEGER NOT NULL,
+    department      TEXT,
+    resolution_note TEXT,
+    reject_reason   TEXT,
+    duplicate_of    INTEGER REFERENCES tickets (id),
+    received_at     INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX tickets_by_owner ON tickets (owner_id, id);
+CREATE INDEX tickets_by_grid ON tickets (grid_id, id);
+
+-- Photos listed by reports: who may upload (owner) and see (scope) which hash.
+CREATE TABLE photos (
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    position  INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    bytes     INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, position)
+) WITHOUT ROWID;
+CREATE INDEX photos_by_sha ON photos (sha256, ticket_id);
+
+-- Photos whose verified bytes are in the media folder.
+CREATE TABLE media (
+    sha256    TEXT PRIMARY KEY,
+    bytes     INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Every ticket transition: its history and the changes feed. `seq` is the feed's total order
+-- (AUTOINCREMENT: never reused, so a cursor never skips a later change).
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id    INTEGER NOT NULL REFERENCES tickets (id),
+    status       TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    at           INTEGER NOT NULL,
+    by_user      TEXT NOT NULL,
+    reason       TEXT,
+    department   TEXT,
+    note         TEXT,
+    duplicate_of INTEGER
+);
+CREATE INDEX events_by_ticket ON events (ticket_id, seq);
+"#];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings `conn` to [`VERSION`], or refuses a database from a newer server.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    for sql in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_databases_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, VERSION);
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
+    }
+}

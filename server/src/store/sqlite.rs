@@ -1,0 +1,739 @@
+//! The embedded SQLite backend: one database file in the data folder.
+//!
+//! Concurrency model: SQLite allows one writer at a time, so writes go through a single
+//! connection behind a mutex (callers queue in-process instead of spinning on `SQLITE_BUSY`),
+//! while reads use a small pool of read-only connections that WAL lets run alongside the writer.
+//! Every write is one `BEGIN IMMEDIATE` transaction; `synchronous=FULL` makes a commit durable
+//! before the server answers, because a device deletes nothing but does stop resending what the
+//! server said it accepted.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use gridline_protocol::wire::{
+    Change, ItemResult, Ticket, TicketEvent, TicketPage, TicketPhoto, TicketStatus, TriageAction,
+};
+use gridline_protocol::{Report, Timestamp};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{
+    ActionOutcome, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
+    parse_ticket_id, schema, ticket_id,
+};
+use crate::auth::{Role, Scope, User};
+use crate::grids::{Geometry, Grid};
+
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: a panicking holder's transaction was rolled back
+/// when its `Transaction` dropped during unwinding, so the connection is still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        configure(&writer)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&conn)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// The SQL condition (on ticket alias `t`) and its one parameter for a scope.
+fn scope_sql(scope: Scope) -> (&'static str, i64) {
+    match scope {
+        Scope::Owner(user) => ("t.owner_id = ?", user),
+        Scope::Grids(user) => (
+            "t.grid_id IN (SELECT grid_id FROM user_grids WHERE user_id = ?)",
+            user,
+        ),
+        // Takes its parameter too, so every scope binds exactly one value.
+        Scope::All => ("? IS NOT NULL", 0),
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn parse_status(text: &str) -> Result<TicketStatus, StoreError> {
+    TicketStatus::parse(text).ok_or_else(|| corrupt(format!("unknown status {text:?}")))
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The columns of `tickets` (alias `t`, owner `u`) that [`TicketRow::read`] expects.
+const TICKET_COLUMNS: &str = "t.id, t.report, t.grid_id, t.status, t.version, t.department, \
+     t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name";
+
+/// One `tickets` row before its report, photos and history are attached.
+struct TicketRow {
+    id: i64,
+    report: String,
+    grid_id: Option<String>,
+    status: String,
+    version: i64,
+    department: Option<String>,
+    resolution_note: Option<String>,
+    reject_reason: Option<String>,
+    duplicate_of: Option<i64>,
+    received_at: i64,
+    updated_at: i64,
+    owner: String,
+}
+
+impl TicketRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            report: row.get(1)?,
+            grid_id: row.get(2)?,
+            status: row.get(3)?,
+            version: row.get(4)?,
+            department: row.get(5)?,
+            resolution_note: row.get(6)?,
+            reject_reason: row.get(7)?,
+            duplicate_of: row.get(8)?,
+            received_at: row.get(9)?,
+            updated_at: row.get(10)?,
+            owner: row.get(11)?,
+        })
+    }
+
+    /// Builds the wire ticket: the stored report, photo upload state and full history.
+    fn assemble(self, conn: &Connection) -> Result<Ticket, StoreError> {
+        let report: Report = serde_json::from_str(&self.report).map_err(corrupt)?;
+        let mut uploaded = conn.prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?;
+        let mut photos = Vec::with_capacity(report.photos.len());
+        for p in &report.photos {
+            photos.push(TicketPhoto {
+                uploaded: uploaded.exists([&p.sha256])?,
+                sha256: p.sha256.clone(),
+                bytes: p.bytes,
+                width: p.width,
+                height: p.height,
+            });
+        }
+        let mut events = conn.prepare_cached(
+            "SELECT status, version, at, by_user, reason, department, note, duplicate_of \
+             FROM events WHERE ticket_id = ?1 ORDER BY seq",
+        )?;
+        let history = events
+            .query_map([self.id], |row| read_event(row, 0))?
+            .map(|r| r.map_err(StoreError::from).and_then(|e| e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ticket {
+            id: ticket_id(self.id),
+            report_id: report.id,
+            status: parse_status(&self.status)?,
+            version: to_u64(self.version),
+            kind: report.kind,
+            category: report.category,
+            grid_id: self.grid_id,
+            note: report.note,
+            severity: report.severity,
+            location: report.location,
+            location_warnings: report.location_warnings,
+            attributes: report.attributes,
+            outreach: report.outreach,
+            photos,
+            reporter: report.reporter,
+            submitted_by: self.owner,
+            created_at: report.created_at,
+            submitted_at: report.submitted_at,
+            received_at: Timestamp::from_millis(self.received_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            department: self.department,
+            resolution_note: self.resolution_note,
+            reject_reason: self.reject_reason,
+            duplicate_of: self.duplicate_of.map(ticket_id),
+            history,
+        })
+    }
+}
+
+/// Reads the 8 event columns starting at `at` (status, version, at, by, reason, department,
+/// note, duplicate_of).
+fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<Result<TicketEvent, StoreError>> {
+    let status: String = row.get(at)?;
+    let version: i64 = row.get(at + 1)?;
+    let time: i64 = row.get(at + 2)?;
+    let by: String = row.get(at + 3)?;
+    let reason: Option<String> = row.get(at + 4)?;
+    let department: Option<String> = row.get(at + 5)?;
+    let note: Option<String> = row.get(at + 6)?;
+    let duplicate_of: Option<i64> = row.get(at + 7)?;
+    Ok(parse_status(&status).map(|status| TicketEvent {
+        status,
+        version: to_u64(version),
+        at: Timestamp::from_millis(time),
+        by,
+        reason,
+        department,
+        note,
+        duplicate_of: duplicate_of.map(ticket_id),
+    }))
+}
+
+fn load_ticket(conn: &Connection, scope: Scope, id: i64) -> Result<Option<Ticket>, StoreError> {
+    let (cond, param) = scope_sql(scope);
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
+         WHERE t.id = ? AND {cond}"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row(params![id, param], TicketRow::read)
+        .optional()?;
+    row.map(|r| r.assemble(conn)).transpose()
+}
+
+fn load_user(conn: &Connection, id: i64, name: String, role: &str) -> Result<User, StoreError> {
+    let role = Role::parse(role).ok_or_else(|| corrupt(format!("unknown role {role:?}")))?;
+    let grids = conn
+        .prepare_cached("SELECT grid_id FROM user_grids WHERE user_id = ?1 ORDER BY grid_id")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(User {
+        id,
+        name,
+        role,
+        grids,
+    })
+}
+
+fn bump_grids_revision(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'grids_revision'",
+        [],
+    )?;
+    Ok(())
+}
+
+fn insert_event(
+    conn: &Connection,
+    ticket: i64,
+    event: &TicketEvent,
+    duplicate_of: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO events (ticket_id, status, version, at, by_user, reason, department, note, \
+         duplicate_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        ticket,
+        event.status.as_str(),
+        to_i64(event.version),
+        event.at.as_millis(),
+        event.by,
+        event.reason,
+        event.department,
+        event.note,
+        duplicate_of,
+    ])?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn user_by_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(User, Option<Timestamp>)>, StoreError> {
+        self.read(|conn| {
+            let found = conn
+                .prepare_cached(
+                    "SELECT u.id, u.name, u.role, k.expires_at FROM tokens k \
+                     JOIN users u ON u.id = k.user_id WHERE k.hash = ?1",
+                )?
+                .query_row([&token_hash[..]], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                })
+                .optional()?;
+            let Some((id, name, role, expires)) = found else {
+                return Ok(None);
+            };
+            let user = load_user(conn, id, name, &role)?;
+            Ok(Some((user, expires.map(Timestamp::from_millis))))
+        })
+    }
+
+    fn add_user(
+        &self,
+        user: &NewUser,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        self.write(|tx| {
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM users WHERE name = ?1")?
+                .exists([&user.name])?;
+            if taken {
+                return Err(StoreError::UserExists(user.name.clone()));
+            }
+            tx.execute(
+                "INSERT INTO users (name, role, created_at) VALUES (?1, ?2, ?3)",
+                params![user.name, user.role.as_str(), now.as_millis()],
+            )?;
+            let id = tx.last_insert_rowid();
+            for grid in &user.grids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO user_grids (user_id, grid_id) VALUES (?1, ?2)",
+                    params![id, grid],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    &token_hash[..],
+                    id,
+                    now.as_millis(),
+                    user.expires_at.map(Timestamp::as_millis)
+                ],
+            )?;
+            if !user.grids.is_empty() {
+                bump_grids_revision(tx)?;
+            }
+            load_user(tx, id, user.name.clone(), user.role.as_str())
+        })
+    }
+
+    fn replace_grids(&self, grids: &[Grid]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM grids", [])?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO grids (id, name, geometry) VALUES (?1, ?2, ?3)")?;
+            for g in grids {
+                let geometry = serde_json::to_string(&g.geometry).map_err(corrupt)?;
+                insert.execute(params![g.id, g.name, geometry])?;
+            }
+            bump_grids_revision(tx)
+        })
+    }
+
+    fn grids(&self) -> Result<Vec<Grid>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, name, geometry FROM grids ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut grids = Vec::new();
+            for row in rows {
+                let (id, name, geometry) = row?;
+                let geometry: Geometry = serde_json::from_str(&geometry).map_err(corrupt)?;
+                grids.push(Grid { id, name, geometry });
+            }
+            Ok(grids)
+        })
+    }
+
+    fn supervisors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT g.grid_id, u.name FROM user_grids g JOIN users u ON u.id = g.user_id \
+                 WHERE u.role = 'supervisor' ORDER BY g.grid_id, u.name",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn grids_revision(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT value FROM meta WHERE key = 'grids_revision'")?
+                .query_row([], |r| r.get(0))?)
+        })
+    }
+
+    fn submit(
+        &self,
+        user: &User,
+        items: &[Submission],
+        now: Timestamp,
+    ) -> Result<Vec<ItemResult>, StoreError> {
+        self.write(|tx| {
+            let mut find = tx.prepare_cached(
+                "SELECT id, owner_id, content_hash FROM tickets WHERE report_id = ?1",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO tickets (report_id, owner_id, content_hash, report, kind, category, \
+                 grid_id, status, version, received_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'submitted', 1, ?8, ?8)",
+            )?;
+            let mut photo = tx.prepare_cached(
+                "INSERT INTO photos (ticket_id, position, sha256, bytes) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut results = Vec::with_capacity(items.len());
+            for item in items {
+                let report_id = item.report.id.to_string();
+                let existing = find
+                    .query_row([&report_id], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                let result = match existing {
+                    Some((id, owner, hash)) if owner == user.id && hash == item.content_hash => {
+                        ItemResult::AlreadyAccepted {
+                            ticket_id: ticket_id(id),
+                        }
+                    }
+                    Some((id, owner, _)) if owner == user.id => ItemResult::Conflict {
+                        reason: format!(
+                            "report {report_id} was already accepted as ticket {} with different \
+                             content; a changed report needs a new id",
+                            ticket_id(id)
+                        ),
+                    },
+                    Some(_) => ItemResult::Conflict {
+                        reason: format!("report id {report_id} is already used by another account"),
+                    },
+                    None => {
+                        insert.execute(params![
+                            report_id,
+                            user.id,
+                            &item.content_hash[..],
+                            item.canonical_json,
+                            item.report.kind.as_str(),
+                            item.report.category,
+                            item.grid_id,
+                            now.as_millis(),
+                        ])?;
+                        let id = tx.last_insert_rowid();
+                        for (i, p) in item.report.photos.iter().enumerate() {
+                            photo.execute(params![id, i, p.sha256, to_i64(p.bytes)])?;
+                        }
+                        let event = TicketEvent {
+                            status: TicketStatus::Submitted,
+                            version: 1,
+                            at: now,
+                            by: user.name.clone(),
+                            reason: None,
+                            department: None,
+                            note: None,
+                            duplicate_of: None,
+                        };
+                        insert_event(tx, id, &event, None)?;
+                        ItemResult::Accepted {
+                            ticket_id: ticket_id(id),
+                        }
+                    }
+                };
+                results.push(result);
+            }
+            Ok(results)
+        })
+    }
+
+    fn media_claim(&self, user: &User, sha256: &str) -> Result<Option<MediaClaim>, StoreError> {
+        self.read(|conn| {
+            let declared: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT p.bytes FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+                     WHERE p.sha256 = ?1 AND t.owner_id = ?2 ORDER BY t.id LIMIT 1",
+                )?
+                .query_row(params![sha256, user.id], |r| r.get(0))
+                .optional()?;
+            let Some(declared) = declared else {
+                return Ok(None);
+            };
+            let complete = conn
+                .prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?
+                .exists([sha256])?;
+            Ok(Some(MediaClaim {
+                declared_bytes: to_u64(declared),
+                complete,
+            }))
+        })
+    }
+
+    fn media_visible(&self, scope: Scope, sha256: &str) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            let (cond, param) = scope_sql(scope);
+            let sql = format!(
+                "SELECT 1 FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+                 WHERE p.sha256 = ? AND {cond} LIMIT 1"
+            );
+            Ok(conn.prepare_cached(&sql)?.exists(params![sha256, param])?)
+        })
+    }
+
+    fn media_stored(&self, sha256: &str, bytes: u64, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO media (sha256, bytes, stored_at) VALUES (?1, ?2, ?3)",
+                params![sha256, to_i64(bytes), now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn changes(
+        &self,
+        scope: Scope,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<Change>, bool), StoreError> {
+        self.read(|conn| {
+            let (cond, param) = scope_sql(scope);
+            let sql = format!(
+                "SELECT e.seq, e.ticket_id, t.report_id, e.status, e.version, e.at, e.by_user, \
+                 e.reason, e.department, e.note, e.duplicate_of \
+                 FROM events e JOIN tickets t ON t.id = e.ticket_id \
+                 WHERE e.seq > ? AND {cond} ORDER BY e.seq LIMIT ?"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![after, param, i64::from(limit) + 1], |row| {
+                let seq: i64 = row.get(0)?;
+                let ticket: i64 = row.get(1)?;
+                let report_id: String = row.get(2)?;
+                let event = read_event(row, 3)?;
+                Ok((seq, ticket, report_id, event))
+            })?;
+            let mut changes = Vec::new();
+            for row in rows {
+                let (seq, ticket, report_id, event) = row?;
+                changes.push(Change {
+                    cursor: seq.to_string(),
+                    ticket_id: ticket_id(ticket),
+                    report_id: report_id.parse().map_err(corrupt)?,
+                    event: event?,
+                });
+            }
+            let has_more = changes.len() > limit as usize;
+            changes.truncate(limit as usize);
+            Ok((changes, has_more))
+        })
+    }
+
+    fn tickets(&self, scope: Scope, filter: &TicketFilter) -> Result<TicketPage, StoreError> {
+        self.read(|conn| {
+            let (cond, param) = scope_sql(scope);
+            let mut sql = format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
+                 WHERE t.id > ? AND {cond}"
+            );
+            let mut args: Vec<Value> = vec![filter.after_id.into(), param.into()];
+            if !filter.statuses.is_empty() {
+                let marks = vec!["?"; filter.statuses.len()].join(", ");
+                sql.push_str(&format!(" AND t.status IN ({marks})"));
+                args.extend(
+                    filter
+                        .statuses
+                        .iter()
+                        .map(|s| Value::from(s.as_str().to_string())),
+                );
+            }
+            if let Some(kind) = filter.kind {
+                sql.push_str(" AND t.kind = ?");
+                args.push(kind.as_str().to_string().into());
+            }
+            if let Some(grid) = &filter.grid {
+                sql.push_str(" AND t.grid_id = ?");
+                args.push(grid.clone().into());
+            }
+            if let Some(since) = filter.since {
+                sql.push_str(" AND t.received_at >= ?");
+                args.push(since.as_millis().into());
+            }
+            if let Some(until) = filter.until {
+                sql.push_str(" AND t.received_at < ?");
+                args.push(until.as_millis().into());
+            }
+            sql.push_str(" ORDER BY t.id LIMIT ?");
+            args.push((i64::from(filter.limit) + 1).into());
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(rusqlite::params_from_iter(args), TicketRow::read)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let has_more = rows.len() > filter.limit as usize;
+            let mut tickets = Vec::with_capacity(rows.len());
+            for row in rows.into_iter().take(filter.limit as usize) {
+                tickets.push(row.assemble(conn)?);
+            }
+            let next = match (has_more, tickets.last()) {
+                (true, Some(last)) => Some(last.id.clone()),
+                _ => None,
+            };
+            Ok(TicketPage { tickets, next })
+        })
+    }
+
+    fn ticket(&self, scope: Scope, id: i64) -> Result<Option<Ticket>, StoreError> {
+        self.read(|conn| load_ticket(conn, scope, id))
+    }
+
+    fn act(
+        &self,
+        user: &User,
+        scope: Scope,
+        id: i64,
+        expected_version: u64,
+        action: &TriageAction,
+        now: Timestamp,
+    ) -> Result<ActionOutcome, StoreError> {
+        self.write(|tx| {
+            let Some(ticket) = load_ticket(tx, scope, id)? else {
+                return Ok(ActionOutcome::NotFound);
+            };
+            if ticket.version != expected_version {
+                return Ok(ActionOutcome::Stale(Box::new(ticket)));
+            }
+            let next = match ticket.status.apply(action) {
+                Ok(next) => next,
+                Err(e) => return Ok(ActionOutcome::Invalid(Box::new(ticket), e)),
+            };
+            let mut event = TicketEvent {
+                status: next,
+                version: ticket.version + 1,
+                at: now,
+                by: user.name.clone(),
+                reason: None,
+                department: None,
+                note: None,
+                duplicate_of: None,
+            };
+            let mut duplicate_of = None;
+            match action {
+                TriageAction::Accept | TriageAction::Close => {}
+                TriageAction::Dispatch { department } => {
+                    event.department = Some(department.clone())
+                }
+                TriageAction::Resolve { note } => event.note = Some(note.clone()),
+                TriageAction::Reject { reason } => event.reason = Some(reason.clone()),
+                TriageAction::MarkDuplicate { of } => {
+                    let original = parse_ticket_id(of)
+                        .filter(|o| *o != id)
+                        .map(|o| load_ticket(tx, scope, o))
+                        .transpose()?
+                        .flatten();
+                    let Some(original) = original else {
+                        return Ok(ActionOutcome::BadField(gridline_protocol::FieldError::new(
+                            "of",
+                            "must name another ticket you can see",
+                        )));
+                    };
+                    if original.status == TicketStatus::Duplicate {
+                        return Ok(ActionOutcome::BadField(gridline_protocol::FieldError::new(
+                            "of",
+                            format!(
+                                "{} is itself a duplicate of {}; name the original",
+                                original.id,
+                                original.duplicate_of.as_deref().unwrap_or("another ticket")
+                            ),
+                        )));
+                    }
+                    event.duplicate_of = Some(original.id.clone());
+                    duplicate_of = parse_ticket_id(&original.id);
+                }
+            }
+            tx.prepare_cached(
+                "UPDATE tickets SET status = ?2, version = ?3, updated_at = ?4, \
+                 department = coalesce(?5, department), \
+                 resolution_note = coalesce(?6, resolution_note), \
+                 reject_reason = coalesce(?7, reject_reason), \
+                 duplicate_of = coalesce(?8, duplicate_of) WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                next.as_str(),
+                to_i64(event.version),
+                now.as_millis(),
+                event.department,
+                event.note,
+                event.reason,
+                duplicate_of,
+            ])?;
+            insert_event(tx, id, &event, duplicate_of)?;
+            let updated = load_ticket(tx, Scope::All, id)?
+                .ok_or_else(|| corrupt(format!("ticket {id} vanished inside its transaction")))?;
+            Ok(ActionOutcome::Applied(Box::new(updated)))
+        })
+    }
+}
