@@ -1,0 +1,5 @@
+//! Test support for the end-to-end suites in `tests/tests/`: a fault-injecting TCP proxy, and a
+//! district (the real reference server with users) started on loopback.
+
+pub mod district;
+pub mod fault_proxy;

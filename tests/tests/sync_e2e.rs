@@ -1,0 +1,226 @@
+//! The device core against the real reference server over loopback: reports filed offline
+//! reach the server exactly once, supervisors triage, riders see the statuses.
+
+use gridline_core::sync::SyncOptions;
+use gridline_core::{CancelToken, DraftPatch, GridlineError, ListFilter, ReportState};
+use gridline_e2e::district::{District, device};
+use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
+use gridline_protocol::{
+    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
+};
+
+fn fix(lat: f64, lon: f64) -> LocationFix {
+    LocationFix {
+        lat,
+        lon,
+        accuracy_m: 8.0,
+        altitude_m: None,
+        provider: LocationProvider::Gps,
+        fix_time: Timestamp::now(),
+        mock: false,
+        source_crs: CoordSystem::Wgs84,
+    }
+}
+
+fn file_pothole(client: &gridline_core::Client, lat: f64, lon: f64, note: &str) -> uuid::Uuid {
+    let id = client.create_draft(ReportKind::RoadDamage).unwrap().id;
+    client
+        .update_draft(
+            id,
+            DraftPatch {
+                category: Some("pothole".into()),
+                note: Some(note.into()),
+                location: Some(fix(lat, lon)),
+                set_attributes: [("size".to_string(), AttrValue::Text("large".into()))].into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    client.submit(id).unwrap();
+    id
+}
+
+#[test]
+fn offline_reports_sync_triage_and_statuses_flow_back() {
+    let district = District::start(2);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    // South-west grid NB-01 (sup-a) and north-east NB-04 (sup-b).
+    let a = file_pothole(&rider, 29.86, 121.53, "pothole in NB-01");
+    let b = file_pothole(&rider, 29.88, 121.57, "pothole in NB-04");
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (
+            summary.sent,
+            summary.rejected,
+            summary.remaining,
+            summary.incomplete
+        ),
+        (2, 0, 0, false),
+        "{summary:?}"
+    );
+    let accepted = rider
+        .list(&ListFilter {
+            states: vec![ReportState::Accepted],
+            limit: None,
+        })
+        .unwrap();
+    assert_eq!(accepted.len(), 2);
+    let ticket_a = rider.get(a).unwrap().ticket_id.unwrap();
+
+    // A second sync sends nothing again.
+    let again = rider
+        .sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!((again.sent, again.already_accepted), (0, 0));
+
+    // Supervisor A sees only NB-01's ticket, accepts and resolves it.
+    let sup = device(&scratch, &district.sup_a);
+    let sup_ctx = district.context(&district.url(), &district.sup_a);
+    sup.refresh_worklist(&sup_ctx, &TicketQuery::default())
+        .unwrap();
+    let worklist = sup.worklist(&[]).unwrap();
+    assert_eq!(
+        worklist.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        vec![ticket_a.clone()]
+    );
+    assert_eq!(worklist[0].grid_id.as_deref(), Some("NB-01"));
+    sup.queue_triage(&ticket_a, TriageAction::Accept).unwrap();
+    sup.queue_triage(
+        &ticket_a,
+        TriageAction::Resolve {
+            note: "filled".into(),
+        },
+    )
+    .unwrap_err(); // not yet accepted locally
+    let pushed = sup.send_triage(&sup_ctx).unwrap();
+    assert_eq!((pushed.applied, pushed.conflicts, pushed.failed), (1, 0, 0));
+    sup.queue_triage(
+        &ticket_a,
+        TriageAction::Resolve {
+            note: "filled with asphalt".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(sup.send_triage(&sup_ctx).unwrap().applied, 1);
+    // Supervisor A cannot act on NB-04's ticket: it is not even in their worklist.
+    let ticket_b = rider.get(b).unwrap().ticket_id.unwrap();
+    assert!(matches!(
+        sup.queue_triage(&ticket_b, TriageAction::Accept),
+        Err(GridlineError::NotFound { .. })
+    ));
+
+    // The rider syncs and sees the statuses.
+    let pulled = rider
+        .sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert!(pulled.changes >= 2, "{pulled:?}");
+    assert_eq!(
+        rider.get(a).unwrap().ticket_status.as_deref(),
+        Some(TicketStatus::Resolved.as_str())
+    );
+    assert_eq!(
+        rider.get(b).unwrap().ticket_status.as_deref(),
+        Some(TicketStatus::Submitted.as_str())
+    );
+}
+
+#[test]
+fn stale_triage_is_a_conflict_carrying_the_servers_ticket() {
+    let district = District::start(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    let id = file_pothole(&rider, 29.86, 121.53, "contested");
+    rider
+        .sync(
+            &district.context(&district.url(), &district.riders[0]),
+            &SyncOptions::default(),
+            None,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    let ticket = rider.get(id).unwrap().ticket_id.unwrap();
+    let ctx = district.context(&district.url(), &district.sup_a);
+    // Two devices of the same supervisor decide offline on the same version.
+    let phone = device(&scratch.join("phone"), &district.sup_a);
+    let tablet = device(&scratch.join("tablet"), &district.sup_a);
+    for d in [&phone, &tablet] {
+        d.refresh_worklist(&ctx, &TicketQuery::default()).unwrap();
+    }
+    phone.queue_triage(&ticket, TriageAction::Accept).unwrap();
+    tablet
+        .queue_triage(
+            &ticket,
+            TriageAction::Reject {
+                reason: "not a pothole".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(phone.send_triage(&ctx).unwrap().applied, 1);
+    let late = tablet.send_triage(&ctx).unwrap();
+    assert_eq!((late.applied, late.conflicts), (0, 1), "{late:?}");
+    // The tablet's worklist now shows the server's state, to decide again on fresh facts.
+    let current = tablet.worklist(&[]).unwrap();
+    assert_eq!(current[0].status, TicketStatus::Accepted);
+}
+
+#[test]
+fn a_refused_token_is_an_auth_error_and_nothing_is_lost() {
+    let district = District::start(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    let id = file_pothole(&rider, 29.86, 121.53, "auth test");
+    let mut bad = district.riders[0].clone();
+    bad.token = "not-a-real-token".into();
+    let err = rider.sync(
+        &district.context(&district.url(), &bad),
+        &SyncOptions::default(),
+        None,
+        &CancelToken::new(),
+    );
+    assert!(matches!(err, Err(GridlineError::Auth { .. })), "{err:?}");
+    assert_eq!(rider.get(id).unwrap().state, ReportState::Queued);
+    let ok = rider.sync(
+        &district.context(&district.url(), &district.riders[0]),
+        &SyncOptions::default(),
+        None,
+        &CancelToken::new(),
+    );
+    assert_eq!(ok.unwrap().sent, 1);
+}
+
+#[test]
+fn an_unreachable_server_leaves_reports_queued_and_says_when_to_retry() {
+    let district = District::create(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    let id = file_pothole(&rider, 29.86, 121.53, "no signal");
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = SyncOptions {
+        max_retries: 1,
+        backoff: gridline_core::sync::Backoff {
+            base: std::time::Duration::from_millis(10),
+            cap: std::time::Duration::from_millis(20),
+        },
+        ..Default::default()
+    };
+    let s = rider
+        .sync(
+            &district.context(&format!("http://127.0.0.1:{port}"), &district.riders[0]),
+            &options,
+            None,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert!(s.incomplete && s.next_retry_at.is_some(), "{s:?}");
+    assert_eq!(rider.get(id).unwrap().state, ReportState::Queued);
+    assert_eq!(rider.next_retry_at().unwrap(), s.next_retry_at);
+}
