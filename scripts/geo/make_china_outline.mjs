@@ -2,7 +2,7 @@
 //
 // Source: Natural Earth 1:50m Admin 0 countries (public domain), as shipped in the npm package
 // world-atlas (ISC). Method:
-//   1. union of China, Hong Kong and Macao (Taiwan is left out: see docs/decisions);
+//   1. union of China, Hong Kong and Macao (Taiwan is left out: see docs/decisions/0003-china-outline.md);
 //   2. buffer by BUFFER_KM so coastal waters, piers and small islands missing at 1:50m count as China;
 //   3. cut every other country's land back out of that buffer, so land borders stay where Natural
 //      Earth draws them (Sinuiju, Lao Cai, Blagoveshchensk are not shifted);

@@ -4,7 +4,7 @@
 //! which also covers Seoul, Pyongyang, Hanoi, Delhi and Ulaanbaatar and shifts them by hundreds of
 //! metres. We use a coarse polygon instead: Natural Earth's mainland China + Hong Kong + Macao,
 //! buffered 20 km into the sea and cut back at land borders (see `china_outline.rs` for how it is
-//! generated and docs/decisions/0001-china-outline.md for why). Taiwan is outside.
+//! generated and docs/decisions/0003-china-outline.md for why). Taiwan is outside.
 //!
 //! The test is an even-odd crossing count over the outline's edges, bucketed by latitude band so a
 //! query looks at a few dozen edges instead of 1,700.

@@ -8,7 +8,7 @@
 //!   the common libraries do). Baidu's overseas tiles may use other conventions; see docs/geo.md.
 //! - The inverses are not the usual one-step approximation (metres off) but solve
 //!   `forward(x) = y` by fixed-point iteration to 1e-10 degrees (about 10 micrometres), see
-//!   docs/decisions/0002-exact-inverse.md. The forward offsets change slowly with position, so
+//!   docs/decisions/0004-exact-inverse.md. The forward offsets change slowly with position, so
 //!   each step gains about three digits and four to six steps suffice.
 //!
 //! Near the outline's border the forward map is discontinuous (a shifted point may land on the

@@ -53,7 +53,7 @@ pub fn bbox_around(lon: f64, lat: f64, radius_m: f64) -> BoundingBox {
     // asin(sin(angle) / cos(lat)), unless the cap reaches a pole.
     let s = angle.sin() / lat.to_radians().cos();
     let reaches_pole = min_lat <= -90.0 || max_lat >= 90.0 || angle >= std::f64::consts::FRAC_PI_2;
-    let dlon = if reaches_pole || !(s < 1.0) {
+    let dlon = if reaches_pole || s.is_nan() || s >= 1.0 {
         180.0
     } else {
         s.asin().to_degrees()

@@ -409,9 +409,8 @@ fn index_agrees_with_linear_scan_on_a_jittered_mesh() {
     }
     let ix = index(&collection(features));
     let mut probes = Vec::new();
-    for i in 0..n {
-        for j in 0..n {
-            let [a, b] = [vtx[i][j], vtx[i + 1][j]];
+    for (row, next) in vtx.iter().zip(&vtx[1..]) {
+        for (&a, &b) in row.iter().zip(next).take(n) {
             probes.push(a);
             probes.push([(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0]);
         }
