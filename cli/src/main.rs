@@ -3,6 +3,7 @@
 
 mod catalog;
 mod demo;
+mod geo;
 mod output;
 mod queue;
 mod report;
@@ -12,6 +13,7 @@ mod triage;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use output::CliError;
 
 /// Gridline: offline-first grid reports for delivery riders, and the city grid server they sync to.
 #[derive(Debug, Parser)]
@@ -39,6 +41,9 @@ enum Command {
     /// Supervisor work: pull the worklist, decide offline, push decisions.
     #[command(subcommand)]
     Triage(triage::TriageCommand),
+    /// Coordinates and grids: convert WGS-84/GCJ-02/BD-09, find the grid of a point.
+    #[command(subcommand)]
+    Geo(geo::GeoCommand),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => catalog::run(args, json),
         Command::Sync(args) => sync::run(args, json),
         Command::Triage(cmd) => triage::run(cmd, json),
+        Command::Geo(cmd) => geo::run(cmd, json).map_err(CliError::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

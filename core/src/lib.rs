@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod error;
+pub mod geo;
 pub mod model;
 pub mod store;
 pub mod sync;
