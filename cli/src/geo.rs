@@ -116,7 +116,13 @@ impl GeoFailure {
 impl From<GeoFailure> for CliError {
     fn from(f: GeoFailure) -> Self {
         let code = if f.exit == 2 { "validation" } else { "io" };
-        CliError { code, field: f.field, message: f.message, exit: f.exit, json_done: false }
+        CliError {
+            code,
+            field: f.field,
+            message: f.message,
+            exit: f.exit,
+            json_done: false,
+        }
     }
 }
 

@@ -241,13 +241,22 @@ fn build_patch(
     })
 }
 
-/// Converts input coordinates to WGS-84 (the geo module supplies GCJ-02 and BD-09).
+/// Converts input coordinates to WGS-84, the only system the store and the wire know.
 fn to_wgs84(coord: CoordSystem, lat: f64, lon: f64) -> Result<(f64, f64), CliError> {
-    match coord {
-        CoordSystem::Wgs84 => Ok((lat, lon)),
-        other => Err(CliError::invalid(
-            "coord",
-            format!("{} input is not supported yet", other.as_str()),
-        )),
+    if coord == CoordSystem::Wgs84 {
+        return Ok((lat, lon)); // validated with the rest of the fix, naming location.lat/lon
     }
+    gridline_core::geo::convert(lon, lat, coord, CoordSystem::Wgs84)
+        .map(|(lon, lat)| (lat, lon))
+        .map_err(|e| match e {
+            gridline_core::geo::GeoError::InvalidPoint(f) => {
+                let axis = if f.field.ends_with("lon") {
+                    "lon"
+                } else {
+                    "lat"
+                };
+                CliError::invalid(format!("location.{axis}"), f.reason)
+            }
+            other => CliError::invalid("location", other.to_string()),
+        })
 }

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use gridline_protocol::catalog::validate_attributes;
 use gridline_protocol::report::check_text;
 use gridline_protocol::{
-    Catalog, FieldError, MAX_NOTE_CHARS, Report, ReportKind, Severity, Timestamp,
+    Catalog, CoordSystem, FieldError, MAX_NOTE_CHARS, Report, ReportKind, Severity, Timestamp,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, GridlineError, Result};
+use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::store::{ListFilter, QueuedTriage, Store};
 use crate::sync::engine::SyncContext;
@@ -38,12 +39,37 @@ pub struct ClientConfig {
 pub struct Client {
     store: Mutex<Store>,
     catalog: RwLock<Arc<Catalog>>,
+    /// The grid index, built on first use from the cached grids (`None` inside: no grids yet).
+    grids: RwLock<Option<Option<Arc<GridIndex>>>>,
     config: ClientConfig,
     clock: Clock,
 }
 
 /// The settings key of the cached catalog document.
 const CATALOG_DOC: &str = "catalog";
+/// The cached grids document (normalised WGS-84 GeoJSON).
+const GRIDS_DOC: &str = "grids";
+/// Default radius of the nearby-duplicate hint, in metres.
+pub const NEARBY_RADIUS_M: f64 = 50.0;
+
+/// A report near a draft that may describe the same problem.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NearbyReport {
+    /// The report's id (local reports) or the ticket's report id (worklist tickets).
+    pub report_id: Uuid,
+    /// The server's ticket, when known.
+    pub ticket_id: Option<String>,
+    /// Distance from the point asked about, in metres.
+    pub distance_m: f64,
+    /// Local outbox state, for the device's own reports.
+    pub state: Option<ReportState>,
+    /// The ticket's status, when known.
+    pub ticket_status: Option<String>,
+    /// When it was filed.
+    pub created_at: Timestamp,
+    /// Its note.
+    pub note: String,
+}
 
 impl Client {
     /// Opens (creating or migrating) the store at `config.db_path`.
@@ -78,6 +104,7 @@ impl Client {
         Ok(Client {
             store: Mutex::new(store),
             catalog: RwLock::new(Arc::new(catalog)),
+            grids: RwLock::new(None),
             config,
             clock,
         })
@@ -115,6 +142,113 @@ impl Client {
     /// When the platform scheduler should run sync again (after retryable failures), if at all.
     pub fn next_retry_at(&self) -> Result<Option<Timestamp>, GridlineError> {
         crate::sync::engine::next_retry_at(self)
+    }
+
+    /// Installs grid polygons (GeoJSON in `crs`), after validating them all; a bad file never
+    /// replaces good cached grids. Returns the grid set's version.
+    pub fn install_grids(&self, geojson: &str, crs: CoordSystem) -> Result<String, GridlineError> {
+        let set = GridSet::from_geojson(geojson, crs).map_err(geo_error)?;
+        let version = set.version().to_string();
+        let doc = crate::store::CachedDocument {
+            version: version.clone(),
+            body: set.to_geojson_string(),
+        };
+        self.store()
+            .put_cached_document(GRIDS_DOC, &doc, self.now().as_millis())?;
+        let index = Arc::new(GridIndex::new(set));
+        match self.grids.write() {
+            Ok(mut g) => *g = Some(Some(index)),
+            Err(p) => *p.into_inner() = Some(Some(index)),
+        }
+        Ok(version)
+    }
+
+    /// The version of the installed grids, if any.
+    pub fn grids_version(&self) -> Result<Option<String>, GridlineError> {
+        Ok(self.store().cached_document(GRIDS_DOC)?.map(|d| d.version))
+    }
+
+    /// The grid index, loading it from the cache on first use.
+    fn grid_index(&self) -> Result<Option<Arc<GridIndex>>, GridlineError> {
+        if let Some(loaded) = self
+            .grids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(loaded.clone());
+        }
+        let doc = self.store().cached_document(GRIDS_DOC)?;
+        let index = match doc {
+            // Cached grids were validated before they were stored; if they no longer parse,
+            // act as if there were none rather than refuse to file reports.
+            Some(doc) => GridSet::from_geojson(&doc.body, CoordSystem::Wgs84)
+                .ok()
+                .map(|s| Arc::new(GridIndex::new(s))),
+            None => None,
+        };
+        *self.grids.write().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
+        Ok(index)
+    }
+
+    /// The grid containing a WGS-84 point (offline), with its parent subdistrict.
+    pub fn locate_grid(&self, lon: f64, lat: f64) -> Result<Option<GridInfo>, GridlineError> {
+        gridline_protocol::location::validate_lat_lon("point", lat, lon)?;
+        Ok(self.grid_index()?.and_then(|g| g.locate(lon, lat).cloned()))
+    }
+
+    /// Reports of `category` within `radius_m` of a point in the last `days` days, nearest
+    /// first: the device's own and the supervisor's worklist tickets. A hint that the problem
+    /// may already be reported.
+    pub fn nearby_reports(
+        &self,
+        lon: f64,
+        lat: f64,
+        category: &str,
+        radius_m: f64,
+        days: u32,
+    ) -> Result<Vec<NearbyReport>, GridlineError> {
+        gridline_protocol::location::validate_lat_lon("point", lat, lon)?;
+        if !radius_m.is_finite() || !(0.0..=10_000.0).contains(&radius_m) {
+            return Err(FieldError::new("radius_m", "must be between 0 and 10000 metres").into());
+        }
+        let since = Timestamp::from_millis(self.now().as_millis() - i64::from(days) * 86_400_000);
+        let bbox = geo::bbox_around(lon, lat, radius_m);
+        let store = self.store();
+        let mut out: Vec<NearbyReport> = store
+            .reports_in_box(category, &bbox, since)?
+            .into_iter()
+            .filter_map(|r| {
+                let l = r.location.as_ref()?;
+                let d = geo::haversine_m(lon, lat, l.lon, l.lat);
+                (d <= radius_m).then(|| NearbyReport {
+                    report_id: r.id,
+                    ticket_id: r.ticket_id.clone(),
+                    distance_m: d,
+                    state: Some(r.state),
+                    ticket_status: r.ticket_status.clone(),
+                    created_at: r.created_at,
+                    note: r.note.clone(),
+                })
+            })
+            .collect();
+        for t in store.worklist(&[])? {
+            let d = geo::haversine_m(lon, lat, t.location.lon, t.location.lat);
+            let known = out.iter().any(|n| n.report_id == t.report_id);
+            if t.category == category && d <= radius_m && t.created_at >= since && !known {
+                out.push(NearbyReport {
+                    report_id: t.report_id,
+                    ticket_id: Some(t.id.clone()),
+                    distance_m: d,
+                    state: None,
+                    ticket_status: Some(t.status.as_str().to_string()),
+                    created_at: t.created_at,
+                    note: t.note.clone(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+        Ok(out)
     }
 
     /// Supervisor: pulls the tickets matching `query` into the offline worklist.
@@ -220,9 +354,18 @@ impl Client {
     pub fn submit(&self, id: Uuid) -> Result<LocalReport, GridlineError> {
         let catalog = self.catalog();
         let now = (self.clock)();
+        let grids = self.grid_index()?;
         let report = self.store().queue(&id, now, |r| {
-            let payload = wire_report(r, now)?;
+            let mut payload = wire_report(r, now)?;
             catalog.validate_report(&payload)?;
+            payload.location_warnings = geo::assess(&payload.location, now)?
+                .into_iter()
+                .map(|w| w.code().to_string())
+                .collect();
+            payload.grid_id = grids
+                .as_ref()
+                .and_then(|g| g.locate(payload.location.lon, payload.location.lat))
+                .map(|g| g.id.clone());
             Ok(payload)
         })?;
         Ok(report)
@@ -255,6 +398,17 @@ impl Client {
     /// Runs SQLite's integrity check on the store.
     pub fn integrity_check(&self) -> Result<(), GridlineError> {
         Ok(self.store().integrity_check()?)
+    }
+}
+
+/// Maps a geo error to the public error: bad input names its feature or field.
+fn geo_error(e: GeoError) -> GridlineError {
+    match e {
+        GeoError::InvalidPoint(f) => f.into(),
+        other => GridlineError::Validation {
+            field: "grids".into(),
+            reason: other.to_string(),
+        },
     }
 }
 

@@ -406,3 +406,131 @@ fn an_invalid_server_catalog_keeps_the_old_one() {
         "a draft of any kind can be started"
     );
 }
+
+const TWO_GRIDS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","id":"W","properties":{"parent":"haishu"},"geometry":{"type":"Polygon","coordinates":[[[121.50,29.85],[121.55,29.85],[121.55,29.90],[121.50,29.90],[121.50,29.85]]]}},
+ {"type":"Feature","id":"E","properties":{"parent":"haishu"},"geometry":{"type":"Polygon","coordinates":[[[121.55,29.85],[121.60,29.85],[121.60,29.90],[121.55,29.90],[121.55,29.85]]]}}]}"#;
+
+fn file_at(f: &Fixture, lat: f64, lon: f64, tweak: impl FnOnce(&mut LocationFix)) -> LocalReport {
+    let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+    let mut loc = ningbo();
+    loc.lat = lat;
+    loc.lon = lon;
+    loc.fix_time = Timestamp::from_millis(NOW.load(Ordering::Relaxed));
+    tweak(&mut loc);
+    let patch = DraftPatch {
+        location: Some(loc),
+        ..pothole_patch()
+    };
+    f.client.update_draft(id, patch).unwrap();
+    f.client.submit(id).unwrap()
+}
+
+#[test]
+fn submit_assigns_the_grid_offline_and_it_survives_restart() {
+    let f = fixture();
+    assert_eq!(
+        file_at(&f, 29.87, 121.52, |_| {}).grid_id,
+        None,
+        "no grids installed yet"
+    );
+    f.client
+        .install_grids(TWO_GRIDS, CoordSystem::Wgs84)
+        .unwrap();
+    assert_eq!(
+        file_at(&f, 29.87, 121.52, |_| {}).grid_id.as_deref(),
+        Some("W")
+    );
+    assert_eq!(
+        file_at(&f, 29.87, 121.58, |_| {}).grid_id.as_deref(),
+        Some("E")
+    );
+    assert_eq!(
+        file_at(&f, 29.95, 121.58, |_| {}).grid_id,
+        None,
+        "outside every grid"
+    );
+    // A bad file never replaces the good cached grids.
+    let bad = TWO_GRIDS.replace("[121.50,29.85]]]", "[121.51,29.85]]]");
+    assert!(matches!(
+        f.client.install_grids(&bad, CoordSystem::Wgs84),
+        Err(GridlineError::Validation { .. })
+    ));
+    assert!(
+        f.client
+            .install_grids("{\"type\":\"FeatureCollection\"", CoordSystem::Wgs84)
+            .is_err()
+    );
+    drop(f.client);
+    let reopened = Client::open(config(&f.path)).unwrap();
+    assert_eq!(
+        reopened.locate_grid(121.52, 29.87).unwrap().map(|g| g.id),
+        Some("W".into())
+    );
+    assert_eq!(
+        reopened
+            .locate_grid(121.52, 29.87)
+            .unwrap()
+            .and_then(|g| g.parent),
+        Some("haishu".into())
+    );
+    assert!(matches!(
+        reopened.locate_grid(f64::NAN, 29.0),
+        Err(GridlineError::Validation { .. })
+    ));
+}
+
+#[test]
+fn submit_stores_location_quality_warnings() {
+    let f = fixture();
+    let clean = file_at(&f, 29.87, 121.52, |_| {});
+    assert!(
+        clean.location_warnings.is_empty(),
+        "{:?}",
+        clean.location_warnings
+    );
+    let doubtful = file_at(&f, 29.87, 121.52, |l| {
+        l.mock = true;
+        l.accuracy_m = 450.0;
+        l.fix_time = Timestamp::from_millis(l.fix_time.as_millis() - 10 * 60_000);
+    });
+    let mut w = doubtful.location_warnings.clone();
+    w.sort();
+    assert_eq!(w, vec!["low_accuracy", "mock_location", "stale_fix"]);
+    // The warnings travel with the report to the supervisor.
+    let payload = f.client.store().payload(&doubtful.id).unwrap().unwrap();
+    assert_eq!(payload.location_warnings.len(), 3);
+}
+
+#[test]
+fn nearby_reports_of_the_same_category_nearest_first() {
+    let f = fixture();
+    let near = file_at(&f, 29.87000, 121.52000, |_| {});
+    let nearer = file_at(&f, 29.87010, 121.52010, |_| {});
+    let _far = file_at(&f, 29.87100, 121.52000, |_| {}); // ~111 m north
+    let hits = f
+        .client
+        .nearby_reports(121.52012, 29.87012, "pothole", NEARBY_RADIUS_M, 7)
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.report_id).collect::<Vec<_>>(),
+        vec![nearer.id, near.id]
+    );
+    assert!(hits[0].distance_m < hits[1].distance_m && hits[1].distance_m < 50.0);
+    assert!(
+        f.client
+            .nearby_reports(121.52012, 29.87012, "waterlogging", 50.0, 7)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.client
+            .nearby_reports(121.52, 29.87, "pothole", f64::NAN, 7)
+            .is_err()
+    );
+    assert!(
+        f.client
+            .nearby_reports(121.52, 95.0, "pothole", 50.0, 7)
+            .is_err()
+    );
+}

@@ -394,6 +394,35 @@ impl Store {
             .collect()
     }
 
+    /// Reports of `category` whose location lies in `bbox`, created since `since`.
+    pub fn reports_in_box(
+        &self,
+        category: &str,
+        bbox: &crate::geo::BoundingBox,
+        since: Timestamp,
+    ) -> Result<Vec<LocalReport>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM reports WHERE category = ?1 AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5
+             AND created_at >= ?6"
+        ))?;
+        let raws: Vec<RawRow> = stmt
+            .query_map(
+                params![
+                    category,
+                    bbox.min_lat,
+                    bbox.max_lat,
+                    bbox.min_lon,
+                    bbox.max_lon,
+                    since.as_millis()
+                ],
+                decode_row,
+            )?
+            .collect::<Result<_, _>>()?;
+        raws.into_iter()
+            .map(|raw| raw.into_report(Vec::new()))
+            .collect()
+    }
+
     /// How many reports are in each state.
     pub fn counts(&self) -> Result<Counts> {
         let mut stmt = self

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridline_protocol::Timestamp;
 use gridline_protocol::wire::{Limits, paths};
+use gridline_protocol::{CoordSystem, Timestamp};
 use uuid::Uuid;
 
 use super::api::{CallError, PatchOutcome, ServerApi};
@@ -33,6 +33,7 @@ const FAILURES_KEY: &str = "sync.failures";
 const NEXT_RETRY_KEY: &str = "sync.next_retry_at";
 const LIMITS_KEY: &str = "server.limits";
 const CATALOG_ETAG_KEY: &str = "etag.catalog";
+const GRIDS_ETAG_KEY: &str = "etag.grids";
 
 /// The end of a call that was retried as long as the run allows.
 enum Attempt<T> {
@@ -222,6 +223,26 @@ impl<'a> Run<'a> {
             },
             Attempt::Done(None) | Attempt::Stopped => {}
             Attempt::Refused(e) => self.summary.last_error = Some(format!("catalog: {e}")),
+        }
+        if self.stopped {
+            return Ok(limits);
+        }
+        let etag = self.client.store().setting(GRIDS_ETAG_KEY)?;
+        match self.attempt(|api| api.document(paths::GRIDS, etag.as_deref()))? {
+            Attempt::Done(Some((tag, body))) => {
+                match self.client.install_grids(&body, CoordSystem::Wgs84) {
+                    Ok(_) => {
+                        self.summary.grids_updated = true;
+                        self.client.store().set_setting(GRIDS_ETAG_KEY, &tag)?;
+                    }
+                    Err(e) => {
+                        self.summary.last_error =
+                            Some(format!("server grids refused, keeping ours: {e}"))
+                    }
+                }
+            }
+            Attempt::Done(None) | Attempt::Stopped => {}
+            Attempt::Refused(e) => self.summary.last_error = Some(format!("grids: {e}")),
         }
         self.progress(SyncPhase::Prepare, 2, 2);
         Ok(limits)
