@@ -1,1 +1,3 @@
 //! Gridline core.
+
+pub mod photo;
