@@ -239,11 +239,9 @@ impl BoxReducer {
             } else {
                 255
             };
-            for c in 0..oc {
-                let v = u32::from(px[c]);
+            for (sum, &v) in self.sums[base..base + oc].iter_mut().zip(px) {
                 // Straight alpha over white, rounded.
-                let flat = (v * alpha + 255 * (255 - alpha) + 127) / 255;
-                self.sums[base + c] += flat;
+                *sum += (u32::from(v) * alpha + 255 * (255 - alpha) + 127) / 255;
             }
         }
         self.rows_seen += 1;

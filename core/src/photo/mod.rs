@@ -7,7 +7,8 @@
 //!    orientation, capture time and GPS — the only metadata that survives, as return values;
 //! 3. [`decode`]: decode at reduced size (JPEG DCT scaling, PNG box reduction), flatten
 //!    CMYK and alpha;
-//! 4. [`raster`]: one Lanczos3 resample to the long edge (default 1600 px);
+//! 4. [`raster`]: one Lanczos3 resample to the long edge (default 1600 px); [`colour`]:
+//!    convert from an embedded non-sRGB profile (Display P3, Adobe RGB) to sRGB;
 //! 5. [`orient`]: turn the pixels upright;
 //! 6. [`encode`]: a fresh JPEG from pixels alone (no EXIF/XMP/ICC/comments), then a thumbnail
 //!    from that result, not from the original;
@@ -15,6 +16,7 @@
 //!
 //! `docs/photo.md` has the limits, the privacy guarantees and the benchmark figures.
 
+mod colour;
 mod decode;
 mod encode;
 mod error;
@@ -240,7 +242,7 @@ fn decode_upright(
 ) -> Result<(Raster, exif::ExifInfo), PhotoError> {
     let max_edge = opts.max_edge.max(1);
     let (file, format) = limits::open_input(input, opts)?;
-    let (decoded, info) = match format {
+    let (decoded, icc, info) = match format {
         Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
         Format::Png => {
             let (raster, extras) = decode::png(BufReader::new(file), max_edge, opts)?;
@@ -249,18 +251,18 @@ fn decode_upright(
                 .as_deref()
                 .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
                 .unwrap_or_default();
-            (raster, info)
+            (raster, extras.icc, info)
         }
     };
-    let resized = decoded.fit(max_edge)?;
+    let mut resized = decoded.fit(max_edge)?;
+    // After resizing: the colour transform then touches at most max_edge² pixels.
+    colour::to_srgb(&mut resized, icc.as_deref());
     Ok((orient::apply(resized, info.orientation), info))
 }
 
-fn decode_jpeg(
-    mut file: File,
-    max_edge: u32,
-    opts: &PhotoOptions,
-) -> Result<(Raster, exif::ExifInfo), PhotoError> {
+type Decoded = (Raster, Option<Vec<u8>>, exif::ExifInfo);
+
+fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
     let header = jpeg_header::read_header(&mut BufReader::new(&mut file))?;
     limits::check_pixels(header.width, header.height, opts.max_pixels)?;
     if header.is_progressive() {
@@ -281,5 +283,11 @@ fn decode_jpeg(
         .unwrap_or_default();
     file.seek(SeekFrom::Start(0))?;
     let raster = decode::jpeg(BufReader::with_capacity(64 * 1024, file), &header, max_edge)?;
-    Ok((raster, info))
+    // A CMYK profile describes ink, not the RGB the decoder made: only RGB profiles apply.
+    let icc = if header.components == 3 {
+        header.icc
+    } else {
+        None
+    };
+    Ok((raster, icc, info))
 }

@@ -519,3 +519,35 @@ fn random_damage_never_panics() {
         let _ = read_metadata(&path, &opts);
     }
 }
+
+#[test]
+fn display_p3_photos_are_converted_to_srgb_and_the_profile_dropped() {
+    let scratch = Scratch::new();
+    let p3 = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    let rgb = fixtures::quadrants(64, 48);
+    let spec = JpegSpec {
+        icc: Some(p3),
+        ..JpegSpec::default()
+    };
+    let out = process(
+        &scratch,
+        "p3.jpg",
+        &fixtures::jpeg(&rgb, 64, 48, &spec),
+        &PhotoOptions::default(),
+    );
+    let got = quadrant_colours(&out.photo.path);
+    // P3 red (230, 20, 20) lies outside sRGB: it comes out as a fully saturated sRGB red with
+    // the green/blue that the untagged copy keeps pushed down towards 0.
+    assert!(
+        got[0][0] > 240 && got[0][1] < 12 && got[0][2] < 12,
+        "{:?}",
+        got[0]
+    );
+    assert!(close(got[3], QUADRANTS[3], 24), "{:?}", got[3]);
+    let bytes = std::fs::read(&out.photo.path).unwrap();
+    assert!(
+        fixtures::jpeg_markers(&bytes)
+            .iter()
+            .all(|(m, _)| *m != 0xE2)
+    );
+}
