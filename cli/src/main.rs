@@ -5,6 +5,7 @@ mod catalog;
 mod demo;
 mod geo;
 mod output;
+mod photo;
 mod queue;
 mod report;
 mod sync;
@@ -44,6 +45,8 @@ enum Command {
     /// Coordinates and grids: convert WGS-84/GCJ-02/BD-09, find the grid of a point.
     #[command(subcommand)]
     Geo(geo::GeoCommand),
+    /// Evidence photos: process a file the way the app does on submit.
+    Photo(photo::PhotoCommand),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,9 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args, json),
         Command::Triage(cmd) => triage::run(cmd, json),
         Command::Geo(cmd) => geo::run(cmd, json).map_err(CliError::from),
+        Command::Photo(cmd) => {
+            photo::run(cmd, json).map_err(|m| CliError::other("photo", m).with_exit(2))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod geo;
 pub mod model;
+pub mod photo;
 pub mod store;
 pub mod sync;
 pub mod transport;

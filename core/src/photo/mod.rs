@@ -1,0 +1,293 @@
+//! Evidence photos: from whatever the phone's camera wrote to a small, upright, metadata-free
+//! JPEG named by its SHA-256, plus a thumbnail.
+//!
+//! The pipeline, one file per step:
+//! 1. [`limits`]: refuse empty, oversized and non-JPEG/PNG files before decoding anything;
+//! 2. [`jpeg_header`] / [`exif`]: read the frame size (refuse bombs before allocating), the
+//!    orientation, capture time and GPS — the only metadata that survives, as return values;
+//! 3. [`decode`]: decode at reduced size (JPEG DCT scaling, PNG box reduction), flatten
+//!    CMYK and alpha;
+//! 4. [`raster`]: one Lanczos3 resample to the long edge (default 1600 px); [`colour`]:
+//!    convert from an embedded non-sRGB profile (Display P3, Adobe RGB) to sRGB;
+//! 5. [`orient`]: turn the pixels upright;
+//! 6. [`encode`]: a fresh JPEG from pixels alone (no EXIF/XMP/ICC/comments), then a thumbnail
+//!    from that result, not from the original;
+//! 7. [`store`]: SHA-256, write temp + fsync + rename, skip if already stored.
+//!
+//! `docs/photo.md` has the limits, the privacy guarantees and the benchmark figures.
+
+mod colour;
+mod decode;
+mod encode;
+mod error;
+mod exif;
+mod jpeg_header;
+mod limits;
+mod orient;
+mod raster;
+mod store;
+
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use gridline_protocol::{PhotoRef, Timestamp};
+
+pub use error::PhotoError;
+pub use orient::Orientation;
+
+use limits::Format;
+use raster::Raster;
+
+/// Knobs of the pipeline. [`Default`] is what the app uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoOptions {
+    /// Longest side of the processed photo in pixels; smaller photos are never enlarged.
+    pub max_edge: u32,
+    /// JPEG quality, 1..=100.
+    pub quality: u8,
+    /// Longest side of the thumbnail in pixels.
+    pub thumb_edge: u32,
+    /// Larger input files are refused before they are read.
+    pub max_input_bytes: u64,
+    /// Images whose header claims more pixels are refused before decoding.
+    pub max_pixels: u64,
+    /// Ceiling for the one full-size working buffer some inputs force on the decoder
+    /// (progressive JPEG coefficients, interlaced PNG frames); above it the photo is refused
+    /// with [`PhotoError::TooManyPixels`].
+    pub max_decode_bytes: u64,
+    /// UTC offset, in minutes, assumed for an EXIF capture time that carries no offset of its
+    /// own and no GPS clock. Default +08:00 (China Standard Time, no daylight saving).
+    pub assumed_utc_offset_minutes: i32,
+}
+
+impl Default for PhotoOptions {
+    fn default() -> Self {
+        Self {
+            max_edge: 1600,
+            quality: 80,
+            thumb_edge: 320,
+            max_input_bytes: 64 * 1024 * 1024,
+            max_pixels: 200_000_000,
+            max_decode_bytes: 256 * 1024 * 1024,
+            assumed_utc_offset_minutes: 8 * 60,
+        }
+    }
+}
+
+/// A WGS-84 position from a photo's EXIF GPS block; south and west are negative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpsCoordinates {
+    /// Latitude in decimal degrees, -90..=90.
+    pub lat: f64,
+    /// Longitude in decimal degrees, -180..=180.
+    pub lon: f64,
+}
+
+/// One JPEG the pipeline wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFile {
+    /// Where it is: `<out_dir>/<sha256 of the photo>[.thumb].jpg`.
+    pub path: PathBuf,
+    /// Width in pixels, upright.
+    pub width: u32,
+    /// Height in pixels, upright.
+    pub height: u32,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// What [`process_file`] made, and the metadata it read before discarding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessedPhoto {
+    /// The evidence photo; its `sha256` is the photo's id.
+    pub photo: ImageFile,
+    /// The thumbnail, named after the photo's hash.
+    pub thumbnail: ImageFile,
+    /// When the photo was taken, if the camera said.
+    pub captured_at: Option<Timestamp>,
+    /// Where the photo was taken, if the camera recorded a GPS fix.
+    pub gps: Option<GpsCoordinates>,
+}
+
+impl ProcessedPhoto {
+    /// The reference a report carries on the wire.
+    pub fn to_photo_ref(&self) -> PhotoRef {
+        PhotoRef::from(self)
+    }
+}
+
+impl From<&ProcessedPhoto> for PhotoRef {
+    fn from(p: &ProcessedPhoto) -> Self {
+        PhotoRef {
+            sha256: p.photo.sha256.clone(),
+            bytes: p.photo.bytes,
+            width: p.photo.width,
+            height: p.photo.height,
+        }
+    }
+}
+
+/// What a photo says about itself, read without decoding its pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoMetadata {
+    /// Upright width in pixels (orientation applied).
+    pub width: u32,
+    /// Upright height in pixels (orientation applied).
+    pub height: u32,
+    /// The EXIF orientation the pipeline will apply.
+    pub orientation: Orientation,
+    /// When the photo was taken, if the camera said.
+    pub captured_at: Option<Timestamp>,
+    /// Where the photo was taken, if the camera recorded a GPS fix.
+    pub gps: Option<GpsCoordinates>,
+}
+
+/// Reads size, orientation, capture time and GPS position from a JPEG or PNG header ("location
+/// from photo"). Cheap: only the segments before the image data are read.
+pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata, PhotoError> {
+    let (file, format) = limits::open_input(input, opts)?;
+    let (width, height, info) = match format {
+        Format::Jpeg => {
+            let header = jpeg_header::read_header(&mut BufReader::new(file))?;
+            let info = header
+                .exif
+                .as_deref()
+                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+                .unwrap_or_default();
+            (header.width, header.height, info)
+        }
+        Format::Png => {
+            let mut decoder = png::Decoder::new(BufReader::new(file));
+            let info = decoder
+                .read_header_info()
+                .map_err(|e| PhotoError::corrupt(e.to_string()))?;
+            let (w, h) = (info.width, info.height);
+            // Only an eXIf chunk before the image data is seen here; that is where writers put it.
+            let exif = match decoder.read_info() {
+                Ok(reader) => reader
+                    .info()
+                    .exif_metadata
+                    .as_deref()
+                    .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+                    .unwrap_or_default(),
+                Err(_) => exif::ExifInfo::default(),
+            };
+            (w, h, exif)
+        }
+    };
+    limits::check_pixels(width, height, u64::MAX)?;
+    let (width, height) = info.orientation.upright_size(width, height);
+    Ok(PhotoMetadata {
+        width,
+        height,
+        orientation: info.orientation,
+        captured_at: info.captured_at,
+        gps: info.gps,
+    })
+}
+
+/// Processes the photo at `input` into `out_dir` (which must exist): upright, long edge at most
+/// `opts.max_edge`, JPEG at `opts.quality` without any metadata, plus a thumbnail. Writes
+/// `<sha256>.jpg` and `<sha256>.thumb.jpg` atomically; processing the same input again yields
+/// the same names and writes nothing new.
+pub fn process_file(
+    input: &Path,
+    out_dir: &Path,
+    opts: &PhotoOptions,
+) -> Result<ProcessedPhoto, PhotoError> {
+    let (image, info) = decode_upright(input, opts)?;
+    let (width, height) = (image.width, image.height);
+
+    let photo_jpeg = encode::jpeg(&image, opts.quality)?;
+    let sha256 = store::sha256_hex(&photo_jpeg);
+    // The thumbnail comes from the 1600 px result: resampling the original again would cost
+    // more than everything else together.
+    let thumb = image.fit(opts.thumb_edge.max(1))?;
+    let thumb_jpeg = encode::jpeg(&thumb, opts.quality)?;
+
+    let photo_path = store::write_once(out_dir, &format!("{sha256}.jpg"), &photo_jpeg)?;
+    let thumb_path = store::write_once(out_dir, &format!("{sha256}.thumb.jpg"), &thumb_jpeg)?;
+    Ok(ProcessedPhoto {
+        photo: ImageFile {
+            path: photo_path,
+            width,
+            height,
+            bytes: photo_jpeg.len() as u64,
+            sha256,
+        },
+        thumbnail: ImageFile {
+            path: thumb_path,
+            width: thumb.width,
+            height: thumb.height,
+            bytes: thumb_jpeg.len() as u64,
+            sha256: store::sha256_hex(&thumb_jpeg),
+        },
+        captured_at: info.captured_at,
+        gps: info.gps,
+    })
+}
+
+/// Decodes, resizes and orients: the pixels of the processed photo, plus the EXIF facts.
+fn decode_upright(
+    input: &Path,
+    opts: &PhotoOptions,
+) -> Result<(Raster, exif::ExifInfo), PhotoError> {
+    let max_edge = opts.max_edge.max(1);
+    let (file, format) = limits::open_input(input, opts)?;
+    let (decoded, icc, info) = match format {
+        Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
+        Format::Png => {
+            let (raster, extras) = decode::png(BufReader::new(file), max_edge, opts)?;
+            let info = extras
+                .exif
+                .as_deref()
+                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+                .unwrap_or_default();
+            (raster, extras.icc, info)
+        }
+    };
+    let mut resized = decoded.fit(max_edge)?;
+    // After resizing: the colour transform then touches at most max_edge² pixels.
+    colour::to_srgb(&mut resized, icc.as_deref());
+    Ok((orient::apply(resized, info.orientation), info))
+}
+
+type Decoded = (Raster, Option<Vec<u8>>, exif::ExifInfo);
+
+fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
+    let header = jpeg_header::read_header(&mut BufReader::new(&mut file))?;
+    limits::check_pixels(header.width, header.height, opts.max_pixels)?;
+    if header.is_progressive() {
+        // Progressive scans refine coefficients of the whole image, so all of them (2 bytes
+        // each, per component) are held at full size whatever the output scale.
+        let per_pixel = 2 * u64::from(header.components.max(1));
+        limits::check_buffer(
+            header.width,
+            header.height,
+            per_pixel,
+            opts.max_decode_bytes,
+        )?;
+    }
+    let info = header
+        .exif
+        .as_deref()
+        .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+        .unwrap_or_default();
+    file.seek(SeekFrom::Start(0))?;
+    let raster = decode::jpeg(BufReader::with_capacity(64 * 1024, file), &header, max_edge)?;
+    // A CMYK profile describes ink, not the RGB the decoder made: only RGB profiles apply.
+    let icc = if header.components == 3 {
+        header.icc
+    } else {
+        None
+    };
+    Ok((raster, icc, info))
+}
