@@ -7,14 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use gridline_protocol::catalog::validate_attributes;
 use gridline_protocol::report::check_text;
 use gridline_protocol::{
-    Catalog, CoordSystem, FieldError, MAX_NOTE_CHARS, Report, ReportKind, Severity, Timestamp,
+    Catalog, CoordSystem, FieldError, LocationFix, LocationProvider, MAX_NOTE_CHARS, PhotoRef,
+    Report, ReportKind, Severity, Timestamp,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, GridlineError, Result};
 use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
-use crate::store::{ListFilter, QueuedTriage, Store};
+use crate::photo::{self, PhotoOptions};
+use crate::store::{ListFilter, NewPhoto, OrphanFiles, QueuedTriage, Store};
 use crate::sync::engine::SyncContext;
 use crate::sync::triage::TriageSummary;
 use crate::sync::{CancelToken, SyncObserver, SyncOptions, SyncSummary};
@@ -41,6 +43,7 @@ pub struct Client {
     catalog: RwLock<Arc<Catalog>>,
     /// The grid index, built on first use from the cached grids (`None` inside: no grids yet).
     grids: RwLock<Option<Option<Arc<GridIndex>>>>,
+    photo_options: PhotoOptions,
     config: ClientConfig,
     clock: Clock,
 }
@@ -49,6 +52,9 @@ pub struct Client {
 const CATALOG_DOC: &str = "catalog";
 /// The cached grids document (normalised WGS-84 GeoJSON).
 const GRIDS_DOC: &str = "grids";
+/// Accuracy assumed for a position read from a photo's EXIF: cameras rarely record one, and a
+/// phone's photo fix is typically a few tens of metres off.
+pub const PHOTO_FIX_ACCURACY_M: f64 = 50.0;
 /// Default radius of the nearby-duplicate hint, in metres.
 pub const NEARBY_RADIUS_M: f64 = 50.0;
 
@@ -105,6 +111,7 @@ impl Client {
             store: Mutex::new(store),
             catalog: RwLock::new(Arc::new(catalog)),
             grids: RwLock::new(None),
+            photo_options: PhotoOptions::default(),
             config,
             clock,
         })
@@ -385,9 +392,108 @@ impl Client {
         Ok(self.store().list(filter)?)
     }
 
-    /// Deletes a draft that was never submitted.
+    /// Deletes a draft that was never submitted, and photo files no other report uses.
     pub fn delete_draft(&self, id: Uuid) -> Result<(), GridlineError> {
-        Ok(self.store().delete_draft(&id)?)
+        let orphans = self.store().delete_draft(&id)?;
+        self.remove_media(&orphans);
+        Ok(())
+    }
+
+    /// Processes the photo at `path` (orientation, resize, no metadata, thumbnail) into the
+    /// media folder and attaches it to an editable report. A refused photo leaves the report
+    /// exactly as it was.
+    pub fn attach_photo(
+        &self,
+        id: Uuid,
+        path: &std::path::Path,
+    ) -> Result<PhotoRef, GridlineError> {
+        // Fail fast, before seconds of image work, if the report cannot take a photo.
+        let report = self.get(id)?;
+        if !report.state.is_editable() {
+            return Err(GridlineError::Conflict {
+                reason: format!(
+                    "report {id} is {}; photos can no longer change",
+                    report.state.as_str()
+                ),
+            });
+        }
+        let media = self.media_dir();
+        std::fs::create_dir_all(&media).map_err(|e| GridlineError::Storage {
+            reason: format!("cannot create {}: {e}", media.display()),
+        })?;
+        let made = photo::process_file(path, &media, &self.photo_options).map_err(|e| {
+            GridlineError::Photo {
+                reason: e.to_string(),
+            }
+        })?;
+        let photo_ref = made.to_photo_ref();
+        let name = |p: &std::path::Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let record = NewPhoto {
+            photo: photo_ref.clone(),
+            file_name: name(&made.photo.path),
+            thumb_name: name(&made.thumbnail.path),
+            captured_at: made.captured_at,
+        };
+        self.store().attach_photo(&id, &record, self.now())?;
+        Ok(photo_ref)
+    }
+
+    /// Removes a photo from an editable report (and its files when no report uses it).
+    pub fn detach_photo(&self, id: Uuid, sha256: &str) -> Result<(), GridlineError> {
+        let orphans = self.store().detach_photo(&id, sha256)?;
+        self.remove_media(&orphans);
+        Ok(())
+    }
+
+    /// The path of a processed photo (or its thumbnail) in the media folder, for display.
+    pub fn photo_path(&self, sha256: &str, thumbnail: bool) -> Result<PathBuf, GridlineError> {
+        let (file, thumb) =
+            self.store()
+                .photo_files(sha256)?
+                .ok_or_else(|| GridlineError::NotFound {
+                    what: format!("photo {sha256}"),
+                })?;
+        let name = if thumbnail {
+            thumb.unwrap_or(file)
+        } else {
+            file
+        };
+        Ok(self.media_dir().join(name))
+    }
+
+    /// A location fix from a photo's EXIF GPS tags (read before the pipeline strips them), with
+    /// provider `photo_exif`; `None` when the photo has no position.
+    pub fn location_from_photo(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Option<LocationFix>, GridlineError> {
+        let meta =
+            photo::read_metadata(path, &self.photo_options).map_err(|e| GridlineError::Photo {
+                reason: e.to_string(),
+            })?;
+        Ok(meta.gps.map(|gps| LocationFix {
+            lat: gps.lat,
+            lon: gps.lon,
+            accuracy_m: PHOTO_FIX_ACCURACY_M,
+            altitude_m: None,
+            provider: LocationProvider::PhotoExif,
+            fix_time: meta.captured_at.unwrap_or_else(|| self.now()),
+            mock: false,
+            source_crs: CoordSystem::Wgs84,
+        }))
+    }
+
+    /// Deletes media files whose last use is gone; a file left behind by a crash here is
+    /// only wasted space, never a lost report.
+    fn remove_media(&self, orphans: &OrphanFiles) {
+        let dir = self.media_dir();
+        for name in &orphans.0 {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
     }
 
     /// Report counts per state, for a badge.

@@ -534,3 +534,160 @@ fn nearby_reports_of_the_same_category_nearest_first() {
             .is_err()
     );
 }
+
+mod photos {
+    use super::*;
+    use crate::photo::fixtures::{self, ExifSpec, JpegSpec};
+
+    /// Writes a real JPEG (with EXIF GPS and a serial number) and returns its path.
+    fn camera_jpeg(dir: &std::path::Path, name: &str, seed: u8) -> PathBuf {
+        let (w, h) = (640, 480);
+        let mut rgb = fixtures::quadrants(w, h);
+        // A different picture per seed: paint a band whose shade depends on it.
+        for px in rgb.chunks_mut(3).take((w * 40) as usize) {
+            px.copy_from_slice(&[seed.wrapping_mul(40), 200, seed.wrapping_mul(90)]);
+        }
+        let spec = JpegSpec {
+            exif: Some(ExifSpec {
+                gps: Some((29.8683, 121.5440)),
+                datetime_original: Some("2026:11:28 09:30:00".into()),
+                offset_time_original: Some("+08:00".into()),
+                serial: Some("SN-RIDER-PHONE-1234".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, fixtures::jpeg(&rgb, w, h, &spec)).unwrap();
+        path
+    }
+
+    fn media_files(f: &Fixture) -> usize {
+        std::fs::read_dir(f.client.media_dir())
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn attached_photos_are_processed_stored_once_and_sent_with_the_report() {
+        let f = fixture();
+        let shot = camera_jpeg(f._dir.path(), "shot.jpg", 1);
+        let a = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        let b = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        let pa = f.client.attach_photo(a, &shot).unwrap();
+        assert_eq!(
+            f.client.attach_photo(a, &shot).unwrap(),
+            pa,
+            "attaching twice is harmless"
+        );
+        assert_eq!(f.client.attach_photo(b, &shot).unwrap(), pa);
+        assert_eq!(f.client.get(a).unwrap().photos, vec![pa.clone()]);
+        assert_eq!(
+            media_files(&f),
+            2,
+            "one photo and one thumbnail, however often attached"
+        );
+        let stored = std::fs::read(f.client.photo_path(&pa.sha256, false).unwrap()).unwrap();
+        assert!(
+            !stored.windows(19).any(|w| w == b"SN-RIDER-PHONE-1234"),
+            "the camera serial leaked"
+        );
+        assert!(f.client.photo_path(&pa.sha256, true).unwrap().exists());
+
+        f.client.update_draft(a, pothole_patch()).unwrap();
+        f.client.submit(a).unwrap();
+        assert_eq!(
+            f.client.store().payload(&a).unwrap().unwrap().photos,
+            vec![pa.clone()]
+        );
+        assert!(matches!(
+            f.client.attach_photo(a, &shot),
+            Err(GridlineError::Conflict { .. })
+        ));
+        // Deleting draft b keeps the file: queued report a still uses it.
+        f.client.delete_draft(b).unwrap();
+        assert_eq!(media_files(&f), 2);
+    }
+
+    #[test]
+    fn deleting_the_last_user_of_a_photo_deletes_its_files() {
+        let f = fixture();
+        let id = f.client.create_draft(ReportKind::Other).unwrap().id;
+        let p = f
+            .client
+            .attach_photo(id, &camera_jpeg(f._dir.path(), "x.jpg", 2))
+            .unwrap();
+        let q = f
+            .client
+            .attach_photo(id, &camera_jpeg(f._dir.path(), "y.jpg", 3))
+            .unwrap();
+        assert_ne!(p.sha256, q.sha256);
+        assert_eq!(media_files(&f), 4);
+        f.client.detach_photo(id, &q.sha256).unwrap();
+        assert_eq!(media_files(&f), 2);
+        f.client.delete_draft(id).unwrap();
+        assert_eq!(media_files(&f), 0);
+    }
+
+    #[test]
+    fn a_refused_photo_leaves_the_draft_as_it_was() {
+        let f = fixture();
+        let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        let before = f.client.update_draft(id, pothole_patch()).unwrap();
+        let dir = f._dir.path();
+        let mut truncated = std::fs::read(camera_jpeg(dir, "t.jpg", 4)).unwrap();
+        truncated.truncate(truncated.len() / 3);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty.jpg", vec![]),
+            ("truncated.jpg", truncated),
+            ("notes.jpg", b"not an image at all".to_vec()),
+            ("bomb.jpg", fixtures::bomb_jpeg(60_000, 60_000)),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let err = f.client.attach_photo(id, &path).unwrap_err();
+            assert!(
+                matches!(err, GridlineError::Photo { .. }),
+                "{name}: {err:?}"
+            );
+            assert_eq!(
+                f.client.get(id).unwrap(),
+                before,
+                "{name} changed the draft"
+            );
+        }
+        assert!(matches!(
+            f.client.attach_photo(id, &dir.join("missing.jpg")),
+            Err(GridlineError::Photo { .. })
+        ));
+        assert_eq!(media_files(&f), 0);
+    }
+
+    #[test]
+    fn location_from_photo_reads_exif_gps() {
+        let f = fixture();
+        let fix = f
+            .client
+            .location_from_photo(&camera_jpeg(f._dir.path(), "gps.jpg", 5))
+            .unwrap()
+            .unwrap();
+        assert!(
+            (fix.lat - 29.8683).abs() < 1e-6 && (fix.lon - 121.5440).abs() < 1e-6,
+            "{fix:?}"
+        );
+        assert_eq!(fix.provider, LocationProvider::PhotoExif);
+        assert_eq!(
+            fix.fix_time,
+            Timestamp::parse_rfc3339("2026-11-28T09:30:00+08:00").unwrap()
+        );
+        assert_eq!(fix.validate(), Ok(()));
+        let plain = f._dir.path().join("plain.jpg");
+        std::fs::write(
+            &plain,
+            fixtures::jpeg(&fixtures::quadrants(64, 48), 64, 48, &JpegSpec::default()),
+        )
+        .unwrap();
+        assert_eq!(f.client.location_from_photo(&plain).unwrap(), None);
+    }
+}

@@ -4,6 +4,7 @@
 
 mod open;
 mod outbox;
+mod photos;
 mod reports;
 mod schema;
 mod settings;
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
+pub use photos::{NewPhoto, OrphanFiles};
 pub use reports::ListFilter;
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;

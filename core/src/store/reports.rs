@@ -351,8 +351,9 @@ impl Store {
         Ok(r)
     }
 
-    /// Deletes a draft (only drafts: a submitted report belongs to the outbox).
-    pub fn delete_draft(&mut self, id: &Uuid) -> Result<()> {
+    /// Deletes a draft (only drafts: a submitted report belongs to the outbox). Returns photo
+    /// files no other report uses, for the caller to delete after the commit.
+    pub fn delete_draft(&mut self, id: &Uuid) -> Result<super::OrphanFiles> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -364,8 +365,9 @@ impl Store {
             )));
         }
         tx.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+        let orphans = super::photos::remove_unused_photos(&tx)?;
         tx.commit()?;
-        Ok(())
+        Ok(orphans)
     }
 
     /// Reports matching `filter`, newest first.

@@ -1,0 +1,187 @@
+//! Photo records: which processed photos exist in the media folder and which reports use
+//! them. A photo is stored once however many reports attach it; when the last report using it
+//! goes, its record goes too and the caller deletes its files.
+
+use gridline_protocol::report::MAX_PHOTOS;
+use gridline_protocol::{FieldError, PhotoRef, Timestamp};
+use rusqlite::{TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::Store;
+use crate::error::{Error, Result};
+
+/// A processed photo to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPhoto {
+    /// Size, dimensions and content address.
+    pub photo: PhotoRef,
+    /// File name of the photo in the media folder.
+    pub file_name: String,
+    /// File name of its thumbnail.
+    pub thumb_name: String,
+    /// When it was taken, from EXIF.
+    pub captured_at: Option<Timestamp>,
+}
+
+/// Files to delete from the media folder after a transaction removed their last use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrphanFiles(pub Vec<String>);
+
+impl Store {
+    /// Attaches a processed photo to an editable report (recording the photo if new).
+    /// Attaching the same photo to the same report twice changes nothing.
+    pub fn attach_photo(&mut self, report: &Uuid, photo: &NewPhoto, now: Timestamp) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = report.to_string();
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM reports WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .map(Some)
+            .or_else(|e| {
+                if e == rusqlite::Error::QueryReturnedNoRows {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })?;
+        match state.as_deref() {
+            None => return Err(Error::NotFound(format!("report {report}"))),
+            Some("draft" | "rejected") => {}
+            Some(other) => {
+                return Err(Error::InvalidState(format!(
+                    "report {report} is {other}; photos can no longer change"
+                )));
+            }
+        }
+        let (count, already): (i64, i64) = tx.query_row(
+            "SELECT count(*), coalesce(sum(sha256 = ?2), 0) FROM report_photos WHERE report_id = ?1",
+            params![id, photo.photo.sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if already > 0 {
+            return Ok(());
+        }
+        if count as usize >= MAX_PHOTOS {
+            return Err(FieldError::new(
+                "photos",
+                format!("at most {MAX_PHOTOS} photos per report"),
+            )
+            .into());
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, file_name, thumb_name, captured_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                photo.photo.sha256,
+                photo.photo.bytes as i64,
+                photo.photo.width,
+                photo.photo.height,
+                photo.file_name,
+                photo.thumb_name,
+                photo.captured_at.map(|t| t.as_millis()),
+                now.as_millis()
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO report_photos (report_id, position, sha256)
+             VALUES (?1, (SELECT coalesce(max(position), -1) + 1 FROM report_photos WHERE report_id = ?1), ?2)",
+            params![id, photo.photo.sha256],
+        )?;
+        tx.execute(
+            "UPDATE reports SET updated_at = ?2 WHERE id = ?1",
+            params![id, now.as_millis()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Detaches a photo from an editable report; returns files no report uses any more.
+    pub fn detach_photo(&mut self, report: &Uuid, sha256: &str) -> Result<OrphanFiles> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = report.to_string();
+        let state: String = tx
+            .query_row("SELECT state FROM reports WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| {
+                if e == rusqlite::Error::QueryReturnedNoRows {
+                    Error::NotFound(format!("report {report}"))
+                } else {
+                    e.into()
+                }
+            })?;
+        if !matches!(state.as_str(), "draft" | "rejected") {
+            return Err(Error::InvalidState(format!(
+                "report {report} is {state}; photos can no longer change"
+            )));
+        }
+        let n = tx.execute(
+            "DELETE FROM report_photos WHERE report_id = ?1 AND sha256 = ?2",
+            params![id, sha256],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound(format!(
+                "photo {sha256} on report {report}"
+            )));
+        }
+        let orphans = remove_unused_photos(&tx)?;
+        tx.commit()?;
+        Ok(orphans)
+    }
+
+    /// File names of a photo and its thumbnail, if recorded.
+    pub fn photo_files(&self, sha256: &str) -> Result<Option<(String, Option<String>)>> {
+        match self.conn.query_row(
+            "SELECT file_name, thumb_name FROM photos WHERE sha256 = ?1",
+            [sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ) {
+            Ok(v) => Ok(Some(v)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every file name the photo records point at (for sweeping stray files).
+    pub fn all_photo_files(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT file_name, thumb_name FROM photos")?;
+        let mut out = Vec::new();
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })? {
+            let (f, t) = row?;
+            out.push(f);
+            out.extend(t);
+        }
+        Ok(out)
+    }
+}
+
+/// Deletes photo records no report uses, returning their files (inside the caller's transaction).
+pub(super) fn remove_unused_photos(tx: &rusqlite::Transaction<'_>) -> Result<OrphanFiles> {
+    let mut files = Vec::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT file_name, thumb_name FROM photos WHERE sha256 NOT IN (SELECT sha256 FROM report_photos)",
+        )?;
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })? {
+            let (f, t) = row?;
+            files.push(f);
+            files.extend(t);
+        }
+    }
+    tx.execute(
+        "DELETE FROM photos WHERE sha256 NOT IN (SELECT sha256 FROM report_photos)",
+        [],
+    )?;
+    Ok(OrphanFiles(files))
+}
