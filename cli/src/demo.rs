@@ -194,7 +194,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             }),
             ..Default::default()
         };
-        crate::report::file(&client, s.kind, patch, true)?;
+        crate::report::file(&client, s.kind, patch, &[], true)?;
         say(format!(
             "  filed {:<20} {:<22} {}",
             s.kind.as_str(),

@@ -24,12 +24,15 @@ pub struct ReportArgs {
     /// Category code of that kind (see `gridline catalog`).
     #[arg(long)]
     pub category: String,
-    /// Latitude in degrees.
-    #[arg(long, allow_negative_numbers = true)]
-    pub lat: f64,
-    /// Longitude in degrees.
-    #[arg(long, allow_negative_numbers = true)]
-    pub lon: f64,
+    /// Latitude in degrees (default: from the first photo's EXIF GPS).
+    #[arg(long, allow_negative_numbers = true, requires = "lon")]
+    pub lat: Option<f64>,
+    /// Longitude in degrees (default: from the first photo's EXIF GPS).
+    #[arg(long, allow_negative_numbers = true, requires = "lat")]
+    pub lon: Option<f64>,
+    /// An evidence photo, JPEG or PNG (repeatable; processed and stripped of metadata).
+    #[arg(long = "photo", value_name = "PATH")]
+    pub photos: Vec<PathBuf>,
     /// Horizontal accuracy in metres.
     #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
     pub accuracy: f64,
@@ -75,6 +78,7 @@ pub struct ReportArgs {
 #[derive(Debug, Serialize)]
 struct Filed<'a> {
     id: String,
+    photos: Vec<&'a str>,
     state: &'a str,
     kind: &'a str,
     category: &'a str,
@@ -98,11 +102,24 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         reporter: args.reporter.clone(),
         app_version: concat!("gridline-cli/", env!("CARGO_PKG_VERSION")).to_string(),
     })?;
-    let patch = build_patch(&args, kind, &client.catalog())?;
-    let report = file(&client, kind, patch, !args.draft)?;
+    let mut patch = build_patch(&args, kind, &client.catalog())?;
+    if patch.location.is_none() {
+        let from_photo = match args.photos.first() {
+            Some(p) => client.location_from_photo(p)?,
+            None => None,
+        };
+        patch.location = Some(from_photo.ok_or_else(|| {
+            CliError::invalid(
+                "location",
+                "give --lat and --lon, or a --photo that carries GPS tags",
+            )
+        })?);
+    }
+    let report = file(&client, kind, patch, &args.photos, !args.draft)?;
     if json {
         print_json(&Filed {
             id: report.id.to_string(),
+            photos: report.photos.iter().map(|p| p.sha256.as_str()).collect(),
             state: report.state.as_str(),
             kind: report.kind.as_str(),
             category: &report.category,
@@ -130,11 +147,18 @@ pub fn file(
     client: &Client,
     kind: ReportKind,
     patch: DraftPatch,
+    photos: &[PathBuf],
     submit: bool,
 ) -> Result<LocalReport, CliError> {
     let draft = client.create_draft(kind)?;
     let result = client
         .update_draft(draft.id, patch)
+        .and_then(|r| {
+            for p in photos {
+                client.attach_photo(r.id, p)?;
+            }
+            client.get(r.id)
+        })
         .and_then(|r| if submit { client.submit(r.id) } else { Ok(r) });
     match result {
         Ok(r) => Ok(r),
@@ -180,16 +204,21 @@ fn build_patch(
             .ok_or_else(|| CliError::invalid("fix_time", "is not an RFC 3339 date-time"))?,
         None => Timestamp::now(),
     };
-    let (lat, lon) = to_wgs84(coord, args.lat, args.lon)?;
-    let location = LocationFix {
-        lat,
-        lon,
-        accuracy_m: args.accuracy,
-        altitude_m: None,
-        provider,
-        fix_time,
-        mock: args.mock,
-        source_crs: coord,
+    let location = match (args.lat, args.lon) {
+        (Some(lat), Some(lon)) => {
+            let (lat, lon) = to_wgs84(coord, lat, lon)?;
+            Some(LocationFix {
+                lat,
+                lon,
+                accuracy_m: args.accuracy,
+                altitude_m: None,
+                provider,
+                fix_time,
+                mock: args.mock,
+                source_crs: coord,
+            })
+        }
+        _ => None,
     };
     let mut set_attributes = std::collections::BTreeMap::new();
     for pair in &args.attrs {
@@ -234,7 +263,7 @@ fn build_patch(
         category: Some(args.category.clone()),
         note: Some(args.note.clone()),
         severity: Some(severity),
-        location: Some(location),
+        location,
         set_attributes,
         remove_attributes: vec![],
         outreach,
