@@ -41,6 +41,8 @@ pub struct District {
     pub sup_a: Member,
     /// Supervisor of NB-03 and NB-04.
     pub sup_b: Member,
+    /// Sees everything (for checking the server's side).
+    pub admin: Member,
     _dir: tempfile::TempDir,
 }
 
@@ -69,6 +71,7 @@ impl District {
         admin::import_grids(&data_dir, GRIDS_GEOJSON).expect("import grids");
         let sup_a = member(&data_dir, "sup-a", Role::Supervisor, &["NB-01", "NB-02"]);
         let sup_b = member(&data_dir, "sup-b", Role::Supervisor, &["NB-03", "NB-04"]);
+        let admin = member(&data_dir, "admin", Role::Admin, &[]);
         let riders = (0..riders)
             .map(|i| member(&data_dir, &format!("rider-{i}"), Role::Rider, &[]))
             .collect();
@@ -78,6 +81,7 @@ impl District {
             riders,
             sup_a,
             sup_b,
+            admin,
             _dir: dir,
         }
     }
@@ -128,4 +132,62 @@ pub fn device(dir: &Path, member: &Member) -> Client {
         app_version: "e2e".into(),
     })
     .expect("open device")
+}
+
+impl District {
+    /// Every ticket on the server, read through the admin's worklist (all pages).
+    pub fn all_tickets(&self) -> Vec<gridline_protocol::wire::Ticket> {
+        let dir = self.scratch(&format!("admin-{}", uuid::Uuid::now_v7()));
+        let admin = device(&dir, &self.admin);
+        admin
+            .refresh_worklist(
+                &self.context(&self.url(), &self.admin),
+                &gridline_protocol::wire::TicketQuery::default(),
+            )
+            .expect("admin pulls tickets");
+        admin.worklist(&[]).expect("worklist")
+    }
+
+    /// The complete photo files the server holds: (sha256 named, sha256 of the bytes).
+    pub fn server_photos(&self) -> Vec<(String, String)> {
+        use sha2::{Digest, Sha256};
+        let mut out = Vec::new();
+        let media = self.data_dir.join("media");
+        for shard in std::fs::read_dir(&media).into_iter().flatten().flatten() {
+            if shard.file_name() == "partial" || !shard.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(shard.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let bytes = std::fs::read(file.path()).expect("read photo");
+                let hash: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                out.push((file.file_name().to_string_lossy().into_owned(), hash));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// Writes `n` distinct small JPEG photos into `dir` (real JPEG bytes, made here).
+pub fn make_photos(dir: &Path, n: usize) -> Vec<PathBuf> {
+    use gridline_core::photo::fixtures::{self, JpegSpec};
+    std::fs::create_dir_all(dir).expect("photo dir");
+    (0..n)
+        .map(|i| {
+            // Distinct sizes make distinct photos, whatever the encoder does to the pixels.
+            let (w, h) = (64 + (i % 200) as u32, 48 + (i / 200) as u32);
+            let rgb = fixtures::quadrants(w, h);
+            let path = dir.join(format!("photo-{i}.jpg"));
+            std::fs::write(&path, fixtures::jpeg(&rgb, w, h, &JpegSpec::default()))
+                .expect("write photo");
+            path
+        })
+        .collect()
 }
