@@ -28,8 +28,8 @@ const TOKEN: &str = "GRIDLINE_CRASH_SYNC_TOKEN";
 
 fn options() -> SyncOptions {
     SyncOptions {
-        max_batch: 7,
-        photo_chunk: 1024,
+        max_batch: 3,
+        photo_chunk: 512,
         backoff: Backoff {
             base: Duration::from_millis(5),
             cap: Duration::from_millis(50),
@@ -68,7 +68,10 @@ fn crash_child_syncer() {
     let client = open(Path::new(&db));
     let ctx = context(url, token);
     loop {
-        let _ = client.sync(&ctx, &options(), None, &CancelToken::new());
+        match client.sync(&ctx, &options(), None, &CancelToken::new()) {
+            Ok(s) => eprintln!("child: {s:?}"),
+            Err(e) => eprintln!("child: {e}"),
+        }
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -114,12 +117,12 @@ fn sync_survives_kills() {
     let mut rng = rand::rng();
     let mut filed: HashSet<uuid::Uuid> = HashSet::new();
     let mut n = 0;
-    let kills = 35;
+    let kills = 40;
     let mut killed_mid_work = 0;
     for round in 0..kills {
         {
             let client = open(&db);
-            for _ in 0..20 {
+            for _ in 0..50 {
                 let photo = (n % 10 == 0).then(|| photos[(n / 10) % photos.len()].as_path());
                 filed.insert(file(&client, n, photo));
                 n += 1;
@@ -137,10 +140,10 @@ fn sync_survives_kills() {
             .env(URL, district.url())
             .env(TOKEN, &rider.token)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(scratch.join(format!("child-{round}.log"))).unwrap())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(30..400)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(20..250)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
@@ -176,7 +179,7 @@ fn sync_survives_kills() {
     }
 
     assert!(
-        killed_mid_work >= kills / 3,
+        killed_mid_work >= 5,
         "only {killed_mid_work} kills landed while work was pending"
     );
 
@@ -215,7 +218,13 @@ fn sync_survives_kills() {
         .flat_map(|r| r.photos.into_iter().map(|p| p.sha256))
         .collect();
     let on_server = district.server_photos();
-    assert_eq!(on_server.len(), local_photos.len());
+    let server_names: HashSet<String> = on_server.iter().map(|(n, _)| n.clone()).collect();
+    let missing: Vec<_> = local_photos.difference(&server_names).collect();
+    let extra: Vec<_> = server_names.difference(&local_photos).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "photos missing on the server: {missing:?}; unknown there: {extra:?}"
+    );
     for (name, hash) in on_server {
         assert_eq!(name, hash, "photo {name} corrupt on the server");
         assert!(local_photos.contains(&name));

@@ -67,14 +67,32 @@ pub async fn head(
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&sha256)?;
+    let _turn = state.uploads.lock(&sha256).await;
     let claim = claim(&state, &user, &sha256).await?;
     let offset = if claim.complete {
         claim.declared_bytes
     } else {
-        let media = state.media.clone();
-        blocking(move || media.partial_len(&sha256))
-            .await?
-            .map_err(ApiError::internal)?
+        let (media, store, length) = (
+            state.media.clone(),
+            state.store.clone(),
+            claim.declared_bytes,
+        );
+        blocking(move || -> Result<u64, ApiError> {
+            let held = media.partial_len(&sha256).map_err(ApiError::internal)?;
+            if held != length || length == 0 {
+                return Ok(held);
+            }
+            // Every byte arrived but the PATCH that brought the last ones was cut off (client
+            // gone) before the hash was checked: finish it now, so "offset == length" keeps
+            // meaning "complete and verified".
+            if media.finish(&sha256).map_err(ApiError::internal)? {
+                store.media_stored(&sha256, length, Timestamp::now())?;
+                Ok(length)
+            } else {
+                Ok(0)
+            }
+        })
+        .await??
     };
     Ok((StatusCode::OK, offsets(offset, claim.declared_bytes)).into_response())
 }
