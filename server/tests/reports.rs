@@ -13,7 +13,7 @@ fn same_id_and_content_is_the_same_ticket_never_a_second() {
     let h = Harness::start();
     let rider = h.user("li", Role::Rider, &[]);
     let r = report("li");
-    let first = h.batch(&rider, &[r.clone()]);
+    let first = h.batch(&rider, std::slice::from_ref(&r));
     assert_eq!(first[0]["status"], "accepted");
     assert_eq!(first[0]["id"], r["id"]);
     let ticket = first[0]["ticket_id"].as_str().unwrap().to_string();
@@ -35,7 +35,7 @@ fn same_id_and_content_is_the_same_ticket_never_a_second() {
 
     // Another account reusing the id learns nothing about the ticket.
     let other = h.user("zhao", Role::Rider, &[]);
-    let stolen = h.batch(&other, &[r.clone()]);
+    let stolen = h.batch(&other, std::slice::from_ref(&r));
     assert_eq!(stolen[0]["status"], "conflict");
     assert!(!stolen[0]["reason"].as_str().unwrap().contains(&ticket));
 

@@ -321,10 +321,10 @@ fn visibility_follows_roles_and_hides_existence() {
             .map(|t| t["id"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(ids(&d.li), [li_a.clone()]);
-    assert_eq!(ids(&d.zhao), [zhao_b.clone()]);
-    assert_eq!(ids(&d.sup_a), [li_a.clone()]);
-    assert_eq!(ids(&d.sup_b), [zhao_b.clone()]);
+    assert_eq!(ids(&d.li), std::slice::from_ref(&li_a));
+    assert_eq!(ids(&d.zhao), std::slice::from_ref(&zhao_b));
+    assert_eq!(ids(&d.sup_a), std::slice::from_ref(&li_a));
+    assert_eq!(ids(&d.sup_b), std::slice::from_ref(&zhao_b));
     assert_eq!(ids(&d.admin), [li_a, zhao_b]);
 }
 
@@ -362,7 +362,10 @@ fn listing_filters_and_pages() {
     };
     assert_eq!(list("status=accepted").0, [ids[0].clone()]);
     assert_eq!(list("status=accepted,submitted").0.len(), 8);
-    assert_eq!(list("kind=garbage_sorting").0, [garbage_id.clone()]);
+    assert_eq!(
+        list("kind=garbage_sorting").0,
+        std::slice::from_ref(&garbage_id)
+    );
     assert_eq!(
         list("grid=HS-B").0,
         [ids[1].clone(), ids[3].clone(), ids[5].clone()]
