@@ -8,6 +8,7 @@ mod output;
 mod photo;
 mod queue;
 mod report;
+mod server;
 mod sync;
 mod triage;
 
@@ -47,6 +48,11 @@ enum Command {
     Geo(geo::GeoCommand),
     /// Evidence photos: process a file the way the app does on submit.
     Photo(photo::PhotoCommand),
+    /// Run the reference city grid server.
+    Serve(server::ServeArgs),
+    /// Administer a grid server's data folder: users and tokens, grids.
+    #[command(subcommand)]
+    Server(server::ServerCommand),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,12 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(args, json),
         Command::Triage(cmd) => triage::run(cmd, json),
         Command::Geo(cmd) => geo::run(cmd, json).map_err(CliError::from),
+        Command::Serve(args) => {
+            server::serve(args).map_err(|e| CliError::other("server", e.to_string()))
+        }
+        Command::Server(cmd) => {
+            server::run(cmd, json).map_err(|e| CliError::other("server", e.to_string()))
+        }
         Command::Photo(cmd) => {
             photo::run(cmd, json).map_err(|m| CliError::other("photo", m).with_exit(2))
         }

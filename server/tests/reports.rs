@@ -1,0 +1,292 @@
+//! `POST /v1/reports:batch`: per-item results, idempotency, grid assignment and bad input.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use gridline_server::Role;
+use serde_json::{Value, json};
+
+#[test]
+fn same_id_and_content_is_the_same_ticket_never_a_second() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let r = report("li");
+    let first = h.batch(&rider, std::slice::from_ref(&r));
+    assert_eq!(first[0]["status"], "accepted");
+    assert_eq!(first[0]["id"], r["id"]);
+    let ticket = first[0]["ticket_id"].as_str().unwrap().to_string();
+
+    // A resend (lost response), and a duplicate inside one batch.
+    let again = h.batch(&rider, &[r.clone(), r.clone()]);
+    for item in &again {
+        assert_eq!(item["status"], "already_accepted");
+        assert_eq!(item["ticket_id"], ticket.as_str());
+    }
+    assert_eq!(h.all_tickets(&rider).len(), 1);
+
+    // Same id, different content: a conflict, and the stored ticket is untouched.
+    let mut changed = r.clone();
+    changed["note"] = json!("something else");
+    let conflict = h.batch(&rider, &[changed]);
+    assert_eq!(conflict[0]["status"], "conflict");
+    assert!(conflict[0]["reason"].as_str().unwrap().contains(&ticket));
+
+    // Another account reusing the id learns nothing about the ticket.
+    let other = h.user("zhao", Role::Rider, &[]);
+    let stolen = h.batch(&other, std::slice::from_ref(&r));
+    assert_eq!(stolen[0]["status"], "conflict");
+    assert!(!stolen[0]["reason"].as_str().unwrap().contains(&ticket));
+
+    let tickets = h.all_tickets(&rider);
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["note"], r["note"]);
+    assert!(h.all_tickets(&other).is_empty());
+}
+
+#[test]
+fn one_bad_item_never_fails_the_batch() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let good = report("li");
+    let mut bad_lat = report("li");
+    bad_lat["location"]["lat"] = json!(91.0);
+    let mut unknown_category = report("li");
+    unknown_category["category"] = json!("unicorn");
+    let mut unknown_field = report("li");
+    unknown_field["colour"] = json!("red");
+    let mut nested_unknown = report("li");
+    nested_unknown["location"]["speed"] = json!(3);
+    let mut missing_attr = report("li");
+    missing_attr["attributes"] = json!({});
+    let mut not_v7 = report("li");
+    not_v7["id"] = json!("6f1c8a52-4d2b-4f43-9a44-0b1d2c3e4f50");
+    let mut big_photo = report("li");
+    big_photo["photos"] =
+        json!([{"sha256": "a".repeat(64), "bytes": 999_999_999u64, "width": 10, "height": 10}]);
+    let mut outreach_missing = report("li");
+    outreach_missing["kind"] = json!("anti_fraud_outreach");
+    let results = h.batch(
+        &rider,
+        &[
+            good.clone(),
+            bad_lat.clone(),
+            unknown_category,
+            unknown_field,
+            nested_unknown,
+            missing_attr,
+            not_v7,
+            big_photo,
+            json!(42),
+            json!({"id": "not-a-uuid"}),
+            outreach_missing,
+        ],
+    );
+    let got: Vec<(String, String)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_string(),
+                r["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let expect = |s: &str, f: &str| (s.to_string(), f.to_string());
+    assert_eq!(got[0], expect("accepted", ""));
+    assert_eq!(got[1], expect("rejected", "location.lat"));
+    assert_eq!(got[2], expect("rejected", "category"));
+    assert_eq!(got[3].0, "rejected");
+    assert!(got[3].1 == "colour" || got[3].1 == "report", "{:?}", got[3]);
+    assert!(
+        results[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field")
+    );
+    assert_eq!(got[4].0, "rejected");
+    assert!(got[4].1.starts_with("location"), "{:?}", got[4]);
+    assert_eq!(got[5], expect("rejected", "attributes.size"));
+    assert_eq!(got[6], expect("rejected", "id"));
+    assert_eq!(got[7], expect("rejected", "photos.0.bytes"));
+    assert_eq!(got[8], expect("rejected", "report"));
+    assert_eq!(results[8]["id"], Value::Null);
+    assert_eq!(got[9].0, "rejected");
+    assert_eq!(results[9]["id"], Value::Null);
+    assert_eq!(got[10], expect("rejected", "outreach"));
+    assert_eq!(
+        results[1]["id"], bad_lat["id"],
+        "ids are echoed when readable"
+    );
+    assert_eq!(
+        h.all_tickets(&rider).len(),
+        1,
+        "only the good report was stored"
+    );
+}
+
+#[test]
+fn grids_come_from_the_device_when_known_else_from_the_point() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let located = report_at("li", IN_B);
+    let mut kept = report_at("li", IN_B);
+    kept["grid_id"] = json!("HS-A");
+    let mut unknown = report_at("li", IN_A);
+    unknown["grid_id"] = json!("HS-ZZ");
+    let outside = report_at("li", (30.5, 120.0));
+    for (r, grid) in [
+        (located, json!("HS-B")),
+        (kept, json!("HS-A")),
+        (unknown, json!("HS-A")),
+        (outside, Value::Null),
+    ] {
+        let ticket = h.file(&rider, &r);
+        let t: Value = h
+            .get(&rider, &format!("/v1/tickets/{ticket}"))
+            .json()
+            .unwrap();
+        assert_eq!(t["grid_id"], grid, "{r}");
+    }
+}
+
+#[test]
+fn gzip_bodies_are_accepted() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let reports: Vec<Value> = (0..50).map(|_| report("li")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&serde_json::to_vec(&json!({ "reports": reports })).unwrap())
+        .unwrap();
+    let body = gz.finish().unwrap();
+    let resp = h
+        .request(reqwest::Method::POST, "/v1/reports:batch")
+        .bearer_auth(&rider)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Value = resp.json().unwrap();
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(results.len(), 50);
+    assert!(results.iter().all(|r| r["status"] == "accepted"));
+    assert_eq!(h.all_tickets(&rider).len(), 50);
+}
+
+#[test]
+fn request_level_errors_are_precise_and_store_nothing() {
+    let h = Harness::start_with(|c| {
+        c.limits.max_reports_per_batch = 3;
+        c.limits.max_request_bytes = 16 * 1024;
+    });
+    let rider = h.user("li", Role::Rider, &[]);
+    let post = |ct: Option<&str>, enc: Option<&str>, body: Vec<u8>| {
+        let mut req = h
+            .request(reqwest::Method::POST, "/v1/reports:batch")
+            .bearer_auth(&rider)
+            .body(body);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        if let Some(enc) = enc {
+            req = req.header("content-encoding", enc);
+        }
+        req.send().unwrap()
+    };
+    let json_ct = Some("application/json");
+    let one = serde_json::to_vec(&json!({"reports": [report("li")]})).unwrap();
+
+    expect_error(
+        post(json_ct, None, b"{\"reports\": [".to_vec()),
+        400,
+        "malformed_json",
+        None,
+    );
+    expect_error(
+        post(json_ct, None, b"[]".to_vec()),
+        400,
+        "malformed_json",
+        None,
+    );
+    expect_error(
+        post(json_ct, None, b"{}".to_vec()),
+        400,
+        "malformed_json",
+        None,
+    );
+    expect_error(
+        post(json_ct, None, br#"{"reports": [], "extra": 1}"#.to_vec()),
+        400,
+        "malformed_json",
+        Some("extra"),
+    );
+    expect_error(
+        post(json_ct, None, br#"{"reports": {}}"#.to_vec()),
+        400,
+        "malformed_json",
+        Some("reports"),
+    );
+    expect_error(
+        post(Some("text/plain"), None, one.clone()),
+        415,
+        "unsupported_media_type",
+        Some("Content-Type"),
+    );
+    expect_error(
+        post(None, None, one.clone()),
+        415,
+        "unsupported_media_type",
+        Some("Content-Type"),
+    );
+    expect_error(
+        post(json_ct, Some("br"), one.clone()),
+        415,
+        "unsupported_media_type",
+        Some("Content-Encoding"),
+    );
+    expect_error(
+        post(json_ct, Some("gzip"), one.clone()),
+        400,
+        "invalid_request",
+        Some("Content-Encoding"),
+    );
+
+    let four: Vec<Value> = (0..4).map(|_| report("li")).collect();
+    let body = serde_json::to_vec(&json!({ "reports": four })).unwrap();
+    expect_error(
+        post(json_ct, None, body),
+        413,
+        "batch_too_large",
+        Some("reports"),
+    );
+
+    let mut huge = report("li");
+    huge["note"] = json!("x".repeat(20_000));
+    let body = serde_json::to_vec(&json!({ "reports": [huge] })).unwrap();
+    expect_error(post(json_ct, None, body), 413, "body_too_large", None);
+
+    // A small gzip body that inflates past the limit.
+    let mut padded = serde_json::to_vec(&json!({"reports": []})).unwrap();
+    padded.splice(1..1, vec![b' '; 100_000]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&padded).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 16 * 1024);
+    expect_error(
+        post(json_ct, Some("gzip"), bomb),
+        413,
+        "body_too_large",
+        None,
+    );
+
+    assert!(
+        h.all_tickets(&rider).is_empty(),
+        "nothing stored on failure"
+    );
+    // The charset parameter is fine, and an empty batch is a valid (empty) answer.
+    let resp = post(Some("application/json; charset=utf-8"), None, one);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(h.batch(&rider, &[]).len(), 0);
+}
