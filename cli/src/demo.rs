@@ -1,222 +1,516 @@
-//! `gridline demo`: the main job. Files sample reports of every kind into a throwaway SQLite
-//! file, as riders would offline, and shows the outbox.
+//! `gridline demo`: the main job, end to end on one machine.
+//!
+//! A district is set up (grids, two supervisors, three riders) with the reference server on an
+//! embedded SQLite file. Riders file reports of all three kinds with photos while the server is
+//! still down; then it comes up and they sync in batches; supervisors triage (accept, dispatch,
+//! merge a duplicate, reject, resolve, close); riders sync again and see the outcome.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
-use gridline_core::{Client, ClientConfig, DraftPatch, ListFilter};
+use gridline_core::sync::SyncOptions;
+use gridline_core::transport::{DefaultTransport, StaticToken};
+use gridline_core::{CancelToken, Client, ClientConfig, DraftPatch, ListFilter, SyncContext};
+use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
 use gridline_protocol::{
     AttrValue, CoordSystem, LocationFix, LocationProvider, Outreach, ReportKind, Severity,
     Timestamp, VenueType,
 };
+use gridline_server::{Config, Role, Server, admin};
+use serde::Serialize;
 
 use crate::output::{CliError, print_json};
-use crate::queue::{QueueRow, print_table};
 
 /// Flags of `gridline demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Keep the demo's files in this folder instead of a temporary one.
+    /// Keep the demo's files (server data, rider databases, photos) in this folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Reports each rider files while offline.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub reports_per_rider: u32,
 }
+
+/// The four grids of the demo district (Haishu, Ningbo), WGS-84.
+const GRIDS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","id":"HS-01","properties":{"name":"月湖","supervisor":"sup-wang","parent":"haishu"},
+  "geometry":{"type":"Polygon","coordinates":[[[121.52,29.85],[121.55,29.85],[121.55,29.87],[121.52,29.87],[121.52,29.85]]]}},
+ {"type":"Feature","id":"HS-02","properties":{"name":"南门","supervisor":"sup-wang","parent":"haishu"},
+  "geometry":{"type":"Polygon","coordinates":[[[121.55,29.85],[121.58,29.85],[121.58,29.87],[121.55,29.87],[121.55,29.85]]]}},
+ {"type":"Feature","id":"HS-03","properties":{"name":"西门","supervisor":"sup-chen","parent":"haishu"},
+  "geometry":{"type":"Polygon","coordinates":[[[121.52,29.87],[121.55,29.87],[121.55,29.89],[121.52,29.89],[121.52,29.87]]]}},
+ {"type":"Feature","id":"HS-04","properties":{"name":"鼓楼","supervisor":"sup-chen","parent":"haishu"},
+  "geometry":{"type":"Polygon","coordinates":[[[121.55,29.87],[121.58,29.87],[121.58,29.89],[121.55,29.89],[121.55,29.87]]]}}
+]}"#;
 
 struct Sample {
     kind: ReportKind,
     category: &'static str,
     note: &'static str,
-    severity: Severity,
-    lat: f64,
-    lon: f64,
     attrs: &'static [(&'static str, &'static str)],
     outreach: Option<(u32, u32, VenueType)>,
+    photo: bool,
 }
 
 const SAMPLES: &[Sample] = &[
     Sample {
         kind: ReportKind::RoadDamage,
         category: "pothole",
-        note: "中山东路非机动车道大坑，电动车易摔",
-        severity: Severity::High,
-        lat: 29.8730,
-        lon: 121.5560,
-        attrs: &[
-            ("size", "large"),
-            ("depth_cm", "12"),
-            ("lane_blocked", "no"),
-        ],
+        note: "非机动车道大坑，电动车易摔",
+        attrs: &[("size", "large"), ("depth_cm", "12")],
         outreach: None,
-    },
-    Sample {
-        kind: ReportKind::RoadDamage,
-        category: "missing_manhole_cover",
-        note: "Sewage cover missing at the school gate",
-        severity: Severity::Urgent,
-        lat: 29.8655,
-        lon: 121.5391,
-        attrs: &[("cover_type", "sewage"), ("hazard_marked", "no")],
-        outreach: None,
-    },
-    Sample {
-        kind: ReportKind::RoadDamage,
-        category: "waterlogging",
-        note: "下穿通道积水",
-        severity: Severity::Medium,
-        lat: 29.8801,
-        lon: 121.5702,
-        attrs: &[("depth_cm", "25"), ("passable", "no")],
-        outreach: None,
+        photo: true,
     },
     Sample {
         kind: ReportKind::GarbageSorting,
         category: "overflowing_bin",
         note: "小区门口厨余桶满溢",
-        severity: Severity::Medium,
-        lat: 29.8612,
-        lon: 121.5488,
         attrs: &[("bin_types", "kitchen,residual"), ("bin_count", "3")],
         outreach: None,
-    },
-    Sample {
-        kind: ReportKind::GarbageSorting,
-        category: "illegal_dumping",
-        note: "建筑垃圾倒在绿化带",
-        severity: Severity::High,
-        lat: 29.8577,
-        lon: 121.5623,
-        attrs: &[("waste_types", "construction"), ("volume", "cart")],
-        outreach: None,
-    },
-    Sample {
-        kind: ReportKind::GarbageSorting,
-        category: "mixed_sorting",
-        note: "可回收桶里全是外卖餐盒",
-        severity: Severity::Low,
-        lat: 29.8699,
-        lon: 121.5301,
-        attrs: &[("bin_types", "recyclable"), ("site_type", "restaurant")],
-        outreach: None,
+        photo: true,
     },
     Sample {
         kind: ReportKind::AntiFraudOutreach,
         category: "shop_visit",
         note: "走访沿街商户，讲解刷单诈骗",
-        severity: Severity::Low,
-        lat: 29.8744,
-        lon: 121.5477,
         attrs: &[("shops_visited", "14"), ("topics", "job_scam,app_download")],
         outreach: Some((22, 30, VenueType::Shop)),
+        photo: false,
+    },
+    Sample {
+        kind: ReportKind::RoadDamage,
+        category: "missing_manhole_cover",
+        note: "Sewage cover missing near the school gate",
+        attrs: &[("cover_type", "sewage"), ("hazard_marked", "no")],
+        outreach: None,
+        photo: true,
+    },
+    Sample {
+        kind: ReportKind::GarbageSorting,
+        category: "illegal_dumping",
+        note: "建筑垃圾倒在绿化带",
+        attrs: &[("waste_types", "construction"), ("volume", "cart")],
+        outreach: None,
+        photo: false,
     },
     Sample {
         kind: ReportKind::AntiFraudOutreach,
         category: "community_lecture",
         note: "社区老年活动室反诈讲座",
-        severity: Severity::Low,
-        lat: 29.8590,
-        lon: 121.5410,
         attrs: &[
             ("topics", "elderly_care_scam,telecom_fraud"),
             ("duration_min", "45"),
         ],
         outreach: Some((35, 35, VenueType::Community)),
+        photo: true,
+    },
+    Sample {
+        kind: ReportKind::RoadDamage,
+        category: "waterlogging",
+        note: "下穿通道积水",
+        attrs: &[("depth_cm", "25"), ("passable", "no")],
+        outreach: None,
+        photo: false,
+    },
+    Sample {
+        kind: ReportKind::GarbageSorting,
+        category: "mixed_sorting",
+        note: "可回收桶里全是外卖餐盒",
+        attrs: &[("bin_types", "recyclable"), ("site_type", "restaurant")],
+        outreach: None,
+        photo: false,
     },
 ];
+
+/// A small synthetic evidence photo: a grey road with a dark patch, different per `seed`.
+fn synthetic_photo(path: &Path, seed: u32) -> Result<(), CliError> {
+    let (w, h) = (800u16, 600u16);
+    let mut rgb = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
+    let (cx, cy) = (
+        200 + (seed * 37 % 400) as i32,
+        200 + (seed * 53 % 200) as i32,
+    );
+    for y in 0..i32::from(h) {
+        for x in 0..i32::from(w) {
+            let (dx, dy) = (x - cx, (y - cy) * 2);
+            let pixel = if y < 150 {
+                [120, 170, 230] // sky
+            } else if dx * dx + dy * dy < 90 * 90 {
+                [40, 35, 30] // the pothole
+            } else {
+                let grain = ((x * 7 + y * 13 + seed as i32) % 23) as u8;
+                [110 + grain, 110 + grain, 105 + grain]
+            };
+            rgb.extend_from_slice(&pixel);
+        }
+    }
+    jpeg_encoder::Encoder::new_file(path, 85)
+        .and_then(|e| e.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb))
+        .map_err(|e| CliError::other("io", format!("cannot write demo photo: {e}")))
+}
+
+fn io(e: impl std::fmt::Display) -> CliError {
+    CliError::other("io", e.to_string())
+}
+
+fn fix(lat: f64, lon: f64) -> LocationFix {
+    LocationFix {
+        lat,
+        lon,
+        accuracy_m: 6.0,
+        altitude_m: None,
+        provider: LocationProvider::Gps,
+        fix_time: Timestamp::now(),
+        mock: false,
+        source_crs: CoordSystem::Wgs84,
+    }
+}
+
+fn file(
+    client: &Client,
+    s: &Sample,
+    lat: f64,
+    lon: f64,
+    photo: Option<&Path>,
+) -> Result<uuid::Uuid, CliError> {
+    let catalog = client.catalog();
+    let category = catalog
+        .category(s.kind, s.category)
+        .ok_or_else(|| io(format!("no category {}", s.category)))?;
+    let mut set_attributes = BTreeMap::new();
+    for (code, raw) in s.attrs {
+        let def = category
+            .attributes
+            .iter()
+            .find(|a| a.code == *code)
+            .ok_or_else(|| io(format!("no attribute {code}")))?;
+        set_attributes.insert(
+            code.to_string(),
+            AttrValue::parse_for(def.datatype, raw).map_err(io)?,
+        );
+    }
+    let patch = DraftPatch {
+        category: Some(s.category.into()),
+        note: Some(s.note.into()),
+        severity: Some(if s.category == "missing_manhole_cover" {
+            Severity::Urgent
+        } else {
+            Severity::Medium
+        }),
+        location: Some(fix(lat, lon)),
+        set_attributes,
+        outreach: s.outreach.map(|(people, materials, venue)| Outreach {
+            people_reached: people,
+            materials_handed_out: materials,
+            venue_type: venue,
+        }),
+        ..Default::default()
+    };
+    let photos: Vec<PathBuf> = photo.map(|p| vec![p.to_path_buf()]).unwrap_or_default();
+    Ok(crate::report::file(client, s.kind, patch, &photos, true)?.id)
+}
+
+fn context(url: &str, token: &str) -> Result<SyncContext, CliError> {
+    Ok(SyncContext {
+        server_url: url.into(),
+        transport: Arc::new(DefaultTransport::new().map_err(io)?),
+        tokens: Arc::new(StaticToken(token.into())),
+    })
+}
+
+/// What `demo --json` prints.
+#[derive(Debug, Default, Serialize)]
+struct DemoSummary {
+    folder: String,
+    server: String,
+    reports_filed: u64,
+    photos_filed: u64,
+    sent: u64,
+    already_accepted: u64,
+    photos_uploaded: u64,
+    triage_applied: u64,
+    statuses: BTreeMap<String, u64>,
+    riders_in_step_with_server: bool,
+}
 
 /// Runs `gridline demo`.
 pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     let temp;
     let dir = match args.dir {
         Some(d) => {
-            std::fs::create_dir_all(&d).map_err(|e| {
-                CliError::other("io", format!("cannot create {}: {e}", d.display()))
-            })?;
+            std::fs::create_dir_all(&d)
+                .map_err(|e| io(format!("cannot create {}: {e}", d.display())))?;
             d
         }
         None => {
-            temp = tempfile::tempdir().map_err(|e| {
-                CliError::other("io", format!("cannot make a temporary folder: {e}"))
-            })?;
+            temp = tempfile::tempdir().map_err(io)?;
             temp.path().to_path_buf()
         }
     };
-    let db_path = dir.join("rider.db");
-    let client = Client::open(ClientConfig {
-        db_path: db_path.clone(),
-        reporter: "rider-demo".into(),
-        app_version: "demo".into(),
-    })?;
     let say = |line: String| {
         if !json {
             println!("{line}");
         }
     };
-    say(format!(
-        "Gridline demo — a rider files reports offline into {}",
-        db_path.display()
-    ));
-    for s in SAMPLES {
-        let category = client.catalog().category(s.kind, s.category).cloned();
-        let mut set_attributes = std::collections::BTreeMap::new();
-        for (code, raw) in s.attrs {
-            let datatype = category
-                .as_ref()
-                .and_then(|c| c.attributes.iter().find(|a| a.code == *code))
-                .map(|a| a.datatype)
-                .ok_or_else(|| {
-                    CliError::other(
-                        "internal",
-                        format!("demo sample uses unknown attribute {code}"),
-                    )
-                })?;
-            let value =
-                AttrValue::parse_for(datatype, raw).map_err(|e| CliError::other("internal", e))?;
-            set_attributes.insert(code.to_string(), value);
+    let mut out = DemoSummary {
+        folder: dir.display().to_string(),
+        ..Default::default()
+    };
+
+    // 1. The district: grids, supervisors, riders.
+    let data = dir.join("server");
+    admin::import_grids(&data, GRIDS).map_err(io)?;
+    let user = |name: &str, role: Role, grids: &[&str]| {
+        admin::add_user(
+            &data,
+            &admin::NewUser {
+                name: name.into(),
+                role,
+                grids: grids.iter().map(|g| g.to_string()).collect(),
+                expires_at: None,
+            },
+        )
+        .map(|u| (name.to_string(), u.token))
+        .map_err(io)
+    };
+    let sup_wang = user("sup-wang", Role::Supervisor, &["HS-01", "HS-02"])?;
+    let sup_chen = user("sup-chen", Role::Supervisor, &["HS-03", "HS-04"])?;
+    let riders = vec![
+        user("rider-li", Role::Rider, &[])?,
+        user("rider-zhao", Role::Rider, &[])?,
+        user("rider-sun", Role::Rider, &[])?,
+    ];
+    say("Gridline demo — Haishu district, Ningbo: 4 grids, 2 supervisors, 3 riders".into());
+    say(format!("  files in {}", dir.display()));
+
+    // 2. Offline: riders file reports; the server is not even running.
+    say("\n1. No signal. Riders file reports offline (each one safe on the phone at once):".into());
+    let devices_dir = dir.join("phones");
+    let camera = dir.join("camera");
+    std::fs::create_dir_all(&camera).map_err(io)?;
+    std::fs::create_dir_all(&devices_dir).map_err(io)?;
+    let mut phones = Vec::new();
+    let mut photo_seed = 0;
+    for (r, (name, _)) in riders.iter().enumerate() {
+        let client = Client::open(ClientConfig {
+            db_path: devices_dir.join(format!("{name}.db")),
+            reporter: name.clone(),
+            app_version: "demo".into(),
+        })?;
+        for i in 0..args.reports_per_rider as usize {
+            let s = &SAMPLES[(r * 3 + i) % SAMPLES.len()];
+            let k = r * 1000 + i;
+            let (lat, lon) = (
+                29.852 + (k * 7 % 37) as f64 * 0.001,
+                121.522 + (k * 11 % 56) as f64 * 0.001,
+            );
+            let photo = if s.photo {
+                photo_seed += 1;
+                let p = camera.join(format!("IMG_{photo_seed:04}.jpg"));
+                synthetic_photo(&p, photo_seed)?;
+                out.photos_filed += 1;
+                Some(p)
+            } else {
+                None
+            };
+            file(&client, s, lat, lon, photo.as_deref())?;
+            out.reports_filed += 1;
         }
-        let patch = DraftPatch {
-            category: Some(s.category.into()),
-            note: Some(s.note.into()),
-            severity: Some(s.severity),
-            location: Some(LocationFix {
-                lat: s.lat,
-                lon: s.lon,
-                accuracy_m: 6.0,
-                altitude_m: None,
-                provider: LocationProvider::Gps,
-                fix_time: Timestamp::now(),
-                mock: false,
-                source_crs: CoordSystem::Wgs84,
-            }),
-            set_attributes,
-            outreach: s.outreach.map(|(people, materials, venue)| Outreach {
-                people_reached: people,
-                materials_handed_out: materials,
-                venue_type: venue,
-            }),
-            ..Default::default()
-        };
-        crate::report::file(&client, s.kind, patch, &[], true)?;
+        // Two riders see the same pothole: the second report will be merged as a duplicate.
+        if r < 2 {
+            file(
+                &client,
+                &SAMPLES[0],
+                29.8601 + r as f64 * 0.00005,
+                121.5301,
+                None,
+            )?;
+            out.reports_filed += 1;
+        }
+        let c = client.counts()?;
+        say(format!("  {name:<11} {} reports queued, 0 sent", c.pending));
+        phones.push(client);
+    }
+
+    // 3. Signal is back: the server comes up and riders sync in batches.
+    let server = Server::start(Config::new(&data)).map_err(io)?;
+    let url = server.base_url();
+    out.server = url.clone();
+    say(format!(
+        "\n2. Signal is back. The city grid server answers at {url}; riders sync in batches:"
+    ));
+    for (phone, (name, token)) in phones.iter().zip(&riders) {
+        let s = phone.sync(
+            &context(&url, token)?,
+            &SyncOptions {
+                max_batch: 5,
+                ..Default::default()
+            },
+            None,
+            &CancelToken::new(),
+        )?;
+        out.sent += s.sent;
+        out.already_accepted += s.already_accepted;
+        out.photos_uploaded += s.photos;
         say(format!(
-            "  filed {:<20} {:<22} {}",
-            s.kind.as_str(),
-            s.category,
-            s.note
+            "  {name:<11} sent {:>2} reports, {} photos ({} KB); grids and catalog {}",
+            s.sent,
+            s.photos,
+            s.photo_bytes / 1024,
+            if s.grids_updated {
+                "updated"
+            } else {
+                "unchanged"
+            }
         ));
     }
-    let reports = client.list(&ListFilter::default())?;
-    if json {
-        return print_json(&serde_json::json!({
-            "database": db_path.display().to_string(),
-            "queue": reports.iter().map(QueueRow::of).collect::<Vec<_>>(),
-            "counts": client.counts()?,
-        }));
+
+    // 4. Supervisors triage their grids' tickets.
+    say("\n3. Supervisors triage their grids' tickets:".into());
+    for (name, token) in [&sup_wang, &sup_chen] {
+        let desk = Client::open(ClientConfig {
+            db_path: devices_dir.join(format!("{name}.db")),
+            reporter: name.clone(),
+            app_version: "demo".into(),
+        })?;
+        let ctx = context(&url, token)?;
+        desk.refresh_worklist(&ctx, &TicketQuery::default())?;
+        let tickets = desk.worklist(&[TicketStatus::Submitted])?;
+        let mut notes = BTreeMap::<&str, u32>::new();
+        let mut potholes: Vec<(String, f64, f64)> = Vec::new();
+        for (i, t) in tickets.iter().enumerate() {
+            let same_spot = potholes.iter().find(|(_, lat, lon)| {
+                t.category == "pothole"
+                    && gridline_core::geo::haversine_m(*lon, *lat, t.location.lon, t.location.lat)
+                        < 25.0
+            });
+            let plan: Vec<TriageAction> = if let Some((of, _, _)) = same_spot {
+                vec![TriageAction::MarkDuplicate { of: of.clone() }]
+            } else if t.kind == ReportKind::AntiFraudOutreach {
+                vec![
+                    TriageAction::Accept,
+                    TriageAction::Resolve {
+                        note: "outreach recorded".into(),
+                    },
+                    TriageAction::Close,
+                ]
+            } else if i % 7 == 6 {
+                vec![TriageAction::Reject {
+                    reason: "private property: not a public-space case".into(),
+                }]
+            } else if i % 3 == 0 {
+                vec![
+                    TriageAction::Accept,
+                    TriageAction::Dispatch {
+                        department: "海曙区住建局 road maintenance".into(),
+                    },
+                ]
+            } else if i % 3 == 1 {
+                vec![
+                    TriageAction::Accept,
+                    TriageAction::Resolve {
+                        note: "cleared by the street team".into(),
+                    },
+                ]
+            } else {
+                vec![TriageAction::Accept]
+            };
+            if t.category == "pothole" && same_spot.is_none() {
+                potholes.push((t.id.clone(), t.location.lat, t.location.lon));
+            }
+            for action in plan {
+                let label = match &action {
+                    TriageAction::Accept => "accepted 立案",
+                    TriageAction::Dispatch { .. } => "dispatched 派遣",
+                    TriageAction::Resolve { .. } => "resolved 处置",
+                    TriageAction::Close => "closed 结案",
+                    TriageAction::Reject { .. } => "rejected",
+                    TriageAction::MarkDuplicate { .. } => "merged as duplicate",
+                };
+                desk.queue_triage(&t.id, action)?;
+                *notes.entry(label).or_default() += 1;
+                // Offline decisions are sent in order, each with the version it was made on.
+                let pushed = desk.send_triage(&ctx)?;
+                out.triage_applied += pushed.applied;
+                desk.refresh_worklist(
+                    &ctx,
+                    &TicketQuery {
+                        status: None,
+                        ..Default::default()
+                    },
+                )?;
+            }
+        }
+        let line: Vec<String> = notes.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        say(format!(
+            "  {name:<11} {} tickets: {}",
+            tickets.len(),
+            line.join(", ")
+        ));
     }
-    println!();
-    println!("The outbox, safe on disk and waiting for a signal:");
-    print_table(&reports);
-    let c = client.counts()?;
+
+    // 5. Riders sync again and see what became of their reports.
+    say("\n4. Riders sync again and see what happened to their reports:".into());
+    let mut in_step = true;
+    let mut rows = Vec::new();
+    for (phone, (name, token)) in phones.iter().zip(&riders) {
+        let s = phone.sync(
+            &context(&url, token)?,
+            &SyncOptions::default(),
+            None,
+            &CancelToken::new(),
+        )?;
+        let reports = phone.list(&ListFilter::default())?;
+        let mut by_status = BTreeMap::<String, u64>::new();
+        for r in &reports {
+            let status = r
+                .ticket_status
+                .clone()
+                .unwrap_or_else(|| r.state.as_str().to_string());
+            *by_status.entry(status.clone()).or_default() += 1;
+            *out.statuses.entry(status).or_default() += 1;
+            in_step &= r.ticket_id.is_some();
+        }
+        say(format!(
+            "  {name:<11} pulled {:>2} status changes",
+            s.changes
+        ));
+        rows.push((name.clone(), reports.len(), by_status));
+    }
+    out.riders_in_step_with_server = in_step;
+    server.shutdown().map_err(io)?;
+    if json {
+        return print_json(&out);
+    }
+    let columns = [
+        "submitted",
+        "accepted",
+        "dispatched",
+        "resolved",
+        "closed",
+        "rejected",
+        "duplicate",
+    ];
+    println!("\nSummary");
     println!(
-        "{} pending, {} drafts. Nothing was sent: no network was needed to file them.",
-        c.pending, c.drafts
+        "  {:<11} {:>7}  {}",
+        "rider",
+        "reports",
+        columns.map(|c| format!("{c:>11}")).join("")
+    );
+    for (name, n, by) in &rows {
+        let cells: String = columns
+            .iter()
+            .map(|c| format!("{:>11}", by.get(*c).copied().unwrap_or(0)))
+            .collect();
+        println!("  {name:<11} {n:>7}  {cells}");
+    }
+    println!(
+        "\n{} reports and {} photos filed offline, {} sent exactly once ({} resends recognised), {} triage decisions applied.",
+        out.reports_filed, out.photos_filed, out.sent, out.already_accepted, out.triage_applied
     );
     Ok(())
 }

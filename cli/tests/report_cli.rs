@@ -319,22 +319,44 @@ fn catalog_json_has_kinds_categories_and_attributes() {
 }
 
 #[test]
-fn demo_files_reports_of_every_kind() {
+fn demo_runs_the_whole_story_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let out = gridline(&["demo", "--json", "--dir", dir.path().to_str().unwrap()]);
+    let out = gridline(&[
+        "demo",
+        "--json",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--reports-per-rider",
+        "8",
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let v = json(&out);
-    let queue = v["queue"].as_array().unwrap();
-    for kind in ["road_damage", "garbage_sorting", "anti_fraud_outreach"] {
+    let filed = v["reports_filed"].as_u64().unwrap();
+    assert_eq!(
+        filed,
+        3 * 8 + 2,
+        "three riders, plus one pothole reported twice"
+    );
+    assert_eq!(
+        v["sent"].as_u64(),
+        Some(filed),
+        "everything filed offline was sent, once"
+    );
+    assert_eq!(v["photos_uploaded"], v["photos_filed"]);
+    assert_eq!(v["riders_in_step_with_server"], true);
+    let statuses = v["statuses"].as_object().unwrap();
+    for status in ["duplicate", "rejected", "resolved", "closed", "dispatched"] {
         assert!(
-            queue
-                .iter()
-                .any(|r| r["kind"] == kind && r["state"] == "queued"),
-            "{kind}"
+            statuses.get(status).and_then(|n| n.as_u64()).unwrap_or(0) > 0,
+            "no {status} in {statuses:?}"
         );
     }
+    assert_eq!(
+        statuses.values().filter_map(|n| n.as_u64()).sum::<u64>(),
+        filed
+    );
 }
