@@ -98,15 +98,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut copy = tx.prepare(
                 "INSERT INTO reports SELECT ?2, state, kind, category, note, severity, location_json, lat, lon,
                     attributes_json, outreach_json, reporter, app_version, created_at + ?3, updated_at, submitted_at,
-                    payload_json, ticket_id, reject_field, reject_reason, location_warnings_json, grid_id, ticket_status
+                    ticket_id, reject_field, reject_reason, location_warnings_json, grid_id, ticket_status
                  FROM reports WHERE id = ?1",
             )?;
+            let mut copy_payload =
+                tx.prepare("INSERT INTO payloads (report_id, json) SELECT ?2, json FROM payloads WHERE report_id = ?1")?;
             for i in 0..(10_000 - n) {
-                copy.execute(rusqlite::params![
-                    template,
-                    Uuid::now_v7().to_string(),
-                    i as i64
-                ])?;
+                let id = Uuid::now_v7().to_string();
+                copy.execute(rusqlite::params![template, id, i as i64])?;
+                copy_payload.execute(rusqlite::params![template, id])?;
             }
         }
         tx.commit()?;

@@ -58,6 +58,30 @@ fn move_state(
     Ok(n == 1)
 }
 
+/// Moves every report of `ids` that is in state `from` to `to`, recording each move.
+fn move_many(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[Uuid],
+    from: ReportState,
+    to: ReportState,
+    at: i64,
+    detail: Option<&str>,
+) -> Result<()> {
+    let json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| Error::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO state_changes (report_id, from_state, to_state, at, detail)
+         SELECT r.id, ?2, ?3, ?4, ?5 FROM json_each(?1) AS j CROSS JOIN reports AS r
+         WHERE r.id = j.value AND +r.state = ?2",
+    )?
+    .execute(params![json, from.as_str(), to.as_str(), at, detail])?;
+    tx.prepare_cached(
+        "UPDATE reports SET state = ?3, updated_at = ?4 WHERE id IN (SELECT value FROM json_each(?1)) AND +state = ?2",
+    )?
+    .execute(params![json, from.as_str(), to.as_str(), at])?;
+    Ok(())
+}
+
 impl Store {
     /// Puts reports left `sending` by an interrupted sync back to `queued`; resending them is
     /// safe because the server recognises their ids.
@@ -86,7 +110,8 @@ impl Store {
     /// Up to `limit` queued payloads, oldest submission first.
     pub fn queued_payloads(&self, limit: usize) -> Result<Vec<QueuedPayload>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, payload_json FROM reports WHERE state = 'queued' ORDER BY submitted_at, id LIMIT ?1",
+            "SELECT r.id, p.json FROM reports r LEFT JOIN payloads p ON p.report_id = r.id
+             WHERE r.state = 'queued' ORDER BY r.created_at, r.id LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
@@ -113,21 +138,20 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Marks reports as being sent (before the request leaves).
+    /// Marks reports as being sent (before the request leaves). Set-based: a batch of 500 is
+    /// two statements, not a thousand.
     pub fn mark_sending(&mut self, ids: &[Uuid], now: Timestamp) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for id in ids {
-            move_state(
-                &tx,
-                &id.to_string(),
-                ReportState::Queued,
-                ReportState::Sending,
-                now.as_millis(),
-                None,
-            )?;
-        }
+        move_many(
+            &tx,
+            ids,
+            ReportState::Queued,
+            ReportState::Sending,
+            now.as_millis(),
+            None,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -137,21 +161,20 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for id in ids {
-            move_state(
-                &tx,
-                &id.to_string(),
-                ReportState::Sending,
-                ReportState::Queued,
-                now.as_millis(),
-                Some(why),
-            )?;
-        }
+        move_many(
+            &tx,
+            ids,
+            ReportState::Sending,
+            ReportState::Queued,
+            now.as_millis(),
+            Some(why),
+        )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Applies the server's per-item results in one transaction.
+    /// Applies the server's per-item results in one transaction. Acceptances (the common
+    /// case) are applied set-based; parked reports one by one with their reasons.
     pub fn apply_results(
         &mut self,
         results: &[(Uuid, ItemTransition)],
@@ -160,41 +183,50 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for (id, transition) in results {
-            let key = id.to_string();
-            match transition {
+        let accepted: Vec<(String, &str, bool)> = results
+            .iter()
+            .filter_map(|(id, t)| match t {
                 ItemTransition::Accepted { ticket_id, already } => {
-                    let detail = if *already {
-                        "already accepted"
-                    } else {
-                        "accepted"
-                    };
-                    if move_state(
-                        &tx,
-                        &key,
-                        ReportState::Sending,
-                        ReportState::Accepted,
-                        now.as_millis(),
-                        Some(detail),
-                    )? {
-                        tx.prepare_cached(
-                            "UPDATE reports SET ticket_id = ?2, ticket_status = coalesce(ticket_status, 'submitted') WHERE id = ?1",
-                        )?
-                        .execute(params![key, ticket_id])?;
-                    }
+                    Some((id.to_string(), ticket_id.as_str(), *already))
                 }
-                ItemTransition::Parked { field, reason } => {
-                    if move_state(
-                        &tx,
-                        &key,
-                        ReportState::Sending,
-                        ReportState::Rejected,
-                        now.as_millis(),
-                        Some(reason),
-                    )? {
-                        tx.prepare_cached("UPDATE reports SET reject_field = ?2, reject_reason = ?3 WHERE id = ?1")?
-                            .execute(params![key, field, reason])?;
-                    }
+                ItemTransition::Parked { .. } => None,
+            })
+            .collect();
+        if !accepted.is_empty() {
+            let json =
+                serde_json::to_string(&accepted).map_err(|e| Error::Corrupt(e.to_string()))?;
+            // History first, while the rows still say `sending`; then the move itself.
+            tx.prepare_cached(
+                "INSERT INTO state_changes (report_id, from_state, to_state, at, detail)
+                 SELECT j.value ->> 0, 'sending', 'accepted', ?2,
+                        CASE j.value ->> 2 WHEN 1 THEN 'already accepted' ELSE 'accepted' END
+                 FROM json_each(?1) AS j CROSS JOIN reports AS r
+                 WHERE r.id = j.value ->> 0 AND +r.state = 'sending'",
+            )?
+            .execute(params![json, now.as_millis()])?;
+            tx.prepare_cached(
+                "UPDATE reports SET state = 'accepted', updated_at = ?2, ticket_id = j.value ->> 1,
+                        ticket_status = coalesce(ticket_status, 'submitted')
+                 FROM json_each(?1) AS j
+                 WHERE reports.id = j.value ->> 0 AND +reports.state = 'sending'",
+            )?
+            .execute(params![json, now.as_millis()])?;
+        }
+        for (id, transition) in results {
+            if let ItemTransition::Parked { field, reason } = transition {
+                let key = id.to_string();
+                if move_state(
+                    &tx,
+                    &key,
+                    ReportState::Sending,
+                    ReportState::Rejected,
+                    now.as_millis(),
+                    Some(reason),
+                )? {
+                    tx.prepare_cached(
+                        "UPDATE reports SET reject_field = ?2, reject_reason = ?3 WHERE id = ?1",
+                    )?
+                    .execute(params![key, field, reason])?;
                 }
             }
         }

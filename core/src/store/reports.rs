@@ -328,10 +328,20 @@ impl Store {
         let payload = prepare(&r)?;
         let from = r.state;
         tx.execute(
-            "UPDATE reports SET state = 'queued', submitted_at = ?2, payload_json = ?3, updated_at = ?2,
-                location_warnings_json = ?4, grid_id = ?5, reject_field = NULL, reject_reason = NULL
+            "UPDATE reports SET state = 'queued', submitted_at = ?2, updated_at = ?2,
+                location_warnings_json = ?3, grid_id = ?4, reject_field = NULL, reject_reason = NULL
              WHERE id = ?1",
-            params![id.to_string(), now.as_millis(), to_json(&payload)?, to_json(&payload.location_warnings)?, payload.grid_id],
+            params![
+                id.to_string(),
+                now.as_millis(),
+                to_json(&payload.location_warnings)?,
+                payload.grid_id
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO payloads (report_id, json) VALUES (?1, ?2)
+             ON CONFLICT (report_id) DO UPDATE SET json = excluded.json",
+            params![id.to_string(), to_json(&payload)?],
         )?;
         record_change(
             &tx,
@@ -451,7 +461,7 @@ impl Store {
         let text: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT payload_json FROM reports WHERE id = ?1",
+                "SELECT json FROM payloads WHERE report_id = ?1",
                 [id.to_string()],
                 |r| r.get(0),
             )
