@@ -79,8 +79,8 @@ impl SyncObserver for TerminalProgress {
             SyncPhase::Changes => "changes",
             SyncPhase::Done => "done",
         };
-        let bar = if p.total > 0 {
-            let filled = (p.done.min(p.total) * 24 / p.total) as usize;
+        let bar = if let Some(filled) = (p.done.min(p.total) * 24).checked_div(p.total) {
+            let filled = filled as usize;
             format!(
                 "[{}{}] {}/{}",
                 "#".repeat(filled),

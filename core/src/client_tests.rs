@@ -102,7 +102,7 @@ fn a_submitted_report_is_queued_with_a_frozen_payload_and_history() {
         .history(&draft.id)
         .unwrap()
         .into_iter()
-        .map(|(from, to, _, _)| (from, to))
+        .map(|c| (c.from, c.to))
         .collect();
     assert_eq!(
         states,

@@ -17,7 +17,7 @@ use rusqlite::Connection;
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
 pub use photos::{NewPhoto, OrphanFiles};
-pub use reports::ListFilter;
+pub use reports::{ListFilter, StateChange};
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;
 pub use worklist::{QueuedTriage, TriageState};

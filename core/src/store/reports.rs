@@ -11,6 +11,19 @@ use super::Store;
 use crate::error::{Error, Result};
 use crate::model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
 
+/// One recorded move of a report through the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The state before (`None` when the draft was created).
+    pub from: Option<ReportState>,
+    /// The state after.
+    pub to: ReportState,
+    /// When.
+    pub at: Timestamp,
+    /// Why, when there is more to say (the server's reason, "interrupted sync").
+    pub detail: Option<String>,
+}
+
 /// Which reports to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
@@ -474,11 +487,8 @@ impl Store {
         }
     }
 
-    /// The recorded state transitions of a report, oldest first: (from, to, at, detail).
-    pub fn history(
-        &self,
-        id: &Uuid,
-    ) -> Result<Vec<(Option<ReportState>, ReportState, Timestamp, Option<String>)>> {
+    /// The recorded state transitions of a report, oldest first.
+    pub fn history(&self, id: &Uuid) -> Result<Vec<StateChange>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT from_state, to_state, at, detail FROM state_changes WHERE report_id = ?1 ORDER BY seq",
         )?;
@@ -496,12 +506,12 @@ impl Store {
             let parse = |s: &str| {
                 ReportState::parse(s).ok_or_else(|| Error::Corrupt(format!("state {s:?}")))
             };
-            out.push((
-                from.as_deref().map(parse).transpose()?,
-                parse(&to)?,
-                Timestamp::from_millis(at),
+            out.push(StateChange {
+                from: from.as_deref().map(parse).transpose()?,
+                to: parse(&to)?,
+                at: Timestamp::from_millis(at),
                 detail,
-            ));
+            });
         }
         Ok(out)
     }

@@ -207,9 +207,8 @@ impl<'a> ServerApi<'a> {
             );
             gz.write_all(json)
                 .and_then(|_| gz.finish())
-                .map(|b| {
+                .inspect(|_| {
                     headers.insert("content-encoding".into(), "gzip".into());
-                    b
                 })
                 .unwrap_or_else(|_| json.to_vec())
         } else {

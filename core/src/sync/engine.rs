@@ -356,10 +356,10 @@ impl<'a> Run<'a> {
                     )?;
                 }
                 Err(CallError::Permanent {
-                    status,
+                    status: 400 | 415 | 422,
                     body,
                     reason,
-                }) if matches!(status, 400 | 415 | 422) => {
+                }) => {
                     let field = body.and_then(|b| b.field);
                     self.isolate(&ids, &mut max_items, field, reason)?;
                     done += u64::from(ids.len() == 1);
