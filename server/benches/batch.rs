@@ -57,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.rate_limit = None;
     let server = Server::start(config)?;
     let url = format!("{}/v1/reports:batch", server.base_url());
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;

@@ -43,6 +43,8 @@ impl Harness {
         tweak(&mut config);
         let server = Server::start(config).expect("server starts");
         let base = server.base_url();
+        // Built alongside the device core, reqwest carries rustls with no default provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = Client::builder().build().expect("client");
         Self {
             dir,
