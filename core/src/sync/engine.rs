@@ -522,6 +522,20 @@ impl<'a> Run<'a> {
             self.client.store().set_setting(NEXT_RETRY_KEY, "")?;
         }
         self.progress(SyncPhase::Done, 1, 1);
+        log::info!(
+            "sync: sent {}, already accepted {}, parked {}, photos {}, changes {}, remaining {}{}",
+            self.summary.sent,
+            self.summary.already_accepted,
+            self.summary.rejected,
+            self.summary.photos,
+            self.summary.changes,
+            self.summary.remaining,
+            self.summary
+                .last_error
+                .as_deref()
+                .map(|e| format!(" (last problem: {e})"))
+                .unwrap_or_default()
+        );
         Ok(self.summary)
     }
 }
