@@ -509,3 +509,63 @@ pub fn jpeg_markers(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
         }
     }
 }
+
+/// An Adam7-interlaced 8-bit RGB PNG (the png crate cannot write interlaced images), with
+/// uncompressed deflate blocks: fixtures only.
+pub fn interlaced_png(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
+    const PASSES: [(u32, u32, u32, u32); 7] = [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ];
+    let mut raw = Vec::new();
+    for (x0, y0, dx, dy) in PASSES {
+        if x0 >= width || y0 >= height {
+            continue;
+        }
+        for y in (y0..height).step_by(dy as usize) {
+            raw.push(0); // filter: none
+            for x in (x0..width).step_by(dx as usize) {
+                let at = ((y * width + x) * 3) as usize;
+                raw.extend_from_slice(&rgb[at..at + 3]);
+            }
+        }
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let chunks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in chunks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == chunks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 1]); // 8-bit RGB, Adam7
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &zlib);
+    chunk(b"IEND", &[]);
+    out
+}

@@ -551,3 +551,31 @@ fn display_p3_photos_are_converted_to_srgb_and_the_profile_dropped() {
             .all(|(m, _)| *m != 0xE2)
     );
 }
+
+#[test]
+fn interlaced_png_is_buffered_and_reduced() {
+    let scratch = Scratch::new();
+    let (w, h) = (203, 131);
+    let png = fixtures::interlaced_png(&fixtures::quadrants(w, h), w, h);
+    let out = process(&scratch, "adam7.png", &png, &PhotoOptions::default());
+    assert_eq!((out.photo.width, out.photo.height), (w, h));
+    assert_quadrants(&out.photo.path, QUADRANTS, 24, "adam7");
+    let opts = PhotoOptions {
+        max_edge: 60,
+        ..PhotoOptions::default()
+    };
+    let out = process(&scratch, "adam7-small.png", &png, &opts);
+    assert_eq!((out.photo.width, out.photo.height), (60, 39));
+    assert_quadrants(&out.photo.path, QUADRANTS, 24, "adam7 reduced");
+    // The frame buffer is checked against max_decode_bytes before it is allocated.
+    let tight = PhotoOptions {
+        max_decode_bytes: 10_000,
+        ..PhotoOptions::default()
+    };
+    let r = process_file(
+        &scratch.input("adam7-big.png", &png),
+        &scratch.out(),
+        &tight,
+    );
+    assert!(matches!(r, Err(PhotoError::TooManyPixels { .. })), "{r:?}");
+}
