@@ -224,3 +224,85 @@ fn an_unreachable_server_leaves_reports_queued_and_says_when_to_retry() {
     assert_eq!(rider.get(id).unwrap().state, ReportState::Queued);
     assert_eq!(rider.next_retry_at().unwrap(), s.next_retry_at);
 }
+
+/// Gives a stale token until asked to refresh.
+struct Rotating {
+    good: String,
+    asked: std::sync::Mutex<Vec<bool>>,
+}
+
+impl gridline_core::transport::TokenProvider for Rotating {
+    fn token(&self, refresh: bool) -> Result<String, gridline_core::transport::TokenError> {
+        self.asked.lock().unwrap().push(refresh);
+        Ok(if refresh {
+            self.good.clone()
+        } else {
+            "expired-token".into()
+        })
+    }
+}
+
+#[test]
+fn a_refused_token_is_refreshed_once_and_the_sync_goes_on() {
+    let district = District::start(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    file_pothole(&rider, 29.86, 121.53, "refresh");
+    let tokens = std::sync::Arc::new(Rotating {
+        good: district.riders[0].token.clone(),
+        asked: Default::default(),
+    });
+    let mut ctx = district.context(&district.url(), &district.riders[0]);
+    ctx.tokens = tokens.clone();
+    let s = rider
+        .sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(s.sent, 1, "{s:?}");
+    let asked = tokens.asked.lock().unwrap().clone();
+    assert_eq!(
+        asked.iter().filter(|r| **r).count(),
+        1,
+        "one refresh, then the fresh token is reused: {asked:?}"
+    );
+}
+
+/// Cancels the run as soon as the first report batch is answered.
+struct CancelAfterFirstBatch(CancelToken);
+
+impl gridline_core::SyncObserver for CancelAfterFirstBatch {
+    fn on_progress(&self, p: gridline_core::SyncProgress) {
+        if p.phase == gridline_core::SyncPhase::Reports && p.done > 0 {
+            self.0.cancel();
+        }
+    }
+}
+
+#[test]
+fn cancelling_stops_at_the_next_safe_point_and_a_later_sync_finishes() {
+    let district = District::start(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    for i in 0..30 {
+        file_pothole(&rider, 29.86 + i as f64 * 1e-4, 121.53, "many");
+    }
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let cancel = CancelToken::new();
+    let observer = CancelAfterFirstBatch(cancel.clone());
+    let options = SyncOptions {
+        max_batch: 10,
+        ..Default::default()
+    };
+    let s = rider
+        .sync(&ctx, &options, Some(&observer), &cancel)
+        .unwrap();
+    assert!(s.incomplete, "{s:?}");
+    assert_eq!(
+        (s.sent, s.remaining),
+        (10, 20),
+        "one batch went, the rest waits: {s:?}"
+    );
+    let s = rider
+        .sync(&ctx, &options, None, &CancelToken::new())
+        .unwrap();
+    assert_eq!((s.sent, s.remaining, s.incomplete), (20, 0, false));
+}

@@ -1,0 +1,285 @@
+//! The FFI contract tested from Rust (no Kotlin or Swift toolchain needed): foreign traits
+//! implemented in Rust, the client object's lifecycle, and hostile input through the surface.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gridline_core::transport::{DefaultTransport, HttpTransport as _};
+use gridline_ffi::GridlineError;
+use gridline_ffi::client::{ClientConfig, GridlineClient, ServerConfig};
+use gridline_ffi::foreign::{
+    HttpRequest, HttpResponse, HttpTransport, TokenError, TokenProvider, TransportError,
+};
+use gridline_ffi::report::{
+    AttrValue, CoordSystem, DraftPatch, LocationFix, LocationProvider, ReportKind, ReportState,
+};
+use gridline_ffi::sync::{SyncHandle, SyncProgress, SyncProgressListener, SyncSettings};
+use gridline_server::{Config, Role, Server, admin};
+
+struct Fixed(String);
+impl TokenProvider for Fixed {
+    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+        Ok(self.0.clone())
+    }
+}
+
+struct Failing;
+impl TokenProvider for Failing {
+    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+        Err(TokenError::Unavailable {
+            reason: "signed out".into(),
+        })
+    }
+}
+
+/// The app's own transport (here: the default one, counting requests).
+struct AppTransport {
+    inner: DefaultTransport,
+    calls: AtomicUsize,
+}
+impl HttpTransport for AppTransport {
+    fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let req = gridline_core::transport::HttpRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers.into_iter().collect(),
+            body: r.body,
+            timeout: std::time::Duration::from_millis(r.timeout_ms),
+        };
+        let resp = self
+            .inner
+            .send(req)
+            .map_err(|e| TransportError::Connection {
+                reason: e.to_string(),
+            })?;
+        Ok(HttpResponse {
+            status: resp.status,
+            headers: resp.headers.into_iter().collect::<HashMap<_, _>>(),
+            body: resp.body,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Progress(Mutex<Vec<SyncProgress>>);
+impl SyncProgressListener for Progress {
+    fn on_progress(&self, p: SyncProgress) {
+        self.0.lock().unwrap().push(p);
+    }
+}
+
+fn open(dir: &std::path::Path, name: &str) -> Arc<GridlineClient> {
+    GridlineClient::open(ClientConfig {
+        db_path: dir
+            .join(format!("{name}.db"))
+            .to_string_lossy()
+            .into_owned(),
+        reporter: name.into(),
+        app_version: "ffi-test".into(),
+    })
+    .unwrap()
+}
+
+fn pothole(client: &GridlineClient, lat: f64) -> Result<String, GridlineError> {
+    let id = client.create_draft(ReportKind::RoadDamage)?.id;
+    client.update_draft(
+        id.clone(),
+        DraftPatch {
+            category: Some("pothole".into()),
+            location: Some(LocationFix {
+                lat,
+                lon: 121.54,
+                accuracy_m: 5.0,
+                altitude_m: None,
+                provider: LocationProvider::Gps,
+                fix_time_ms: 1_764_300_000_000,
+                mock: false,
+                source_crs: CoordSystem::Wgs84,
+            }),
+            set_attributes: [(
+                "size".to_string(),
+                AttrValue::Text {
+                    value: "large".into(),
+                },
+            )]
+            .into(),
+            ..Default::default()
+        },
+    )?;
+    client.submit(id.clone())?;
+    Ok(id)
+}
+
+#[test]
+fn sync_through_an_app_supplied_transport_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let rider = admin::add_user(
+        &data,
+        &admin::NewUser {
+            name: "r".into(),
+            role: Role::Rider,
+            grids: vec![],
+            expires_at: None,
+        },
+    )
+    .unwrap();
+    let server = Server::start(Config::new(&data)).unwrap();
+    let client = open(dir.path(), "r");
+    pothole(&client, 29.86).unwrap();
+    pothole(&client, 29.87).unwrap();
+    let transport = Arc::new(AppTransport {
+        inner: DefaultTransport::new().unwrap(),
+        calls: AtomicUsize::new(0),
+    });
+    client
+        .set_server(ServerConfig {
+            url: server.base_url(),
+            tokens: Arc::new(Fixed(rider.token)),
+            transport: Some(transport.clone()),
+        })
+        .unwrap();
+    let progress = Arc::new(Progress::default());
+    let summary = client
+        .sync(
+            SyncSettings::default(),
+            Some(progress.clone()),
+            SyncHandle::new(),
+        )
+        .unwrap();
+    assert_eq!(
+        (summary.sent, summary.incomplete),
+        (2, false),
+        "{summary:?}"
+    );
+    assert!(
+        transport.calls.load(Ordering::Relaxed) >= 2,
+        "the app's transport carried the sync"
+    );
+    assert!(
+        progress
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.done == 2 && p.total == 2),
+        "progress reported"
+    );
+    assert_eq!(
+        client
+            .list(vec![ReportState::Accepted], None)
+            .unwrap()
+            .len(),
+        2
+    );
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_failing_token_provider_is_an_auth_error_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let server = Server::start(Config::new(&data)).unwrap();
+    let client = open(dir.path(), "r");
+    let id = pothole(&client, 29.86).unwrap();
+    client
+        .set_server(ServerConfig {
+            url: server.base_url(),
+            tokens: Arc::new(Failing),
+            transport: None,
+        })
+        .unwrap();
+    let err = client
+        .sync(SyncSettings::default(), None, SyncHandle::new())
+        .unwrap_err();
+    assert!(matches!(err, GridlineError::Auth { .. }), "{err:?}");
+    assert_eq!(client.get(id).unwrap().state, ReportState::Queued);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn hostile_input_through_the_surface_is_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    let field = |e: GridlineError| match e {
+        GridlineError::Validation { field, .. } => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        field(pothole(&client, f64::NAN).unwrap_err()),
+        "location.lat"
+    );
+    assert_eq!(field(client.get("not-a-uuid".into()).unwrap_err()), "id");
+    assert_eq!(field(client.submit("".into()).unwrap_err()), "id");
+    let bad = dir.path().join("bad.jpg");
+    std::fs::write(&bad, b"\xFF\xD8\xFF garbage").unwrap();
+    let draft = client.create_draft(ReportKind::Other).unwrap().id;
+    assert!(matches!(
+        client.attach_photo(draft.clone(), bad.to_string_lossy().into()),
+        Err(GridlineError::Photo { .. })
+    ));
+    assert!(client.get(draft).unwrap().photos.is_empty());
+    let no_server = client
+        .sync(SyncSettings::default(), None, SyncHandle::new())
+        .unwrap_err();
+    assert_eq!(field(no_server), "server");
+    let plain = ServerConfig {
+        url: "http://grid.example.com".into(),
+        tokens: Arc::new(Failing),
+        transport: None,
+    };
+    assert_eq!(field(client.set_server(plain).unwrap_err()), "server_url");
+}
+
+#[test]
+fn closing_twice_and_use_after_close_are_clean_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    client.close().unwrap();
+    assert_eq!(client.close(), Err(GridlineError::Closed));
+    assert!(matches!(client.counts(), Err(GridlineError::Closed)));
+    assert!(matches!(
+        client.create_draft(ReportKind::Other),
+        Err(GridlineError::Closed)
+    ));
+    // The file is released: another client opens it.
+    let again = open(dir.path(), "r");
+    assert_eq!(again.counts().unwrap().drafts, 0);
+}
+
+#[test]
+fn cancelled_before_it_starts_a_sync_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let rider = admin::add_user(
+        &data,
+        &admin::NewUser {
+            name: "r".into(),
+            role: Role::Rider,
+            grids: vec![],
+            expires_at: None,
+        },
+    )
+    .unwrap();
+    let server = Server::start(Config::new(&data)).unwrap();
+    let client = open(dir.path(), "r");
+    pothole(&client, 29.86).unwrap();
+    client
+        .set_server(ServerConfig {
+            url: server.base_url(),
+            tokens: Arc::new(Fixed(rider.token)),
+            transport: None,
+        })
+        .unwrap();
+    let handle = SyncHandle::new();
+    handle.cancel();
+    let s = client.sync(SyncSettings::default(), None, handle).unwrap();
+    assert!(s.incomplete && s.sent == 0 && s.remaining == 1, "{s:?}");
+    let s = client
+        .sync(SyncSettings::default(), None, SyncHandle::new())
+        .unwrap();
+    assert_eq!(s.sent, 1);
+    server.shutdown().unwrap();
+}
