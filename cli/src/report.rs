@@ -84,6 +84,8 @@ struct Filed<'a> {
     category: &'a str,
     grid_id: Option<&'a str>,
     location_warnings: &'a [String],
+    /// Reports of the same category within 50 m in the last 7 days: maybe the same problem.
+    nearby: Vec<gridline_core::client::NearbyReport>,
 }
 
 /// Runs `gridline report`.
@@ -116,6 +118,20 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         })?);
     }
     let report = file(&client, kind, patch, &args.photos, !args.draft)?;
+    let nearby: Vec<_> = match &report.location {
+        Some(l) => client
+            .nearby_reports(
+                l.lon,
+                l.lat,
+                &report.category,
+                gridline_core::client::NEARBY_RADIUS_M,
+                7,
+            )?
+            .into_iter()
+            .filter(|n| n.report_id != report.id)
+            .collect(),
+        None => Vec::new(),
+    };
     if json {
         print_json(&Filed {
             id: report.id.to_string(),
@@ -125,6 +141,7 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
             category: &report.category,
             grid_id: report.grid_id.as_deref(),
             location_warnings: &report.location_warnings,
+            nearby,
         })
     } else {
         println!(
@@ -136,6 +153,12 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         );
         for w in &report.location_warnings {
             println!("  warning: {w}");
+        }
+        for n in &nearby {
+            println!(
+                "  possibly the same problem: {} ({:.0} m away, {})",
+                n.report_id, n.distance_m, n.note
+            );
         }
         Ok(())
     }

@@ -360,3 +360,34 @@ fn demo_runs_the_whole_story_end_to_end() {
         filed
     );
 }
+
+#[test]
+fn a_second_report_of_the_same_problem_is_flagged_as_nearby() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rider.db");
+    let first = json(&report(&db, POTHOLE));
+    let second = json(&report(&db, &[POTHOLE, &["--note", "same hole"]].concat()));
+    let nearby = second["nearby"].as_array().unwrap();
+    assert_eq!(nearby.len(), 1);
+    assert_eq!(nearby[0]["report_id"], first["id"]);
+    assert!(nearby[0]["distance_m"].as_f64().unwrap() < 1.0);
+    let elsewhere = json(&report(
+        &db,
+        &[
+            "--kind",
+            "road_damage",
+            "--category",
+            "pothole",
+            "--lat",
+            "29.9",
+            "--lon",
+            "121.544",
+            "--attr",
+            "size=small",
+        ],
+    ));
+    assert!(
+        elsewhere["nearby"].as_array().unwrap().is_empty(),
+        "3.5 km away is not nearby"
+    );
+}
