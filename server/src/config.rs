@@ -7,7 +7,7 @@ use std::time::Duration;
 use gridline_protocol::Catalog;
 use gridline_protocol::wire::Limits;
 
-use crate::grids::{LocatorFactory, linear_locator_factory};
+use crate::grids::{LocatorFactory, rtree_locator_factory};
 use crate::rate_limit::RateLimit;
 
 /// Everything [`Server::start`](crate::Server::start) needs. Build with [`Config::new`] and
@@ -33,7 +33,7 @@ pub struct Config {
 impl Config {
     /// Defaults: loopback on a free port, default limits, a generous rate limit (so tests and
     /// benchmarks are not throttled unless they ask), a 120 s request timeout, the built-in
-    /// catalog and the linear grid locator.
+    /// catalog and the R-tree grid locator of `gridline-core`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -42,7 +42,7 @@ impl Config {
             rate_limit: Some(RateLimit::default()),
             request_timeout: Duration::from_secs(120),
             catalog: Catalog::builtin(),
-            locator: linear_locator_factory(),
+            locator: rtree_locator_factory(),
         }
     }
 

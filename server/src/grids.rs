@@ -1,16 +1,19 @@
 //! Grid polygons: importing them from GeoJSON, publishing them at `GET /v1/grids`, and finding
 //! the grid that contains a point.
 //!
-//! [`GridLocator`] is the seam for point lookup. [`LinearLocator`] is a deliberately simple,
-//! correct-but-linear stand-in (it tests every polygon, O(grids × vertices) per lookup) until the
-//! R-tree index of `gridline-core::geo` is merged; swap it in through
-//! [`Config::locator`](crate::Config::locator).
+//! [`GridLocator`] is the seam for point lookup. The default is [`rtree_locator_factory`]: the
+//! R-tree index of `gridline-core::geo`, the very code (and edge rule: smallest id wins on a
+//! shared edge) the devices use, so a report gets the same grid on the phone and on the server.
+//! [`LinearLocator`] stays as a simple reference implementation for tests.
+//! Imports are validated by `gridline-core::geo` too (unclosed or self-intersecting rings,
+//! duplicate ids, bad coordinates), so the server accepts exactly what devices accept.
 
 use std::sync::Arc;
 
-use gridline_protocol::FieldError;
+use gridline_core::geo::{GeoError, GridIndex, GridSet};
 use gridline_protocol::location::validate_lat_lon;
 use gridline_protocol::report::{MAX_ID_CHARS, check_text};
+use gridline_protocol::{CoordSystem, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -24,6 +27,29 @@ pub trait GridLocator: Send + Sync {
 pub type LocatorFactory = Arc<dyn Fn(&[Grid]) -> Arc<dyn GridLocator> + Send + Sync>;
 
 /// The default factory: a [`LinearLocator`].
+/// The R-tree locator of `gridline-core::geo` (the default).
+pub fn rtree_locator_factory() -> LocatorFactory {
+    Arc::new(|grids: &[Grid]| {
+        let text = to_geojson(grids, &[], "").to_string();
+        match GridSet::from_geojson(&text, CoordSystem::Wgs84) {
+            Ok(set) => Arc::new(RtreeLocator(GridIndex::new(set))) as Arc<dyn GridLocator>,
+            // Stored grids passed the same validation at import; should they not now (an older
+            // data folder), a linear scan still assigns grids rather than none.
+            Err(_) => Arc::new(LinearLocator::new(grids.to_vec())),
+        }
+    })
+}
+
+/// Point lookup through `gridline-core`'s R-tree.
+struct RtreeLocator(GridIndex);
+
+impl GridLocator for RtreeLocator {
+    fn locate(&self, lat: f64, lon: f64) -> Option<String> {
+        self.0.locate(lon, lat).map(|g| g.id.clone())
+    }
+}
+
+/// The linear reference locator (every polygon tested per lookup).
 pub fn linear_locator_factory() -> LocatorFactory {
     Arc::new(|grids: &[Grid]| Arc::new(LinearLocator::new(grids.to_vec())) as Arc<dyn GridLocator>)
 }
@@ -160,6 +186,15 @@ pub fn parse_geojson(text: &str) -> Result<Vec<Grid>, FieldError> {
         let geometry = parse_geometry(&format!("{field}.geometry"), f.get("geometry"))?;
         grids.push(Grid { id, name, geometry });
     }
+    // Then the devices' own validation (self-intersecting rings, holes, ...): what a phone
+    // would refuse, the server refuses too.
+    if let Err(e) = GridSet::from_geojson(text, CoordSystem::Wgs84) {
+        let field = match &e {
+            GeoError::InvalidFeature { index, .. } => format!("features.{index}"),
+            _ => "geojson".to_string(),
+        };
+        return Err(FieldError::new(field, e.to_string()));
+    }
     grids.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(grids)
 }
@@ -291,6 +326,12 @@ mod tests {
                 "features.0.geometry.coordinates.0.2.lat",
             ),
         ];
+        let bowtie = r#"{"type":"FeatureCollection","features":[{"properties":{"id":"X"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}"#;
+        assert_eq!(
+            parse_geojson(bowtie).map_err(|e| e.field),
+            Err("features.0".to_string()),
+            "self-intersecting ring"
+        );
         for (text, field) in cases {
             assert_eq!(
                 parse_geojson(text).map_err(|e| e.field),

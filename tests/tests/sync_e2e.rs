@@ -306,3 +306,46 @@ fn cancelling_stops_at_the_next_safe_point_and_a_later_sync_finishes() {
         .unwrap();
     assert_eq!((s.sent, s.remaining, s.incomplete), (20, 0, false));
 }
+
+#[test]
+fn device_and_server_put_a_point_on_a_shared_edge_in_the_same_grid() {
+    let district = District::start(2);
+    let scratch = district.scratch("devices");
+    // Device A has the grids (an empty sync pulls them) and assigns the grid itself.
+    let a = device(&scratch, &district.riders[0]);
+    let ctx_a = district.context(&district.url(), &district.riders[0]);
+    assert!(
+        a.sync(&ctx_a, &SyncOptions::default(), None, &CancelToken::new())
+            .unwrap()
+            .grids_updated
+    );
+    // lon 121.55 is the edge between NB-01 (west) and NB-02 (east).
+    let on_edge = file_pothole(&a, 29.86, 121.55, "on the edge, device decides");
+    assert_eq!(
+        a.get(on_edge).unwrap().grid_id.as_deref(),
+        Some("NB-01"),
+        "smallest id wins on a shared edge"
+    );
+    // Device B never saw the grids: the server decides.
+    let b = device(&scratch, &district.riders[1]);
+    let by_server = file_pothole(&b, 29.86, 121.55, "on the edge, server decides");
+    assert_eq!(b.get(by_server).unwrap().grid_id, None);
+    a.sync(&ctx_a, &SyncOptions::default(), None, &CancelToken::new())
+        .unwrap();
+    b.sync(
+        &district.context(&district.url(), &district.riders[1]),
+        &SyncOptions::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let grids: Vec<_> = district
+        .all_tickets()
+        .into_iter()
+        .map(|t| t.grid_id)
+        .collect();
+    assert_eq!(
+        grids,
+        vec![Some("NB-01".to_string()), Some("NB-01".to_string())]
+    );
+}
