@@ -109,8 +109,10 @@ impl GridlineClient {
         Ok(())
     }
 
-    /// Closes the store. Any later call, including a second `close`, fails with `Closed`.
-    pub fn close(&self) -> Result<(), GridlineError> {
+    /// Closes the store (named so it does not clash with Kotlin's `AutoCloseable.close`, which
+    /// releases the native object). Any later call, including a second `close_store`, fails
+    /// with `Closed`.
+    pub fn close_store(&self) -> Result<(), GridlineError> {
         let mut slot = self.inner.write().map_err(|_| GridlineError::Closed)?;
         slot.take().map(drop).ok_or(GridlineError::Closed)?;
         if let Ok(mut s) = self.server.write() {

@@ -197,8 +197,8 @@ pub enum AttrValue {
         /// The text or the chosen key.
         value: String,
     },
-    /// For `multivaluelist` attributes.
-    List {
+    /// For `multivaluelist` attributes (named `Choices`: `List` would shadow Kotlin's `List`).
+    Choices {
         /// The chosen keys.
         values: Vec<String>,
     },
@@ -209,7 +209,7 @@ impl From<AttrValue> for p::AttrValue {
         match v {
             AttrValue::Number { value } => p::AttrValue::Number(value),
             AttrValue::Text { value } => p::AttrValue::Text(value),
-            AttrValue::List { values } => p::AttrValue::List(values),
+            AttrValue::Choices { values } => p::AttrValue::List(values),
         }
     }
 }
@@ -219,7 +219,7 @@ impl From<p::AttrValue> for AttrValue {
         match v {
             p::AttrValue::Number(value) => AttrValue::Number { value },
             p::AttrValue::Text(value) => AttrValue::Text { value },
-            p::AttrValue::List(values) => AttrValue::List { values },
+            p::AttrValue::List(values) => AttrValue::Choices { values },
         }
     }
 }

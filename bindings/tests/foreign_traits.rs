@@ -237,8 +237,8 @@ fn hostile_input_through_the_surface_is_typed() {
 fn closing_twice_and_use_after_close_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();
     let client = open(dir.path(), "r");
-    client.close().unwrap();
-    assert_eq!(client.close(), Err(GridlineError::Closed));
+    client.close_store().unwrap();
+    assert_eq!(client.close_store(), Err(GridlineError::Closed));
     assert!(matches!(client.counts(), Err(GridlineError::Closed)));
     assert!(matches!(
         client.create_draft(ReportKind::Other),

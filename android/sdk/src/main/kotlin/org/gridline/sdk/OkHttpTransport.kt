@@ -1,0 +1,50 @@
+package org.gridline.sdk
+
+import java.io.IOException
+import java.io.InterruptedIOException
+import java.net.SocketTimeoutException
+import java.util.concurrent.TimeUnit
+import okhttp3.MediaType.Companion.toMediaTypeOrNull
+import okhttp3.OkHttpClient
+import okhttp3.Request
+import okhttp3.RequestBody.Companion.toRequestBody
+import org.gridline.ffi.HttpRequest
+import org.gridline.ffi.HttpResponse
+import org.gridline.ffi.HttpTransport
+import org.gridline.ffi.TransportException
+
+/**
+ * Carries Gridline's requests over the app's own [OkHttpClient], so its interceptors, proxy
+ * and certificate pinning apply. OkHttp's own retries are switched off on a derived client:
+ * the sync engine decides what to retry and when.
+ */
+class OkHttpTransport(client: OkHttpClient) : HttpTransport {
+    private val base = client.newBuilder().retryOnConnectionFailure(false).followRedirects(false).build()
+
+    override fun send(request: HttpRequest): HttpResponse {
+        val http = base.newBuilder().callTimeout(request.timeoutMs.toLong(), TimeUnit.MILLISECONDS).build()
+        val contentType = request.headers["content-type"]?.toMediaTypeOrNull()
+        val body = when {
+            request.method == "GET" || request.method == "HEAD" -> null
+            else -> request.body.toRequestBody(contentType)
+        }
+        val builder = Request.Builder().url(request.url).method(request.method, body)
+        // OkHttp adds gzip transparently only if the app did not ask for an encoding itself.
+        request.headers.filterKeys { it != "content-type" }.forEach { (k, v) -> builder.header(k, v) }
+        try {
+            http.newCall(builder.build()).execute().use { response ->
+                val headers = response.headers.names().associateWith { response.header(it).orEmpty() }
+                    .mapKeys { it.key.lowercase() }
+                return HttpResponse(response.code.toUShort(), headers, response.body?.bytes() ?: ByteArray(0))
+            }
+        } catch (e: SocketTimeoutException) {
+            throw TransportException.Timeout(e.message ?: "timed out")
+        } catch (e: InterruptedIOException) {
+            throw TransportException.Timeout(e.message ?: "timed out")
+        } catch (e: IllegalArgumentException) {
+            throw TransportException.Refused(e.message ?: "bad request")
+        } catch (e: IOException) {
+            throw TransportException.Connection(e.message ?: e.javaClass.simpleName)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package org.gridline.sdk
+
+import java.awt.Color
+import java.awt.image.BufferedImage
+import java.io.File
+import java.nio.file.Files
+import javax.imageio.ImageIO
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import okhttp3.OkHttpClient
+import org.gridline.ffi.AttrValue
+import org.gridline.ffi.CoordSystem
+import org.gridline.ffi.DraftPatch
+import org.gridline.ffi.GridlineException
+import org.gridline.ffi.LocationFix
+import org.gridline.ffi.LocationProvider
+import org.gridline.ffi.Outreach
+import org.gridline.ffi.ReportKind
+import org.gridline.ffi.ReportState
+import org.gridline.ffi.TriageAction
+import org.gridline.ffi.VenueType
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+import org.junit.jupiter.api.io.TempDir
+
+/** The Kotlin SDK on a real JVM, with the real native library and the real reference server. */
+class GridlineTest {
+    @TempDir
+    lateinit var dir: File
+
+    private fun fix(lat: Double = 29.86, lon: Double = 121.53) =
+        LocationFix(lat, lon, 6.0, null, LocationProvider.GPS, System.currentTimeMillis(), false, CoordSystem.WGS84)
+
+    private fun patch(category: String, attrs: Map<String, AttrValue>, location: LocationFix? = fix(), outreach: Outreach? = null) =
+        DraftPatch(null, category, "filed from Kotlin", null, location, attrs, emptyList(), outreach)
+
+    private fun jpeg(name: String): String {
+        val image = BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB)
+        val g = image.createGraphics()
+        g.color = Color.GRAY
+        g.fillRect(0, 0, 320, 240)
+        g.color = Color.BLACK
+        g.fillOval(120, 90, 80, 50)
+        g.dispose()
+        val file = File(dir, name)
+        ImageIO.write(image, "jpg", file)
+        return file.path
+    }
+
+    private suspend fun open(name: String) = Gridline.open(File(dir, "$name.db").path, name, "kotlin-test")
+
+    /** Files one report of each kind; returns their ids. */
+    private suspend fun fileThreeKinds(g: Gridline, photo: String? = null): List<String> {
+        val road = g.createDraft(ReportKind.ROAD_DAMAGE).id
+        g.updateDraft(road, patch("pothole", mapOf("size" to AttrValue.Text("large"))))
+        photo?.let { g.attachPhoto(road, it) }
+        val bin = g.createDraft(ReportKind.GARBAGE_SORTING).id
+        g.updateDraft(bin, patch("overflowing_bin", mapOf("bin_types" to AttrValue.Choices(listOf("kitchen", "residual")))))
+        val talk = g.createDraft(ReportKind.ANTI_FRAUD_OUTREACH).id
+        g.updateDraft(
+            talk,
+            patch(
+                "street_talk",
+                mapOf("topics" to AttrValue.Choices(listOf("telecom_fraud"))),
+                outreach = Outreach(25u, 40u, VenueType.STREET),
+            ),
+        )
+        return listOf(road, bin, talk).onEach { g.submit(it) }
+    }
+
+    @Test
+    fun `offline filing, sync with progress, triage and statuses flowing back`() = runBlocking {
+        TestServer().use { server ->
+            server.importGrids(TestServer.GRID)
+            val riderToken = server.addUser("rider-k", "rider")
+            val supToken = server.addUser("sup-k", "supervisor", "HS-01")
+            open("rider-k").use { rider ->
+                // Offline: the server is not running yet.
+                val ids = fileThreeKinds(rider, jpeg("pothole.jpg"))
+                assertEquals(3uL, rider.counts().pending)
+                assertEquals(ids.toSet(), rider.list(listOf(ReportState.QUEUED)).map { it.id }.toSet())
+
+                server.start()
+                rider.setServer(server.url, { riderToken })
+                val events = rider.sync().toList()
+                val summary = (events.last() as SyncEvent.Finished).summary
+                assertEquals(3uL, summary.sent)
+                assertEquals(1uL, summary.photos)
+                assertTrue(events.any { it is SyncEvent.Progress && it.progress.total == 3uL }, "progress was observed")
+
+                open("sup-k").use { sup ->
+                    sup.setServer(server.url, { supToken })
+                    assertEquals(3uL, sup.refreshWorklist())
+                    val ticket = sup.worklist().first { it.category == "pothole" }
+                    assertEquals("HS-01", ticket.gridId)
+                    sup.queueTriage(ticket.id, TriageAction.Accept)
+                    assertEquals(1uL, sup.sendTriage().applied)
+                }
+                rider.syncNow()
+                assertEquals("accepted", rider.get(ids[0]).ticketStatus)
+            }
+        }
+    }
+
+    @Test
+    fun `hostile input is a typed exception naming the field and nothing changes`() = runBlocking {
+        open("rider-h").use { g ->
+            val id = g.createDraft(ReportKind.ROAD_DAMAGE).id
+            val before = g.updateDraft(id, patch("pothole", mapOf("size" to AttrValue.Text("large"))))
+            val nan = assertThrows<GridlineException.Validation> {
+                runBlocking { g.updateDraft(id, patch("pothole", emptyMap(), fix(lat = Double.NaN))) }
+            }
+            assertEquals("location.lat", nan.field)
+            val category = assertThrows<GridlineException.Validation> { runBlocking { g.updateDraft(id, patch("volcano", emptyMap())) } }
+            assertEquals("category", category.field)
+            val corrupt = File(dir, "corrupt.jpg").apply { writeBytes(ByteArray(4096) { (it * 31).toByte() }) }
+            assertThrows<GridlineException.Photo> { runBlocking { g.attachPhoto(id, corrupt.path) } }
+            val badId = assertThrows<GridlineException.Validation> { runBlocking { g.get("not-an-id") } }
+            assertEquals("id", badId.field)
+            assertEquals(before, g.get(id), "refused input changed the draft")
+            assertEquals(1uL, g.counts().drafts)
+        }
+    }
+
+    @Test
+    fun `a throwing token source is an auth error, not a crash, and reports stay queued`() = runBlocking {
+        TestServer().use { server ->
+            server.start()
+            open("rider-t").use { g ->
+                val ids = fileThreeKinds(g)
+                g.setServer(server.url, { throw IllegalStateException("user signed out") })
+                assertThrows<GridlineException.Auth> { runBlocking { g.syncNow() } }
+                assertTrue(ids.all { runBlocking { g.get(it).state } == ReportState.QUEUED })
+            }
+        }
+    }
+
+    @Test
+    fun `the OkHttp transport carries a full sync`() = runBlocking {
+        TestServer().use { server ->
+            val token = server.addUser("rider-o", "rider")
+            server.start()
+            var requests = 0
+            val okhttp = OkHttpClient.Builder().addInterceptor { chain -> requests++; chain.proceed(chain.request()) }.build()
+            open("rider-o").use { g ->
+                fileThreeKinds(g, jpeg("o.jpg"))
+                g.setServer(server.url, { token }, OkHttpTransport(okhttp))
+                val summary = g.syncNow()
+                assertEquals(3uL, summary.sent)
+                assertEquals(1uL, summary.photos)
+                assertEquals(0uL, summary.remaining)
+                assertTrue(requests >= 4, "the app's interceptor saw the requests ($requests)")
+            }
+        }
+    }
+
+    @Test
+    fun `closing twice and use after close are clean exceptions`() = runBlocking {
+        val g = open("rider-c")
+        g.close()
+        assertThrows<GridlineException.Closed> { g.close() }
+        assertThrows<GridlineException.Closed> { runBlocking { g.counts() } }
+        Unit
+    }
+}
