@@ -1,0 +1,21 @@
+package org.gridline.app
+
+import android.content.Context
+import androidx.work.CoroutineWorker
+import androidx.work.WorkerParameters
+import org.gridline.ffi.GridlineException
+
+/** WorkManager job: one sync; if it ended on network trouble, the next one at `nextRetryAtMs`. */
+class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
+    override suspend fun doWork(): Result {
+        val app = applicationContext as GridlineApp
+        val gridline = app.gridline()
+        return try {
+            val summary = gridline.syncNow()
+            summary.nextRetryAtMs?.let { GridlineApp.scheduleSync(app, it - System.currentTimeMillis()) }
+            Result.success()
+        } catch (e: GridlineException.Auth) {
+            Result.failure() // the user must sign in again; the reports stay queued
+        }
+    }
+}
