@@ -1,0 +1,210 @@
+import Foundation
+@_exported import GridlineFFI
+
+/// Gridline on a rider's (or supervisor's) iPhone: an offline outbox of reports with photos and
+/// geotags, synced in batches to the city grid server. Mirrors the Kotlin `Gridline` one for one.
+///
+/// Every method is `async` and runs the synchronous native call on a background queue (disk and
+/// network never block the main actor). A report is safe on disk when ``submit(id:)`` returns.
+/// Errors are ``GridlineError`` cases, e.g. `.Validation(field:reason:)`. After ``close()``, every
+/// call (and a second `close()`) throws `.Closed`.
+public final class Gridline: @unchecked Sendable {
+    private let client: GridlineClient
+    private let queue = DispatchQueue(label: "org.gridline.io", qos: .utility, attributes: .concurrent)
+
+    private init(client: GridlineClient) {
+        self.client = client
+    }
+
+    /// Opens (creating or migrating) the database at `dbPath` for the signed-in `reporter`.
+    public static func open(dbPath: String, reporter: String, appVersion: String) async throws -> Gridline {
+        let client = try await background {
+            try GridlineClient.open(config: ClientConfig(dbPath: dbPath, reporter: reporter, appVersion: appVersion))
+        }
+        return Gridline(client: client)
+    }
+
+    private func call<T>(_ body: @escaping (GridlineClient) throws -> T) async throws -> T {
+        let client = self.client
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try body(client) })
+            }
+        }
+    }
+
+    /// Sets the grid server (`https`, or `http` to loopback), the app's login and optionally its
+    /// HTTP stack (e.g. ``URLSessionTransport``; default: the built-in rustls one).
+    public func setServer(url: String, tokens: TokenProvider, transport: HttpTransport? = nil) async throws {
+        try await call { try $0.setServer(server: ServerConfig(url: url, tokens: tokens, transport: transport)) }
+    }
+
+    /// Starts a report of `kind`; its id is made now and never changes.
+    public func createDraft(kind: ReportKind) async throws -> Report {
+        try await call { try $0.createDraft(kind: kind) }
+    }
+
+    /// Changes a draft (or a parked report being fixed); each value set is checked now.
+    public func updateDraft(id: String, patch: DraftPatch) async throws -> Report {
+        try await call { try $0.updateDraft(id: id, patch: patch) }
+    }
+
+    /// Processes the photo file at `path` (upright, resized, no metadata) and attaches it.
+    /// HEIC must be converted to JPEG first (see the sample app).
+    public func attachPhoto(id: String, path: String) async throws -> PhotoRef {
+        try await call { try $0.attachPhoto(id: id, path: path) }
+    }
+
+    /// Removes a photo from an editable report.
+    public func detachPhoto(id: String, sha256: String) async throws {
+        try await call { try $0.detachPhoto(id: id, sha256: sha256) }
+    }
+
+    /// The file of a processed photo (or its thumbnail), for display.
+    public func photoPath(sha256: String, thumbnail: Bool = false) async throws -> String {
+        try await call { try $0.photoPath(sha256: sha256, thumbnail: thumbnail) }
+    }
+
+    /// A location fix from a photo's EXIF GPS tags, or `nil`.
+    public func locationFromPhoto(path: String) async throws -> LocationFix? {
+        try await call { try $0.locationFromPhoto(path: path) }
+    }
+
+    /// Validates and queues the report: when this returns it is on disk and will be sent once.
+    public func submit(id: String) async throws -> Report {
+        try await call { try $0.submit(id: id) }
+    }
+
+    /// One report.
+    public func get(id: String) async throws -> Report {
+        try await call { try $0.get(id: id) }
+    }
+
+    /// Reports in `states` (all when empty), newest first.
+    public func list(states: [ReportState] = [], limit: UInt32? = nil) async throws -> [Report] {
+        try await call { try $0.list(states: states, limit: limit) }
+    }
+
+    /// Deletes a draft that was never submitted.
+    public func deleteDraft(id: String) async throws {
+        try await call { try $0.deleteDraft(id: id) }
+    }
+
+    /// Report counts per state, for a badge.
+    public func counts() async throws -> Counts {
+        try await call { try $0.counts() }
+    }
+
+    /// The catalog of kinds, categories and attributes, for building forms.
+    public func catalog() async throws -> Catalog {
+        try await call { try $0.catalog() }
+    }
+
+    /// Installs grid polygons (GeoJSON in `crs`); returns their version.
+    public func installGrids(geojson: String, crs: CoordSystem = .wgs84) async throws -> String {
+        try await call { try $0.installGrids(geojson: geojson, crs: crs) }
+    }
+
+    /// The grid containing a WGS-84 point, offline.
+    public func locateGrid(lon: Double, lat: Double) async throws -> GridInfo? {
+        try await call { try $0.locateGrid(lon: lon, lat: lat) }
+    }
+
+    /// Reports of `category` within `radiusM` of a point in the last `days` days.
+    public func nearbyReports(lon: Double, lat: Double, category: String, radiusM: Double = 50, days: UInt32 = 7) async throws -> [NearbyReport] {
+        try await call { try $0.nearbyReports(lon: lon, lat: lat, category: category, radiusM: radiusM, days: days) }
+    }
+
+    /// Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Yields
+    /// ``SyncEvent/progress(_:)`` while it runs and ``SyncEvent/finished(_:)`` last. Network
+    /// trouble does not throw (the summary says `incomplete` and `nextRetryAtMs`). Cancelling the
+    /// consuming task stops the run at its next safe point.
+    public func sync(settings: SyncSettings = Gridline.defaultSyncSettings) -> AsyncThrowingStream<SyncEvent, Error> {
+        let client = self.client
+        let queue = self.queue
+        return AsyncThrowingStream { continuation in
+            let handle = SyncHandle()
+            let listener = ProgressRelay { continuation.yield(.progress($0)) }
+            queue.async {
+                do {
+                    let summary = try client.sync(settings: settings, listener: listener, handle: handle)
+                    continuation.yield(.finished(summary))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in handle.cancel() }
+        }
+    }
+
+    /// Syncs and returns the summary (see ``sync(settings:)``).
+    public func syncNow(settings: SyncSettings = Gridline.defaultSyncSettings) async throws -> SyncSummary {
+        var last: SyncSummary?
+        for try await event in sync(settings: settings) {
+            if case let .finished(summary) = event { last = summary }
+        }
+        guard let summary = last else { throw GridlineError.Network(reason: "sync ended without a summary", retryable: true) }
+        return summary
+    }
+
+    /// When BGTaskScheduler should run sync again (ms since epoch), or `nil`.
+    public func nextRetryAtMs() async throws -> Int64? {
+        try await call { try $0.nextRetryAtMs() }
+    }
+
+    /// Supervisor: pulls the tickets of their grids (only `statuses` when not empty).
+    public func refreshWorklist(statuses: [TicketStatus] = []) async throws -> UInt64 {
+        try await call { try $0.refreshWorklist(statuses: statuses) }
+    }
+
+    /// Supervisor: the offline worklist.
+    public func worklist(statuses: [TicketStatus] = []) async throws -> [Ticket] {
+        try await call { try $0.worklist(statuses: statuses) }
+    }
+
+    /// Supervisor: decides on a ticket offline; ``sendTriage()`` sends it with the ticket's version.
+    public func queueTriage(ticketId: String, action: TriageAction) async throws -> Int64 {
+        try await call { try $0.queueTriage(ticketId: ticketId, action: action) }
+    }
+
+    /// Supervisor: decisions queued, sent, in conflict or failed.
+    public func triageActions() async throws -> [QueuedTriage] {
+        try await call { try $0.triageActions() }
+    }
+
+    /// Supervisor: sends queued decisions; a changed ticket comes back as a conflict.
+    public func sendTriage() async throws -> TriageSummary {
+        try await call { try $0.sendTriage() }
+    }
+
+    /// Closes the database. A second close throws `.Closed`.
+    public func close() throws {
+        try client.closeStore()
+    }
+
+    /// The default sync tuning (batches of up to 200, six in-run retries).
+    public static let defaultSyncSettings = SyncSettings(maxBatch: 200, maxRetries: 6, maxSleepMs: 10_000, requestTimeoutMs: 30_000)
+}
+
+/// What ``Gridline/sync(settings:)`` yields.
+public enum SyncEvent: Sendable {
+    /// A step forward in one phase.
+    case progress(SyncProgress)
+    /// The run ended; the last event.
+    case finished(SyncSummary)
+}
+
+/// Relays progress from the syncing thread to a stream.
+private final class ProgressRelay: SyncProgressListener, @unchecked Sendable {
+    private let emit: (SyncProgress) -> Void
+    init(_ emit: @escaping (SyncProgress) -> Void) { self.emit = emit }
+    func onProgress(progress: SyncProgress) { emit(progress) }
+}
+
+/// Runs blocking work off the caller's executor.
+private func background<T>(_ body: @escaping () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global(qos: .utility).async { continuation.resume(with: Result { try body() }) }
+    }
+}

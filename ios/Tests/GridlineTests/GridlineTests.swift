@@ -1,0 +1,154 @@
+import Foundation
+import XCTest
+@testable import Gridline
+
+/// Mirrors android/sdk/src/test/kotlin/org/gridline/sdk/GridlineTest.kt. Needs the `gridline`
+/// binary (env GRIDLINE_BINARY) to start the reference server; run on macOS after
+/// scripts/build-xcframework.sh. Not run on this project's CI (no Swift toolchain there).
+final class GridlineTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    private func fix(lat: Double = 29.86, lon: Double = 121.53) -> LocationFix {
+        LocationFix(lat: lat, lon: lon, accuracyM: 6, altitudeM: nil, provider: .gps,
+                    fixTimeMs: Int64(Date().timeIntervalSince1970 * 1000), mock: false, sourceCrs: .wgs84)
+    }
+
+    private func patch(_ category: String, _ attrs: [String: AttrValue], location: LocationFix? = nil, outreach: Outreach? = nil) -> DraftPatch {
+        DraftPatch(kind: nil, category: category, note: "filed from Swift", severity: nil, location: location ?? fix(),
+                   setAttributes: attrs, removeAttributes: [], outreach: outreach)
+    }
+
+    private func open(_ name: String) async throws -> Gridline {
+        try await Gridline.open(dbPath: dir.appendingPathComponent("\(name).db").path, reporter: name, appVersion: "swift-test")
+    }
+
+    private func jpeg(_ name: String) throws -> String {
+        // A tiny valid JPEG is enough for the pipeline; real apps hand camera files.
+        let url = dir.appendingPathComponent(name)
+        try TestImages.grayJPEG(width: 320, height: 240).write(to: url)
+        return url.path
+    }
+
+    private func fileThreeKinds(_ g: Gridline, photo: String? = nil) async throws -> [String] {
+        let road = try await g.createDraft(kind: .roadDamage).id
+        _ = try await g.updateDraft(id: road, patch: patch("pothole", ["size": .text(value: "large")]))
+        if let photo { _ = try await g.attachPhoto(id: road, path: photo) }
+        let bin = try await g.createDraft(kind: .garbageSorting).id
+        _ = try await g.updateDraft(id: bin, patch: patch("overflowing_bin", ["bin_types": .choices(values: ["kitchen", "residual"])]))
+        let talk = try await g.createDraft(kind: .antiFraudOutreach).id
+        _ = try await g.updateDraft(id: talk, patch: patch("street_talk", ["topics": .choices(values: ["telecom_fraud"])],
+                                                          outreach: Outreach(peopleReached: 25, materialsHandedOut: 40, venueType: .street)))
+        for id in [road, bin, talk] { _ = try await g.submit(id: id) }
+        return [road, bin, talk]
+    }
+
+    func testOfflineFilingSyncTriageAndStatuses() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        try server.importGrids(TestServer.grid)
+        let riderToken = try server.addUser(name: "rider-s", role: "rider")
+        let supToken = try server.addUser(name: "sup-s", role: "supervisor", grids: ["HS-01"])
+        let rider = try await open("rider-s")
+        let ids = try await fileThreeKinds(rider, photo: try jpeg("pothole.jpg"))
+        let pending = try await rider.counts().pending
+        XCTAssertEqual(pending, 3)
+
+        try server.start()
+        try await rider.setServer(url: server.url, tokens: ClosureTokenProvider { _ in riderToken })
+        var sawProgress = false
+        var summary: SyncSummary?
+        for try await event in rider.sync() {
+            switch event {
+            case let .progress(p): if p.total == 3 { sawProgress = true }
+            case let .finished(s): summary = s
+            }
+        }
+        XCTAssertTrue(sawProgress)
+        XCTAssertEqual(summary?.sent, 3)
+        XCTAssertEqual(summary?.photos, 1)
+
+        let sup = try await open("sup-s")
+        try await sup.setServer(url: server.url, tokens: ClosureTokenProvider { _ in supToken })
+        _ = try await sup.refreshWorklist()
+        let ticket = try await sup.worklist().first { $0.category == "pothole" }!
+        XCTAssertEqual(ticket.gridId, "HS-01")
+        _ = try await sup.queueTriage(ticketId: ticket.id, action: .accept)
+        let applied = try await sup.sendTriage().applied
+        XCTAssertEqual(applied, 1)
+        _ = try await rider.syncNow()
+        let status = try await rider.get(id: ids[0]).ticketStatus
+        XCTAssertEqual(status, "accepted")
+    }
+
+    func testHostileInputIsTypedAndChangesNothing() async throws {
+        let g = try await open("rider-h")
+        let id = try await g.createDraft(kind: .roadDamage).id
+        let before = try await g.updateDraft(id: id, patch: patch("pothole", ["size": .text(value: "large")]))
+        do {
+            _ = try await g.updateDraft(id: id, patch: patch("pothole", [:], location: fix(lat: .nan)))
+            XCTFail("NaN accepted")
+        } catch GridlineError.Validation(let field, _) { XCTAssertEqual(field, "location.lat") }
+        do {
+            _ = try await g.updateDraft(id: id, patch: patch("volcano", [:]))
+            XCTFail("unknown category accepted")
+        } catch GridlineError.Validation(let field, _) { XCTAssertEqual(field, "category") }
+        let corrupt = dir.appendingPathComponent("corrupt.jpg")
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 * 31) }).write(to: corrupt)
+        do {
+            _ = try await g.attachPhoto(id: id, path: corrupt.path)
+            XCTFail("corrupt photo accepted")
+        } catch GridlineError.Photo { }
+        do {
+            _ = try await g.get(id: "not-an-id")
+            XCTFail("bad id accepted")
+        } catch GridlineError.Validation(let field, _) { XCTAssertEqual(field, "id") }
+        let after = try await g.get(id: id)
+        XCTAssertEqual(after, before)
+    }
+
+    func testThrowingTokenProviderIsAnAuthError() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        try server.start()
+        let g = try await open("rider-t")
+        let ids = try await fileThreeKinds(g)
+        struct SignedOut: Error {}
+        try await g.setServer(url: server.url, tokens: ClosureTokenProvider { _ in throw SignedOut() })
+        do {
+            _ = try await g.syncNow()
+            XCTFail("sync succeeded without a token")
+        } catch GridlineError.Auth { }
+        for id in ids {
+            let state = try await g.get(id: id).state
+            XCTAssertEqual(state, .queued)
+        }
+    }
+
+    func testURLSessionTransportCarriesASync() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        let token = try server.addUser(name: "rider-u", role: "rider")
+        try server.start()
+        let g = try await open("rider-u")
+        _ = try await fileThreeKinds(g, photo: try jpeg("u.jpg"))
+        try await g.setServer(url: server.url, tokens: ClosureTokenProvider { _ in token }, transport: URLSessionTransport())
+        let summary = try await g.syncNow()
+        XCTAssertEqual(summary.sent, 3)
+        XCTAssertEqual(summary.photos, 1)
+    }
+
+    func testClosingTwiceIsAClosedError() async throws {
+        let g = try await open("rider-c")
+        try g.close()
+        XCTAssertThrowsError(try g.close()) { XCTAssertEqual($0 as? GridlineError, .Closed) }
+        do {
+            _ = try await g.counts()
+            XCTFail("used after close")
+        } catch GridlineError.Closed { }
+    }
+}
