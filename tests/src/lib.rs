@@ -3,3 +3,4 @@
 
 pub mod district;
 pub mod fault_proxy;
+pub mod reports;

@@ -13,13 +13,9 @@ use std::time::Duration;
 use gridline_core::store::Store;
 use gridline_core::sync::{Backoff, SyncOptions};
 use gridline_core::transport::{DefaultTransport, StaticToken};
-use gridline_core::{
-    CancelToken, Client, ClientConfig, DraftPatch, ListFilter, ReportState, SyncContext,
-};
+use gridline_core::{CancelToken, Client, ClientConfig, ListFilter, ReportState, SyncContext};
 use gridline_e2e::district::{District, make_photos};
-use gridline_protocol::{
-    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
-};
+use gridline_e2e::reports;
 use rand::Rng;
 
 const DB: &str = "GRIDLINE_CRASH_SYNC_DB";
@@ -77,33 +73,11 @@ fn crash_child_syncer() {
 }
 
 fn file(client: &Client, i: usize, photo: Option<&Path>) -> uuid::Uuid {
-    let id = client.create_draft(ReportKind::RoadDamage).unwrap().id;
-    client
-        .update_draft(
-            id,
-            DraftPatch {
-                category: Some("pothole".into()),
-                note: Some(format!("pothole #{i}")),
-                location: Some(LocationFix {
-                    lat: 29.855 + (i % 30) as f64 * 0.001,
-                    lon: 121.525 + (i % 50) as f64 * 0.001,
-                    accuracy_m: 5.0,
-                    altitude_m: None,
-                    provider: LocationProvider::Gps,
-                    fix_time: Timestamp::now(),
-                    mock: false,
-                    source_crs: CoordSystem::Wgs84,
-                }),
-                set_attributes: [("size".to_string(), AttrValue::Text("medium".into()))].into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    if let Some(p) = photo {
-        client.attach_photo(id, p).unwrap();
-    }
-    client.submit(id).unwrap();
-    id
+    let (lat, lon) = (
+        29.855 + (i % 30) as f64 * 0.001,
+        121.525 + (i % 50) as f64 * 0.001,
+    );
+    reports::pothole(client, lat, lon, &format!("pothole #{i}"), photo)
 }
 
 #[test]

@@ -8,13 +8,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use gridline_core::sync::{Backoff, SyncOptions};
-use gridline_core::{CancelToken, Client, DraftPatch, ListFilter, ReportState};
+use gridline_core::{CancelToken, Client, ListFilter, ReportState};
 use gridline_e2e::district::{District, device, make_photos};
 use gridline_e2e::fault_proxy::FaultProxy;
+use gridline_e2e::reports;
 use gridline_protocol::wire::{TicketQuery, TriageAction};
-use gridline_protocol::{
-    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
-};
 
 const RIDERS: usize = 5;
 const REPORTS_PER_RIDER: usize = 1000;
@@ -39,33 +37,7 @@ fn file(client: &Client, i: usize, photo: Option<&std::path::Path>) -> uuid::Uui
     // Spread over the four grids (lon 121.52..121.58, lat 29.85..29.89).
     let lat = 29.851 + (i % 38) as f64 * 0.001;
     let lon = 121.521 + ((i / 38) % 58) as f64 * 0.001;
-    let id = client.create_draft(ReportKind::GarbageSorting).unwrap().id;
-    let patch = DraftPatch {
-        category: Some("overflowing_bin".into()),
-        note: Some(format!("bin #{i}")),
-        location: Some(LocationFix {
-            lat,
-            lon,
-            accuracy_m: 6.0,
-            altitude_m: None,
-            provider: LocationProvider::Gps,
-            fix_time: Timestamp::now(),
-            mock: false,
-            source_crs: CoordSystem::Wgs84,
-        }),
-        set_attributes: [(
-            "bin_types".to_string(),
-            AttrValue::List(vec!["kitchen".into()]),
-        )]
-        .into(),
-        ..Default::default()
-    };
-    client.update_draft(id, patch).unwrap();
-    if let Some(p) = photo {
-        client.attach_photo(id, p).unwrap();
-    }
-    client.submit(id).unwrap();
-    id
+    reports::overflowing_bin(client, lat, lon, &format!("bin #{i}"), photo)
 }
 
 fn sync_until_done(client: &Client, ctx: &gridline_core::SyncContext) {

@@ -2,42 +2,13 @@
 //! reach the server exactly once, supervisors triage, riders see the statuses.
 
 use gridline_core::sync::SyncOptions;
-use gridline_core::{CancelToken, DraftPatch, GridlineError, ListFilter, ReportState};
+use gridline_core::{CancelToken, GridlineError, ListFilter, ReportState};
 use gridline_e2e::district::{District, device};
+use gridline_e2e::reports;
 use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
-use gridline_protocol::{
-    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
-};
-
-fn fix(lat: f64, lon: f64) -> LocationFix {
-    LocationFix {
-        lat,
-        lon,
-        accuracy_m: 8.0,
-        altitude_m: None,
-        provider: LocationProvider::Gps,
-        fix_time: Timestamp::now(),
-        mock: false,
-        source_crs: CoordSystem::Wgs84,
-    }
-}
 
 fn file_pothole(client: &gridline_core::Client, lat: f64, lon: f64, note: &str) -> uuid::Uuid {
-    let id = client.create_draft(ReportKind::RoadDamage).unwrap().id;
-    client
-        .update_draft(
-            id,
-            DraftPatch {
-                category: Some("pothole".into()),
-                note: Some(note.into()),
-                location: Some(fix(lat, lon)),
-                set_attributes: [("size".to_string(), AttrValue::Text("large".into()))].into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    client.submit(id).unwrap();
-    id
+    reports::pothole(client, lat, lon, note, None)
 }
 
 #[test]
