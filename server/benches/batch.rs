@@ -90,9 +90,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 return Err(format!("batch failed: {}", resp.status()).into());
             }
             let results: Value = resp.json()?;
-            accepted += results["results"]
-                .as_array()
-                .map_or(0, |r| r.iter().filter(|x| x["status"] == "accepted").count());
+            accepted += results["results"].as_array().map_or(0, |r| {
+                r.iter().filter(|x| x["status"] == "accepted").count()
+            });
         }
         let secs = started.elapsed().as_secs_f64();
         if accepted != n {
