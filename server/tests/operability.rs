@@ -241,3 +241,23 @@ fn openapi_lists_every_route() {
         );
     }
 }
+
+#[test]
+fn binds_and_runs_inside_a_callers_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bound = runtime
+        .block_on(gridline_server::Server::bind(gridline_server::Config::new(
+            dir.path(),
+        )))
+        .unwrap();
+    let addr = bound.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = runtime.spawn(bound.run(async {
+        let _ = stopped.await;
+    }));
+    let resp = reqwest::blocking::get(format!("http://{addr}/healthz")).unwrap();
+    assert_eq!(resp.status(), 200);
+    stop.send(()).unwrap();
+    runtime.block_on(task).unwrap().unwrap();
+}
