@@ -244,6 +244,8 @@ fn openapi_lists_every_route() {
 
 #[test]
 fn binds_and_runs_inside_a_callers_runtime() {
+    // Built alongside the device core, reqwest carries rustls with no default provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let bound = runtime
