@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use gridline_core::model as core;
 use gridline_protocol as p;
 
-use crate::error::GridlineError;
-
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum ReportKind {
@@ -428,11 +426,4 @@ impl From<core::Counts> for Counts {
             rejected: c.rejected,
         }
     }
-}
-
-/// Checks a fix handed in by the app, naming the field at fault.
-pub fn checked_fix(fix: LocationFix) -> Result<p::LocationFix, GridlineError> {
-    let fix: p::LocationFix = fix.into();
-    fix.validate()?;
-    Ok(fix)
 }

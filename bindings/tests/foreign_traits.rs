@@ -112,10 +112,11 @@ fn pothole(client: &GridlineClient, lat: f64) -> Result<String, GridlineError> {
     Ok(id)
 }
 
-#[test]
-fn sync_through_an_app_supplied_transport_with_progress() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
+/// The reference server on loopback with one rider; returns the server and the rider.
+fn server_with_rider(
+    dir: &std::path::Path,
+) -> (gridline_server::RunningServer, admin::CreatedUser) {
+    let data = dir.join("server");
     let rider = admin::add_user(
         &data,
         &admin::NewUser {
@@ -126,7 +127,13 @@ fn sync_through_an_app_supplied_transport_with_progress() {
         },
     )
     .unwrap();
-    let server = Server::start(Config::new(&data)).unwrap();
+    (Server::start(Config::new(&data)).unwrap(), rider)
+}
+
+#[test]
+fn sync_through_an_app_supplied_transport_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, rider) = server_with_rider(dir.path());
     let client = open(dir.path(), "r");
     pothole(&client, 29.86).unwrap();
     pothole(&client, 29.87).unwrap();
@@ -252,18 +259,7 @@ fn closing_twice_and_use_after_close_are_clean_errors() {
 #[test]
 fn cancelled_before_it_starts_a_sync_stops_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    let rider = admin::add_user(
-        &data,
-        &admin::NewUser {
-            name: "r".into(),
-            role: Role::Rider,
-            grids: vec![],
-            expires_at: None,
-        },
-    )
-    .unwrap();
-    let server = Server::start(Config::new(&data)).unwrap();
+    let (server, rider) = server_with_rider(dir.path());
     let client = open(dir.path(), "r");
     pothole(&client, 29.86).unwrap();
     client
