@@ -28,6 +28,36 @@ pub struct Config {
     pub catalog: Catalog,
     /// Builds the point-to-grid index whenever the grids change.
     pub locator: LocatorFactory,
+    /// Quotas and timeouts of photo uploads.
+    pub uploads: UploadPolicy,
+}
+
+/// How much unfinished upload an account may hold, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadPolicy {
+    /// Declared bytes of one account's unfinished uploads, at most.
+    pub pending_quota: u64,
+    /// An upload no bytes reached for this long is deleted.
+    pub expire_after: Duration,
+    /// A `PATCH` whose body sends nothing for this long is ended (its bytes are kept).
+    pub idle_timeout: Duration,
+    /// How long a request waits for another request of the same upload to finish.
+    pub lock_wait: Duration,
+    /// How often expired uploads are swept.
+    pub sweep_every: Duration,
+}
+
+impl Default for UploadPolicy {
+    /// 200 MB pending per account (hundreds of 1600 px photos), a day to finish, 30 s idle.
+    fn default() -> Self {
+        Self {
+            pending_quota: 200 * 1024 * 1024,
+            expire_after: Duration::from_secs(24 * 3600),
+            idle_timeout: Duration::from_secs(30),
+            lock_wait: Duration::from_secs(2),
+            sweep_every: Duration::from_secs(10 * 60),
+        }
+    }
 }
 
 impl Config {
@@ -43,6 +73,7 @@ impl Config {
             request_timeout: Duration::from_secs(120),
             catalog: Catalog::builtin(),
             locator: rtree_locator_factory(),
+            uploads: UploadPolicy::default(),
         }
     }
 
@@ -66,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("request_timeout", &self.request_timeout)
             .field("catalog", &self.catalog.version)
+            .field("uploads", &self.uploads)
             .finish_non_exhaustive()
     }
 }

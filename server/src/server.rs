@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use axum::Router;
+use gridline_protocol::Timestamp;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -28,6 +29,7 @@ pub struct Server;
 pub struct BoundServer {
     listener: TcpListener,
     app: Router,
+    state: AppState,
     addr: SocketAddr,
 }
 
@@ -45,7 +47,7 @@ impl Server {
     /// `config.listen`. Call inside a tokio runtime.
     pub async fn bind(config: Config) -> Result<BoundServer, ServerError> {
         let listen = config.listen;
-        let app = tokio::task::spawn_blocking(move || app(&config))
+        let (app, state) = tokio::task::spawn_blocking(move || app(&config))
             .await
             .map_err(|e| ServerError::Stopped(e.to_string()))??;
         let listener = TcpListener::bind(listen).await?;
@@ -53,6 +55,7 @@ impl Server {
         Ok(BoundServer {
             listener,
             app,
+            state,
             addr,
         })
     }
@@ -122,9 +125,12 @@ impl BoundServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         tracing::info!(addr = %self.addr, "gridline server listening");
-        axum::serve(self.listener, self.app)
+        let sweeper = tokio::spawn(sweep_uploads_forever(self.state.clone()));
+        let served = axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        sweeper.abort();
+        served?;
         tracing::info!("gridline server stopped");
         Ok(())
     }
@@ -207,8 +213,40 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
+/// Deletes expired uploads now and then every `sweep_every`, for as long as the server runs.
+async fn sweep_uploads_forever(state: AppState) {
+    let mut every = tokio::time::interval(state.upload_policy.sweep_every);
+    loop {
+        every.tick().await;
+        let state = state.clone();
+        match tokio::task::spawn_blocking(move || sweep_uploads(&state, Timestamp::now())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(uploads = n, "deleted expired uploads"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired uploads failed"),
+            Err(e) => tracing::warn!(error = %e, "the upload sweeper panicked"),
+        }
+    }
+}
+
+/// Deletes uploads untouched for the policy's `expire_after` as of `now` (sessions and their
+/// partial files, and partial files no session knows); returns how many sessions went.
+/// Blocking.
+pub fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, ServerError> {
+    let max_age = state.upload_policy.expire_after;
+    let before = Timestamp::from_millis(
+        now.as_millis()
+            .saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)),
+    );
+    let expired = state.store.uploads_expired(before)?;
+    for (user, sha256) in &expired {
+        state.media.discard_partial(*user, sha256)?;
+    }
+    state.media.sweep_partials(max_age)?;
+    Ok(expired.len())
+}
+
 /// Opens the data folder and assembles the router with its state and layers. Blocking.
-pub fn app(config: &Config) -> Result<Router, ServerError> {
+pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
     std::fs::create_dir_all(&config.data_dir)?;
     config.catalog.check().map_err(ServerError::Invalid)?;
     let store = Arc::new(SqliteStore::open(&config.db_path())?);
@@ -223,14 +261,15 @@ pub fn app(config: &Config) -> Result<Router, ServerError> {
         store,
         media: Arc::new(media),
         uploads: Arc::new(UploadLocks::default()),
+        upload_policy: config.uploads,
         limits: config.limits,
         catalog: Arc::new(config.catalog.clone()),
         catalog_doc: Arc::new(catalog_doc),
         grids: Arc::new(grids),
         rate_limiter: config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
     };
-    Ok(middleware::wrap(
-        routes::router(state),
-        config.request_timeout,
+    Ok((
+        middleware::wrap(routes::router(state.clone()), config.request_timeout),
+        state,
     ))
 }

@@ -10,6 +10,7 @@ use gridline_protocol::wire::Limits;
 use sha2::{Digest, Sha256};
 
 use crate::auth::hex;
+use crate::config::UploadPolicy;
 use crate::error::ApiError;
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::media::{MediaDir, UploadLocks};
@@ -23,8 +24,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Photo files.
     pub media: Arc<MediaDir>,
-    /// One upload at a time per photo.
+    /// One request at a time per account's upload of a photo.
     pub uploads: Arc<UploadLocks>,
+    /// Upload quotas and timeouts.
+    pub upload_policy: UploadPolicy,
     /// Enforced limits.
     pub limits: Limits,
     /// The catalog reports are validated against.

@@ -16,10 +16,34 @@ fn sha(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn photo_bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
+/// A real JPEG of noisy pixels (so it does not compress to nothing): `width` × 3/4 of it.
+fn photo(width: u32, seed: u8) -> Vec<u8> {
+    use gridline_core::photo::fixtures;
+    let height = width * 3 / 4;
+    let mut state = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
+    let rgb: Vec<u8> = (0..width * height * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect();
+    fixtures::jpeg(&rgb, width, height, &fixtures::JpegSpec::default())
+}
+
+/// Files in the media folder's `partial/` whose name mentions `name`.
+fn partials_of(h: &Harness, name: &str) -> usize {
+    std::fs::read_dir(h.dir.path().join("media/partial"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(name)
+        })
+        .count()
 }
 
 /// Files a report listing a photo of `declared` bytes named `name`; returns the ticket id.
@@ -59,24 +83,25 @@ fn uploads_resume_from_the_servers_offset_and_verify() {
     let h = Harness::start();
     let li = h.user("li", Role::Rider, &[]);
     let sup = h.user("wang", Role::Supervisor, &["HS-A"]);
-    let bytes = photo_bytes(300_000, 7);
+    let bytes = photo(400, 7);
+    let (len, cut) = (bytes.len() as u64, bytes.len() / 3);
     let name = sha(&bytes);
     let ticket = report_with_photo(&h, &li, &name, bytes.len());
 
     let resp = head(&h, &li, &name);
     assert_eq!(resp.status(), 200);
     assert_eq!(offset_of(&resp), 0);
-    assert_eq!(resp.headers()["upload-length"], "300000");
+    assert_eq!(resp.headers()["upload-length"], len.to_string().as_str());
 
     // First chunk, then a retry of it with the old offset: 409 names the server's offset.
-    let resp = patch(&h, &li, &name, 0, &bytes[..100_000]);
+    let resp = patch(&h, &li, &name, 0, &bytes[..cut]);
     assert_eq!(resp.status(), 204);
-    assert_eq!(offset_of(&resp), 100_000);
-    let resp = patch(&h, &li, &name, 0, &bytes[..100_000]);
+    assert_eq!(offset_of(&resp), cut as u64);
+    let resp = patch(&h, &li, &name, 0, &bytes[..cut]);
     assert_eq!(resp.status(), 409);
-    assert_eq!(offset_of(&resp), 100_000);
+    assert_eq!(offset_of(&resp), cut as u64);
     expect_error(resp, 409, "offset_mismatch", Some("Upload-Offset"));
-    assert_eq!(offset_of(&head(&h, &li, &name)), 100_000);
+    assert_eq!(offset_of(&head(&h, &li, &name)), cut as u64);
 
     // The photo is not visible as uploaded until complete.
     let t: Value = h
@@ -91,12 +116,12 @@ fn uploads_resume_from_the_servers_offset_and_verify() {
         None,
     );
 
-    let resp = patch(&h, &li, &name, 100_000, &bytes[100_000..]);
+    let resp = patch(&h, &li, &name, cut as u64, &bytes[cut..]);
     assert_eq!(resp.status(), 204);
-    assert_eq!(offset_of(&resp), 300_000);
-    assert_eq!(offset_of(&head(&h, &li, &name)), 300_000);
+    assert_eq!(offset_of(&resp), len);
+    assert_eq!(offset_of(&head(&h, &li, &name)), len);
     // Re-sending the completion is harmless.
-    assert_eq!(patch(&h, &li, &name, 300_000, &[]).status(), 204);
+    assert_eq!(patch(&h, &li, &name, len, &[]).status(), 204);
 
     let t: Value = h
         .get(&sup, &format!("/v1/tickets/{ticket}"))
@@ -107,6 +132,7 @@ fn uploads_resume_from_the_servers_offset_and_verify() {
         let resp = h.get(token, &format!("/v1/media/{name}"));
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-type"], "image/jpeg");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
         assert_eq!(resp.bytes().unwrap().as_ref(), &bytes[..]);
     }
 }
@@ -115,36 +141,36 @@ fn uploads_resume_from_the_servers_offset_and_verify() {
 fn bytes_that_do_not_hash_to_the_name_are_not_kept() {
     let h = Harness::start();
     let li = h.user("li", Role::Rider, &[]);
-    let bytes = photo_bytes(50_000, 1);
+    let bytes = photo(120, 1);
     let name = sha(&bytes);
     report_with_photo(&h, &li, &name, bytes.len());
     let mut corrupt = bytes.clone();
-    corrupt[49_999] ^= 0xff;
-    assert_eq!(patch(&h, &li, &name, 0, &corrupt[..20_000]).status(), 204);
+    let last = corrupt.len() - 3;
+    corrupt[last] ^= 0xff;
+    assert_eq!(patch(&h, &li, &name, 0, &corrupt[..2_000]).status(), 204);
     expect_error(
-        patch(&h, &li, &name, 20_000, &corrupt[20_000..]),
+        patch(&h, &li, &name, 2_000, &corrupt[2_000..]),
         422,
         "hash_mismatch",
         None,
     );
     assert_eq!(offset_of(&head(&h, &li, &name)), 0, "nothing kept");
-    let partial = h.dir.path().join("media/partial").join(&name);
-    assert!(!partial.exists());
+    assert_eq!(partials_of(&h, &name), 0);
     // A correct upload afterwards succeeds.
     assert_eq!(patch(&h, &li, &name, 0, &bytes).status(), 204);
-    assert_eq!(offset_of(&head(&h, &li, &name)), 50_000);
+    assert_eq!(offset_of(&head(&h, &li, &name)), bytes.len() as u64);
 }
 
 #[test]
 fn more_bytes_than_declared_are_refused_and_nothing_kept() {
     let h = Harness::start();
     let li = h.user("li", Role::Rider, &[]);
-    let bytes = photo_bytes(10_000, 2);
+    let bytes = photo(120, 2);
     let name = sha(&bytes);
-    report_with_photo(&h, &li, &name, 5_000);
-    assert_eq!(patch(&h, &li, &name, 0, &bytes[..4_000]).status(), 204);
+    report_with_photo(&h, &li, &name, 1_000);
+    assert_eq!(patch(&h, &li, &name, 0, &bytes[..800]).status(), 204);
     expect_error(
-        patch(&h, &li, &name, 4_000, &bytes[4_000..]),
+        patch(&h, &li, &name, 800, &bytes[800..]),
         413,
         "upload_too_large",
         None,
@@ -158,7 +184,7 @@ fn only_the_reporting_rider_may_upload() {
     let li = h.user("li", Role::Rider, &[]);
     let zhao = h.user("zhao", Role::Rider, &[]);
     let sup_b = h.user("chen", Role::Supervisor, &["HS-B"]);
-    let bytes = photo_bytes(1_000, 3);
+    let bytes = photo(40, 3);
     let name = sha(&bytes);
     report_with_photo(&h, &li, &name, bytes.len());
     let unlisted = sha(b"never referenced");
@@ -188,7 +214,7 @@ fn only_the_reporting_rider_may_upload() {
 fn malformed_uploads_are_refused() {
     let h = Harness::start();
     let li = h.user("li", Role::Rider, &[]);
-    let bytes = photo_bytes(1_000, 4);
+    let bytes = photo(40, 4);
     let name = sha(&bytes);
     report_with_photo(&h, &li, &name, bytes.len());
     let send = |path: String, ct: Option<&str>, offset: Option<&str>| {
@@ -251,7 +277,231 @@ fn malformed_uploads_are_refused() {
     let small = Harness::start_with(|c| c.limits.max_photo_bytes = 500);
     let li2 = small.user("li", Role::Rider, &[]);
     let mut r = report("li");
-    r["photos"] = json!([{"sha256": name, "bytes": 1000, "width": 1, "height": 1}]);
+    r["photos"] = json!([{"sha256": name, "bytes": bytes.len(), "width": 1, "height": 1}]);
     let results = small.batch(&li2, &[r]);
     assert_eq!(results[0]["field"], "photos.0.bytes");
+}
+
+/// The attack of issue 11: another account, knowing only a photo's hash and length (a
+/// supervisor sees both), lists it with a larger length and uploads junk. The owner's upload
+/// must neither be revealed, disturbed nor completed wrongly.
+#[test]
+fn another_account_can_neither_see_nor_disturb_an_upload() {
+    let h = Harness::start();
+    let li = h.user("li", Role::Rider, &[]);
+    let mallory = h.user("mallory", Role::Rider, &[]);
+    let sup = h.user("wang", Role::Supervisor, &["HS-A"]);
+    let bytes = photo(240, 9);
+    let (len, half) = (bytes.len() as u64, bytes.len() / 2);
+    let name = sha(&bytes);
+    let ticket = report_with_photo(&h, &li, &name, bytes.len());
+    assert_eq!(patch(&h, &li, &name, 0, &bytes[..half]).status(), 204);
+
+    // Mallory's own claim, one byte longer, is accepted as a report of hers: her upload is
+    // her own, with her own length and progress.
+    report_with_photo(&h, &mallory, &name, bytes.len() + 1);
+    let resp = head(&h, &mallory, &name);
+    assert_eq!(offset_of(&resp), 0, "the owner's progress is not revealed");
+    assert_eq!(
+        resp.headers()["upload-length"],
+        (len + 1).to_string().as_str()
+    );
+    let junk = vec![0x5a; bytes.len() + 1];
+    assert_eq!(patch(&h, &mallory, &name, 0, &junk[..100]).status(), 204);
+    expect_error(
+        patch(&h, &mallory, &name, 100, &junk[100..]),
+        422,
+        "hash_mismatch",
+        None,
+    );
+
+    // The owner's half is intact and the owner's view is the owner's length.
+    let resp = head(&h, &li, &name);
+    assert_eq!(offset_of(&resp), half as u64);
+    assert_eq!(resp.headers()["upload-length"], len.to_string().as_str());
+    let resp = patch(&h, &li, &name, half as u64, &bytes[half..]);
+    assert_eq!(resp.status(), 204);
+    assert_eq!(offset_of(&resp), len);
+    assert_eq!(resp.headers()["upload-length"], len.to_string().as_str());
+    let t: Value = h
+        .get(&sup, &format!("/v1/tickets/{ticket}"))
+        .json()
+        .unwrap();
+    assert_eq!(t["photos"][0]["uploaded"], true);
+    let got = h.get(&sup, &format!("/v1/media/{name}"));
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().unwrap().as_ref(), &bytes[..]);
+    // A stored photo's length is fixed now: a new claim with another length is refused.
+    let mut r = report("mallory");
+    r["photos"] = json!([{"sha256": name, "bytes": bytes.len() + 7, "width": 1, "height": 1}]);
+    let results = h.batch(&mallory, &[r]);
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
+    assert_eq!(results[0]["field"], "photos.0.bytes");
+}
+
+#[test]
+fn knowing_a_hash_is_not_enough_to_read_a_photo() {
+    let h = Harness::start();
+    let li = h.user("li", Role::Rider, &[]);
+    let mallory = h.user("mallory", Role::Rider, &[]);
+    let sup_a = h.user("wang", Role::Supervisor, &["HS-A"]);
+    let sup_b = h.user("chen", Role::Supervisor, &["HS-B"]);
+    let bytes = photo(160, 5);
+    let name = sha(&bytes);
+    report_with_photo(&h, &li, &name, bytes.len());
+    assert_eq!(patch(&h, &li, &name, 0, &bytes).status(), 204);
+
+    // Mallory lists the hash in a report of hers, in the other grid.
+    let mut r = report_at("mallory", IN_B);
+    r["photos"] = json!([{"sha256": name, "bytes": bytes.len(), "width": 160, "height": 120}]);
+    let theirs = h.file(&mallory, &r);
+    for token in [&mallory, &sup_b] {
+        expect_error(
+            h.get(token, &format!("/v1/media/{name}")),
+            404,
+            "not_found",
+            None,
+        );
+    }
+    let t: Value = h
+        .get(&sup_b, &format!("/v1/tickets/{theirs}"))
+        .json()
+        .unwrap();
+    assert_eq!(
+        t["photos"][0]["uploaded"], false,
+        "a listed hash is not an upload"
+    );
+    // Her HEAD reads 0: she has to prove she holds the bytes by sending them.
+    assert_eq!(offset_of(&head(&h, &mallory, &name)), 0);
+    assert_eq!(h.get(&sup_a, &format!("/v1/media/{name}")).status(), 200);
+    // Sending them proves it; then her ticket shows the photo like any other.
+    assert_eq!(patch(&h, &mallory, &name, 0, &bytes).status(), 204);
+    assert_eq!(h.get(&sup_b, &format!("/v1/media/{name}")).status(), 200);
+    let t: Value = h
+        .get(&sup_b, &format!("/v1/tickets/{theirs}"))
+        .json()
+        .unwrap();
+    assert_eq!(t["photos"][0]["uploaded"], true);
+}
+
+#[test]
+fn bytes_named_after_their_own_hash_must_still_be_a_jpeg() {
+    let h = Harness::start();
+    let li = h.user("li", Role::Rider, &[]);
+    let sup = h.user("wang", Role::Supervisor, &["HS-A"]);
+    let mut fake = b"<html><script>alert(1)</script></html>".to_vec();
+    fake.resize(2_000, b' ');
+    let name = sha(&fake);
+    let ticket = report_with_photo(&h, &li, &name, fake.len());
+    let body = expect_error(
+        patch(&h, &li, &name, 0, &fake),
+        422,
+        "validation_failed",
+        Some("body"),
+    );
+    assert!(body["message"].as_str().unwrap().contains("JPEG"), "{body}");
+    assert_eq!(offset_of(&head(&h, &li, &name)), 0);
+    assert_eq!(partials_of(&h, &name), 0);
+    expect_error(
+        h.get(&sup, &format!("/v1/media/{name}")),
+        404,
+        "not_found",
+        None,
+    );
+    let t: Value = h
+        .get(&sup, &format!("/v1/tickets/{ticket}"))
+        .json()
+        .unwrap();
+    assert_eq!(t["photos"][0]["uploaded"], false);
+}
+
+#[test]
+fn one_account_cannot_declare_two_lengths_for_one_photo() {
+    let h = Harness::start();
+    let li = h.user("li", Role::Rider, &[]);
+    let bytes = photo(80, 6);
+    let name = sha(&bytes);
+    report_with_photo(&h, &li, &name, bytes.len());
+    let mut r = report("li");
+    r["photos"] = json!([{"sha256": name, "bytes": bytes.len() * 2, "width": 1, "height": 1}]);
+    let results = h.batch(&li, &[r]);
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
+    assert_eq!(results[0]["field"], "photos.0.bytes");
+    assert_eq!(
+        head(&h, &li, &name).headers()["upload-length"],
+        bytes.len().to_string().as_str()
+    );
+}
+
+#[test]
+fn unfinished_uploads_count_against_a_quota_and_expire() {
+    let first = photo(200, 11);
+    let second = photo(200, 12);
+    let quota = (first.len() + second.len() / 2) as u64;
+    let h = Harness::start_with(|c| {
+        c.uploads.pending_quota = quota;
+        c.uploads.expire_after = std::time::Duration::from_millis(300);
+        c.uploads.sweep_every = std::time::Duration::from_millis(100);
+    });
+    let li = h.user("li", Role::Rider, &[]);
+    let (a, b) = (sha(&first), sha(&second));
+    report_with_photo(&h, &li, &a, first.len());
+    report_with_photo(&h, &li, &b, second.len());
+    assert_eq!(patch(&h, &li, &a, 0, &first[..1_000]).status(), 204);
+    let resp = patch(&h, &li, &b, 0, &second[..1_000]);
+    assert!(resp.headers().contains_key("retry-after"));
+    expect_error(resp, 429, "quota_exceeded", None);
+    assert_eq!(partials_of(&h, &b), 0, "a refused upload keeps nothing");
+
+    // Left alone, the first upload expires: its bytes are deleted and the quota frees.
+    let mut waited = 0;
+    while partials_of(&h, &a) > 0 {
+        assert!(waited < 100, "the abandoned upload was never swept");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    assert_eq!(offset_of(&head(&h, &li, &a)), 0);
+    assert_eq!(patch(&h, &li, &b, 0, &second).status(), 204);
+    assert_eq!(offset_of(&head(&h, &li, &b)), second.len() as u64);
+}
+
+#[test]
+fn a_stalled_upload_releases_the_photo_after_the_idle_timeout() {
+    use std::io::Write;
+    let h = Harness::start_with(|c| {
+        c.uploads.idle_timeout = std::time::Duration::from_millis(500);
+        c.uploads.lock_wait = std::time::Duration::from_secs(5);
+    });
+    let li = h.user("li", Role::Rider, &[]);
+    let bytes = photo(160, 13);
+    let name = sha(&bytes);
+    report_with_photo(&h, &li, &name, bytes.len());
+    // A PATCH that promises the whole photo, sends 500 bytes and then nothing more.
+    let addr = h.base.trim_start_matches("http://");
+    let mut stalled = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stalled,
+        "PATCH /v1/media/{name} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {li}\r\n\
+         content-type: application/offset+octet-stream\r\nupload-offset: 0\r\n\
+         content-length: {}\r\n\r\n",
+        bytes.len()
+    )
+    .unwrap();
+    stalled.write_all(&bytes[..500]).unwrap();
+    stalled.flush().unwrap();
+    // The same device's retry waits for the stalled request to time out, then sees what it
+    // left: the 500 bytes, kept for resuming.
+    let mut offset = 0;
+    for _ in 0..50 {
+        offset = offset_of(&head(&h, &li, &name));
+        if offset == 500 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(offset, 500);
+    let resp = patch(&h, &li, &name, 500, &bytes[500..]);
+    assert_eq!(resp.status(), 204);
+    assert_eq!(offset_of(&resp), bytes.len() as u64);
+    drop(stalled);
 }

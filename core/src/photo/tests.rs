@@ -579,3 +579,41 @@ fn interlaced_png_is_buffered_and_reduced() {
     );
     assert!(matches!(r, Err(PhotoError::TooManyPixels { .. })), "{r:?}");
 }
+
+#[test]
+fn verify_jpeg_accepts_pipeline_output_and_refuses_impostors() {
+    let s = Scratch::new();
+    let input = s.input(
+        "in.jpg",
+        &fixtures::jpeg(&fixtures::quadrants(64, 48), 64, 48, &JpegSpec::default()),
+    );
+    let done = process_file(&input, &s.out(), &PhotoOptions::default()).unwrap();
+    let good = std::fs::read(&done.photo.path).unwrap();
+    let opts = PhotoOptions::default();
+    assert_eq!(verify_jpeg(&good, &opts).unwrap(), (64, 48));
+
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"<script>hidden payload</script>");
+    assert!(matches!(
+        verify_jpeg(&trailing, &opts),
+        Err(PhotoError::Corrupt { .. })
+    ));
+    let cut = &good[..good.len() / 2];
+    assert!(verify_jpeg(cut, &opts).is_err(), "truncated");
+    let mut inside = good.clone();
+    let mid = inside.len() / 2;
+    inside[mid..mid + 64].fill(0xFF);
+    // Corrupt entropy data either fails or decodes to noise; the EOI is still there, so the
+    // check is the decoder's. Either way nothing panics.
+    let _ = verify_jpeg(&inside, &opts);
+    assert!(matches!(verify_jpeg(b"", &opts), Err(PhotoError::Empty)));
+    assert!(verify_jpeg(b"GIF89a not a jpeg at all", &opts).is_err());
+    let png = fixtures::png(&fixtures::quadrants(8, 8), 8, 8, PngColor::Rgb8, None);
+    assert!(verify_jpeg(&png, &opts).is_err(), "PNG is not a JPEG");
+    let mut bomb = fixtures::bomb_jpeg(60_000, 60_000);
+    bomb.extend_from_slice(&[0xFF, 0xD9]);
+    assert!(matches!(
+        verify_jpeg(&bomb, &opts),
+        Err(PhotoError::TooManyPixels { .. })
+    ));
+}

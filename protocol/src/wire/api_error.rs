@@ -45,8 +45,12 @@ pub enum ErrorCode {
     HashMismatch,
     /// 413: the upload is longer than declared or than `Limits::max_photo_bytes`; nothing was kept.
     UploadTooLarge,
+    /// 409: another request of the same account is uploading this photo; retry shortly.
+    UploadBusy,
     /// 429: too many requests for this token; see `Retry-After`.
     RateLimited,
+    /// 429: the account's unfinished uploads or writes are at their quota; see `Retry-After`.
+    QuotaExceeded,
     /// 503: the request took too long and was abandoned; retry later.
     Timeout,
     /// 500: a server fault; retry later.
@@ -68,9 +72,12 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::BodyTooLarge | Self::BatchTooLarge | Self::UploadTooLarge => 413,
             Self::ValidationFailed | Self::HashMismatch => 422,
-            Self::VersionConflict | Self::InvalidTransition | Self::OffsetMismatch => 409,
+            Self::VersionConflict
+            | Self::InvalidTransition
+            | Self::OffsetMismatch
+            | Self::UploadBusy => 409,
             Self::PreconditionRequired => 428,
-            Self::RateLimited => 429,
+            Self::RateLimited | Self::QuotaExceeded => 429,
             Self::Timeout => 503,
             Self::Internal | Self::Unknown => 500,
         }
@@ -107,7 +114,7 @@ mod tests {
         let json = serde_json::to_string(&body).unwrap();
         assert_eq!(json, r#"{"code":"version_conflict","message":"stale"}"#);
         let future: ErrorBody =
-            serde_json::from_str(r#"{"code":"quota_exceeded","message":"x","new":1}"#).unwrap();
+            serde_json::from_str(r#"{"code":"quota_exceeded_v9","message":"x","new":1}"#).unwrap();
         assert_eq!(future.code, ErrorCode::Unknown);
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridline_protocol::Timestamp;
@@ -16,8 +16,9 @@ use tokio::io::AsyncWriteExt;
 use crate::auth::{Caller, User};
 use crate::error::ApiError;
 use crate::extract::require_content_type;
+use crate::media::Finished;
 use crate::state::{AppState, blocking};
-use crate::store::MediaClaim;
+use crate::store::{MediaClaim, UploadStart};
 
 fn check_name(sha256: &str) -> Result<(), ApiError> {
     if is_sha256_hex(sha256) {
@@ -30,24 +31,15 @@ fn check_name(sha256: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The caller's claim on `sha256`, noticing a verified file whose database record was lost
-/// (a crash between the rename and the insert): the file's presence proves it was verified.
+/// The caller's claim on `sha256`. (Verified bytes whose database record was lost in a crash
+/// heal themselves: the account's HEAD reads 0, it sends the bytes again, and `finish` finds
+/// them stored and records the account as their holder.)
 async fn claim(state: &AppState, user: &User, sha256: &str) -> Result<MediaClaim, ApiError> {
-    let (store, media, user, sha) = (
-        state.store.clone(),
-        state.media.clone(),
-        user.clone(),
-        sha256.to_string(),
-    );
+    let (store, user, sha) = (state.store.clone(), user.clone(), sha256.to_string());
     blocking(move || {
-        let Some(mut claim) = store.media_claim(&user, &sha)? else {
-            return Err(ApiError::not_found("photo among your reports"));
-        };
-        if !claim.complete && media.complete_path(&sha).is_file() {
-            store.media_stored(&sha, claim.declared_bytes, Timestamp::now())?;
-            claim.complete = true;
-        }
-        Ok(claim)
+        store
+            .media_claim(&user, &sha)?
+            .ok_or_else(|| ApiError::not_found("photo among your reports"))
     })
     .await?
 }
@@ -60,41 +52,96 @@ fn offsets(offset: u64, length: u64) -> [(&'static str, String); 3] {
     ]
 }
 
-/// `HEAD`: how much of the photo the server holds.
+/// Takes the caller's lock on their upload of `sha256`, or answers "busy, retry" when another
+/// request of theirs holds it for longer than the wait (a stalled connection of the same
+/// device; it ends at the upload idle timeout).
+async fn turn(
+    state: &AppState,
+    user: &User,
+    sha256: &str,
+) -> Result<tokio::sync::OwnedMutexGuard<()>, ApiError> {
+    state
+        .uploads
+        .lock(user.id, sha256, state.upload_policy.lock_wait)
+        .await
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UploadBusy,
+                "another request of yours is still uploading this photo; retry shortly",
+            )
+            .with_header("retry-after", "1")
+        })
+}
+
+/// Verifies the caller's finished upload and records it; the error says why it was dropped.
+async fn finish(state: &AppState, user: &User, sha256: &str, length: u64) -> Result<(), ApiError> {
+    let (media, store, user, sha) = (
+        state.media.clone(),
+        state.store.clone(),
+        user.clone(),
+        sha256.to_string(),
+    );
+    blocking(move || {
+        let finished = media.finish(user.id, &sha).map_err(ApiError::internal)?;
+        match finished {
+            Finished::Verified => {
+                store.media_stored(&user, &sha, length, Timestamp::now())?;
+                Ok(())
+            }
+            Finished::HashMismatch => {
+                store.upload_close(user.id, &sha)?;
+                Err(ApiError::new(
+                    ErrorCode::HashMismatch,
+                    "the bytes do not hash to the photo's name; nothing was kept, start again \
+                     from 0",
+                ))
+            }
+            Finished::NotAPhoto(why) => {
+                store.upload_close(user.id, &sha)?;
+                Err(ApiError::new(
+                    ErrorCode::ValidationFailed,
+                    format!("the bytes are not a JPEG photo this server can read ({why}); nothing was kept"),
+                )
+                .with_field("body"))
+            }
+        }
+    })
+    .await?
+}
+
+/// `HEAD`: how much of the photo the server holds for this account. Another account's
+/// progress is never visible; a photo the account has not itself uploaded reads as 0 even when
+/// someone else's copy is stored.
 pub async fn head(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&sha256)?;
-    let _turn = state.uploads.lock(&sha256).await;
+    let _turn = turn(&state, &user, &sha256).await?;
     let claim = claim(&state, &user, &sha256).await?;
-    let offset = if claim.complete {
-        claim.declared_bytes
+    let length = claim.declared_bytes;
+    let offset = if claim.held {
+        length
     } else {
-        let (media, store, length) = (
-            state.media.clone(),
-            state.store.clone(),
-            claim.declared_bytes,
-        );
-        blocking(move || -> Result<u64, ApiError> {
-            let held = media.partial_len(&sha256).map_err(ApiError::internal)?;
-            if held != length || length == 0 {
-                return Ok(held);
-            }
+        let (media, id, name) = (state.media.clone(), user.id, sha256.clone());
+        let held = blocking(move || media.partial_len(id, &name))
+            .await?
+            .map_err(ApiError::internal)?;
+        if held == length && length > 0 {
             // Every byte arrived but the PATCH that brought the last ones was cut off (client
-            // gone) before the hash was checked: finish it now, so "offset == length" keeps
-            // meaning "complete and verified".
-            if media.finish(&sha256).map_err(ApiError::internal)? {
-                store.media_stored(&sha256, length, Timestamp::now())?;
-                Ok(length)
-            } else {
-                Ok(0)
+            // gone) before they were checked: finish now, so "offset == length" keeps meaning
+            // "complete and verified". Bad bytes are dropped and the upload starts over.
+            match finish(&state, &user, &sha256, length).await {
+                Ok(()) => length,
+                Err(_) => 0,
             }
-        })
-        .await??
+        } else {
+            // Never more than the length: a partial file cannot outgrow it (see `append`).
+            held.min(length)
+        }
     };
-    Ok((StatusCode::OK, offsets(offset, claim.declared_bytes)).into_response())
+    Ok((StatusCode::OK, offsets(offset, length)).into_response())
 }
 
 fn mismatch(server_offset: u64, length: u64) -> ApiError {
@@ -114,7 +161,8 @@ fn too_long(length: u64) -> ApiError {
     )
 }
 
-/// `PATCH`: appends the body at `Upload-Offset`; verifies and stores the photo when complete.
+/// `PATCH`: appends the body at `Upload-Offset` to the caller's own upload; verifies and
+/// stores the photo when complete.
 pub async fn upload(
     State(state): State<AppState>,
     Caller(user): Caller,
@@ -134,74 +182,97 @@ pub async fn upload(
                 "an Upload-Offset header (bytes) is required",
             )
         })?;
-    let _turn = state.uploads.lock(&sha256).await;
+    let _turn = turn(&state, &user, &sha256).await?;
     let claim = claim(&state, &user, &sha256).await?;
     let length = claim.declared_bytes;
-    if length > state.limits.max_photo_bytes {
+    if length > state.limits.max_photo_bytes || length == 0 {
         return Err(ApiError::new(
             ErrorCode::UploadTooLarge,
             format!(
-                "photos may be at most {} bytes",
+                "photos may be 1 to {} bytes; this report declared {length}",
                 state.limits.max_photo_bytes
             ),
         ));
     }
-    if claim.complete {
+    if claim.held {
         return if offset == length {
             Ok((StatusCode::NO_CONTENT, offsets(length, length)).into_response())
         } else {
             Err(mismatch(length, length))
         };
     }
-    let media = state.media.clone();
-    let name = sha256.clone();
-    let held = blocking(move || media.partial_len(&name))
+    let (media, id, name) = (state.media.clone(), user.id, sha256.clone());
+    let held = blocking(move || media.partial_len(id, &name))
         .await?
         .map_err(ApiError::internal)?;
     if offset != held {
-        return Err(mismatch(held, length));
+        return Err(mismatch(held.min(length), length));
     }
     let declared_body = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared_body.is_some_and(|n| held.saturating_add(n) > length) {
-        state
-            .media
-            .discard_partial(&sha256)
-            .map_err(ApiError::internal)?;
+        discard(&state, &user, &sha256).await?;
         return Err(too_long(length));
     }
-    let written = append(&state, &sha256, body, held, length).await?;
+    let (store, who, name, quota) = (
+        state.store.clone(),
+        user.clone(),
+        sha256.clone(),
+        state.upload_policy.pending_quota,
+    );
+    let start =
+        blocking(move || store.upload_open(&who, &name, length, quota, Timestamp::now())).await??;
+    if let UploadStart::OverQuota { pending } = start {
+        return Err(ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "{pending} bytes of your uploads are unfinished; finish them (or wait for them \
+                 to expire) before starting another"
+            ),
+        )
+        .with_header("retry-after", "60"));
+    }
+    let written = append(&state, &user, &sha256, body, held, length).await;
+    let (store, who, name) = (state.store.clone(), user.clone(), sha256.clone());
+    blocking(move || store.upload_touch(&who, &name, Timestamp::now())).await??;
+    let written = written?;
     if written == length {
-        let media = state.media.clone();
-        let name = sha256.clone();
-        let verified = blocking(move || media.finish(&name))
-            .await?
-            .map_err(ApiError::internal)?;
-        if !verified {
-            return Err(ApiError::new(
-                ErrorCode::HashMismatch,
-                "the bytes do not hash to the photo's name; nothing was kept, start again from 0",
-            ));
-        }
-        let store = state.store.clone();
-        blocking(move || store.media_stored(&sha256, length, Timestamp::now())).await??;
+        finish(&state, &user, &sha256, length).await?;
     }
     Ok((StatusCode::NO_CONTENT, offsets(written, length)).into_response())
 }
 
-/// Streams the body onto the partial file; returns the new offset. Bytes that arrived before
-/// the client vanished are kept (that is what makes the upload resumable); bytes beyond the
-/// declared length discard the whole upload.
+/// Deletes the caller's upload of `sha256`: its bytes and its session.
+async fn discard(state: &AppState, user: &User, sha256: &str) -> Result<(), ApiError> {
+    let (media, store, id, sha) = (
+        state.media.clone(),
+        state.store.clone(),
+        user.id,
+        sha256.to_string(),
+    );
+    blocking(move || {
+        media
+            .discard_partial(id, &sha)
+            .map_err(ApiError::internal)?;
+        store.upload_close(id, &sha).map_err(ApiError::from)
+    })
+    .await?
+}
+
+/// Streams the body onto the caller's partial file; returns the new offset. Bytes that
+/// arrived before the client vanished (or went quiet for the idle timeout) are kept: that is
+/// what makes the upload resumable. Bytes beyond the declared length discard the whole upload.
 async fn append(
     state: &AppState,
+    user: &User,
     sha256: &str,
     mut body: Body,
     held: u64,
     length: u64,
 ) -> Result<u64, ApiError> {
-    let path = state.media.partial_path(sha256);
+    let path = state.media.partial_path(user.id, sha256);
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -209,7 +280,24 @@ async fn append(
         .await
         .map_err(ApiError::internal)?;
     let mut written = held;
-    while let Some(frame) = body.frame().await {
+    let idle = state.upload_policy.idle_timeout;
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                file.flush().await.map_err(ApiError::internal)?;
+                return Err(ApiError::new(
+                    ErrorCode::Timeout,
+                    format!(
+                        "no bytes arrived for {} s; {written} are kept, HEAD for the offset and \
+                         resume",
+                        idle.as_secs()
+                    ),
+                )
+                .with_header("retry-after", "1"));
+            }
+        };
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
@@ -225,10 +313,7 @@ async fn append(
         };
         if written.saturating_add(data.len() as u64) > length {
             drop(file);
-            state
-                .media
-                .discard_partial(sha256)
-                .map_err(ApiError::internal)?;
+            discard(state, user, sha256).await?;
             return Err(too_long(length));
         }
         file.write_all(&data).await.map_err(ApiError::internal)?;
@@ -238,7 +323,7 @@ async fn append(
     Ok(written)
 }
 
-/// `GET`: the verified photo, for anyone who can see a ticket listing it.
+/// `GET`: the verified photo, for anyone who can see a ticket whose reporter uploaded it.
 pub async fn download(
     State(state): State<AppState>,
     Caller(user): Caller,
@@ -257,6 +342,7 @@ pub async fn download(
             [
                 (CONTENT_TYPE, "image/jpeg"),
                 (CACHE_CONTROL, "private, max-age=31536000, immutable"),
+                (CONTENT_DISPOSITION, "inline"),
             ],
             bytes,
         )

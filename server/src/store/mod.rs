@@ -69,10 +69,23 @@ pub struct Submission {
 /// A caller's right to upload a photo: one of their reports lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaClaim {
-    /// Size declared by the report (`PhotoRef::bytes`): the upload length.
+    /// Size declared by the caller's first report listing the photo: the upload length.
+    /// Later reports of the same account must declare the same size (checked at submit).
     pub declared_bytes: u64,
-    /// True once verified bytes are stored.
-    pub complete: bool,
+    /// True once this account has uploaded the bytes and the server verified them.
+    pub held: bool,
+}
+
+/// What came of asking to start an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStart {
+    /// The upload is (now) registered to the account.
+    Open,
+    /// Starting it would take the account's pending bytes over the quota.
+    OverQuota {
+        /// Bytes of the account's other unfinished uploads.
+        pending: u64,
+    },
 }
 
 /// Filters of a ticket listing, already parsed.
@@ -149,11 +162,40 @@ pub trait Store: Send + Sync + 'static {
     /// The caller's claim on a photo, if one of their reports lists it.
     fn media_claim(&self, user: &User, sha256: &str) -> Result<Option<MediaClaim>, StoreError>;
 
-    /// True when a ticket in `scope` lists the photo.
+    /// True when a ticket in `scope` lists the photo and its owner holds the bytes (uploaded
+    /// them and had them verified): knowing a hash is not enough to read a photo.
     fn media_visible(&self, scope: Scope, sha256: &str) -> Result<bool, StoreError>;
 
-    /// Records that verified bytes of a photo are stored.
-    fn media_stored(&self, sha256: &str, bytes: u64, now: Timestamp) -> Result<(), StoreError>;
+    /// Records that `user` uploaded verified bytes of a photo (and that they are stored);
+    /// ends the account's upload session.
+    fn media_stored(
+        &self,
+        user: &User,
+        sha256: &str,
+        bytes: u64,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Registers `user`'s upload of `sha256` (`length` bytes) unless one is open already,
+    /// refusing it when the account's unfinished uploads would exceed `quota` bytes.
+    fn upload_open(
+        &self,
+        user: &User,
+        sha256: &str,
+        length: u64,
+        quota: u64,
+        now: Timestamp,
+    ) -> Result<UploadStart, StoreError>;
+
+    /// Notes that bytes of `user`'s upload arrived at `now` (postpones its expiry).
+    fn upload_touch(&self, user: &User, sha256: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Forgets `user`'s upload of `sha256` (discarded or finished).
+    fn upload_close(&self, user_id: i64, sha256: &str) -> Result<(), StoreError>;
+
+    /// Forgets uploads untouched since `before` and returns them (account id, photo) so their
+    /// partial files can be deleted.
+    fn uploads_expired(&self, before: Timestamp) -> Result<Vec<(i64, String)>, StoreError>;
 
     /// Up to `limit` changes in `scope` after sequence number `after`, and whether more wait.
     fn changes(

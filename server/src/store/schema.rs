@@ -8,7 +8,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -99,7 +100,41 @@ CREATE TABLE events (
     duplicate_of INTEGER
 );
 CREATE INDEX events_by_ticket ON events (ticket_id, seq);
-"#];
+"#,
+    r#"
+-- Accounts that proved they hold a photo's bytes: they uploaded them and the server verified
+-- the hash and decoded the JPEG. A photo is served only through tickets of its holders, so
+-- knowing a hash (a supervisor sees it on a ticket) is not enough to read or claim the bytes.
+CREATE TABLE media_holders (
+    sha256  TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (sha256, user_id)
+) WITHOUT ROWID;
+CREATE INDEX media_holders_by_user ON media_holders (user_id, sha256);
+-- Before this version the uploader was not recorded: the owner of the earliest ticket that
+-- lists a stored photo with its stored length is taken to have uploaded it.
+INSERT OR IGNORE INTO media_holders (sha256, user_id, at)
+SELECT m.sha256,
+       (SELECT t.owner_id FROM photos p JOIN tickets t ON t.id = p.ticket_id
+         WHERE p.sha256 = m.sha256 AND p.bytes = m.bytes ORDER BY t.id LIMIT 1),
+       m.stored_at
+FROM media m
+WHERE EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = m.sha256 AND p.bytes = m.bytes);
+
+-- Uploads in progress: one per account and photo, owned by that account alone. `length` is
+-- fixed by the account's first report listing the photo; `touched_at` drives expiry.
+CREATE TABLE uploads (
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    sha256     TEXT NOT NULL,
+    length     INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    touched_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, sha256)
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_age ON uploads (touched_at);
+"#,
+];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

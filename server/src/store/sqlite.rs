@@ -18,7 +18,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    ActionOutcome, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
+    ActionOutcome, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter, UploadStart,
     parse_ticket_id, schema, ticket_id,
 };
 use crate::auth::{Role, Scope, User};
@@ -119,6 +119,38 @@ fn scope_sql(scope: Scope) -> (&'static str, i64) {
     }
 }
 
+/// A photo's upload length is fixed by the first claim on it: the account's own earlier
+/// reports, and the verified bytes if any are stored. A report declaring another length for
+/// the same hash is refused, so no claim can stretch or shrink someone's upload.
+fn photo_length_conflict(
+    tx: &rusqlite::Transaction<'_>,
+    user_id: i64,
+    report: &Report,
+) -> Result<Option<(String, String)>, StoreError> {
+    let mut own = tx.prepare_cached(
+        "SELECT p.bytes FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+         WHERE p.sha256 = ?1 AND t.owner_id = ?2 LIMIT 1",
+    )?;
+    let mut stored = tx.prepare_cached("SELECT bytes FROM media WHERE sha256 = ?1")?;
+    for (i, p) in report.photos.iter().enumerate() {
+        let earlier: Option<i64> = own
+            .query_row(params![p.sha256, user_id], |r| r.get(0))
+            .optional()?;
+        let verified: Option<i64> = stored.query_row([&p.sha256], |r| r.get(0)).optional()?;
+        if let Some(known) = earlier.or(verified).map(to_u64).filter(|n| *n != p.bytes) {
+            return Ok(Some((
+                format!("photos.{i}.bytes"),
+                format!(
+                    "{} bytes, but this photo is known as {known} bytes; a photo's size \
+                     cannot change",
+                    p.bytes
+                ),
+            )));
+        }
+    }
+    Ok(None)
+}
+
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
@@ -176,11 +208,16 @@ impl TicketRow {
     /// Builds the wire ticket: the stored report, photo upload state and full history.
     fn assemble(self, conn: &Connection) -> Result<Ticket, StoreError> {
         let report: Report = serde_json::from_str(&self.report).map_err(corrupt)?;
-        let mut uploaded = conn.prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?;
+        // "Uploaded" means the ticket's own reporter uploaded verified bytes, not merely that
+        // someone did: another account listing the same hash proves nothing.
+        let mut uploaded = conn.prepare_cached(
+            "SELECT 1 FROM media_holders h JOIN tickets t ON t.owner_id = h.user_id \
+             WHERE t.id = ?1 AND h.sha256 = ?2",
+        )?;
         let mut photos = Vec::with_capacity(report.photos.len());
         for p in &report.photos {
             photos.push(TicketPhoto {
-                uploaded: uploaded.exists([&p.sha256])?,
+                uploaded: uploaded.exists(params![self.id, &p.sha256])?,
                 sha256: p.sha256.clone(),
                 bytes: p.bytes,
                 width: p.width,
@@ -474,6 +511,11 @@ impl Store for SqliteStore {
                     Some(_) => ItemResult::Conflict {
                         reason: format!("report id {report_id} is already used by another account"),
                     },
+                    None if let Some((field, reason)) =
+                        photo_length_conflict(tx, user.id, &item.report)? =>
+                    {
+                        ItemResult::Rejected { field, reason }
+                    }
                     None => {
                         insert.execute(params![
                             report_id,
@@ -516,19 +558,19 @@ impl Store for SqliteStore {
             let declared: Option<i64> = conn
                 .prepare_cached(
                     "SELECT p.bytes FROM photos p JOIN tickets t ON t.id = p.ticket_id \
-                     WHERE p.sha256 = ?1 AND t.owner_id = ?2 ORDER BY t.id LIMIT 1",
+                     WHERE p.sha256 = ?1 AND t.owner_id = ?2 ORDER BY t.id, p.position LIMIT 1",
                 )?
                 .query_row(params![sha256, user.id], |r| r.get(0))
                 .optional()?;
             let Some(declared) = declared else {
                 return Ok(None);
             };
-            let complete = conn
-                .prepare_cached("SELECT 1 FROM media WHERE sha256 = ?1")?
-                .exists([sha256])?;
+            let held = conn
+                .prepare_cached("SELECT 1 FROM media_holders WHERE sha256 = ?1 AND user_id = ?2")?
+                .exists(params![sha256, user.id])?;
             Ok(Some(MediaClaim {
                 declared_bytes: to_u64(declared),
-                complete,
+                held,
             }))
         })
     }
@@ -538,19 +580,97 @@ impl Store for SqliteStore {
             let (cond, param) = scope_sql(scope);
             let sql = format!(
                 "SELECT 1 FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+                 JOIN media_holders h ON h.sha256 = p.sha256 AND h.user_id = t.owner_id \
                  WHERE p.sha256 = ? AND {cond} LIMIT 1"
             );
             Ok(conn.prepare_cached(&sql)?.exists(params![sha256, param])?)
         })
     }
 
-    fn media_stored(&self, sha256: &str, bytes: u64, now: Timestamp) -> Result<(), StoreError> {
+    fn media_stored(
+        &self,
+        user: &User,
+        sha256: &str,
+        bytes: u64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO media (sha256, bytes, stored_at) VALUES (?1, ?2, ?3)",
                 params![sha256, to_i64(bytes), now.as_millis()],
             )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO media_holders (sha256, user_id, at) VALUES (?1, ?2, ?3)",
+                params![sha256, user.id, now.as_millis()],
+            )?;
+            tx.execute(
+                "DELETE FROM uploads WHERE user_id = ?1 AND sha256 = ?2",
+                params![user.id, sha256],
+            )?;
             Ok(())
+        })
+    }
+
+    fn upload_open(
+        &self,
+        user: &User,
+        sha256: &str,
+        length: u64,
+        quota: u64,
+        now: Timestamp,
+    ) -> Result<UploadStart, StoreError> {
+        self.write(|tx| {
+            let open = tx
+                .prepare_cached("SELECT 1 FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?
+                .exists(params![user.id, sha256])?;
+            if open {
+                return Ok(UploadStart::Open);
+            }
+            let pending: i64 = tx
+                .prepare_cached("SELECT COALESCE(SUM(length), 0) FROM uploads WHERE user_id = ?1")?
+                .query_row([user.id], |r| r.get(0))?;
+            let pending = to_u64(pending);
+            if pending.saturating_add(length) > quota {
+                return Ok(UploadStart::OverQuota { pending });
+            }
+            tx.execute(
+                "INSERT INTO uploads (user_id, sha256, length, started_at, touched_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![user.id, sha256, to_i64(length), now.as_millis()],
+            )?;
+            Ok(UploadStart::Open)
+        })
+    }
+
+    fn upload_touch(&self, user: &User, sha256: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE uploads SET touched_at = ?3 WHERE user_id = ?1 AND sha256 = ?2",
+                params![user.id, sha256, now.as_millis()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn upload_close(&self, user_id: i64, sha256: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM uploads WHERE user_id = ?1 AND sha256 = ?2",
+                params![user_id, sha256],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn uploads_expired(&self, before: Timestamp) -> Result<Vec<(i64, String)>, StoreError> {
+        self.write(|tx| {
+            let expired = tx
+                .prepare_cached(
+                    "DELETE FROM uploads WHERE touched_at < ?1 RETURNING user_id, sha256",
+                )?
+                .query_map([before.as_millis()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(expired)
         })
     }
 
