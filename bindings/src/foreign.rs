@@ -82,6 +82,9 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Timeout for the whole exchange, in milliseconds.
     pub timeout_ms: u64,
+    /// Most body bytes (decompressed) the core accepts in the answer: stop reading one byte
+    /// past it. A longer body is refused by the core either way.
+    pub max_response_bytes: u64,
 }
 
 /// The server's answer.
@@ -144,6 +147,7 @@ impl core::HttpTransport for ForeignTransport {
             headers: r.headers.into_iter().collect(),
             body: r.body,
             timeout_ms: u64::try_from(r.timeout.as_millis()).unwrap_or(u64::MAX),
+            max_response_bytes: r.max_response_bytes,
         };
         match self.0.send(request) {
             Ok(resp) => Ok(core::HttpResponse {

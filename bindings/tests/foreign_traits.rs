@@ -47,6 +47,7 @@ impl HttpTransport for AppTransport {
             headers: r.headers.into_iter().collect(),
             body: r.body,
             timeout: std::time::Duration::from_millis(r.timeout_ms),
+            max_response_bytes: r.max_response_bytes,
         };
         let resp = self
             .inner

@@ -129,7 +129,7 @@ impl Drop for FaultProxy {
 
 /// Reads one HTTP/1.1 request (head + Content-Length body) and returns it with
 /// `Connection: close` forced, so each connection carries exactly one request.
-fn read_request(client: &mut TcpStream) -> io::Result<Vec<u8>> {
+pub(crate) fn read_request(client: &mut TcpStream) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(8192);
     let mut chunk = [0u8; 16384];
     let head_end = loop {
@@ -175,7 +175,7 @@ fn read_request(client: &mut TcpStream) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn exchange(request: &[u8], upstream: SocketAddr) -> io::Result<Vec<u8>> {
+pub(crate) fn exchange(request: &[u8], upstream: SocketAddr) -> io::Result<Vec<u8>> {
     let mut server = TcpStream::connect_timeout(&upstream, Duration::from_secs(5))?;
     server.set_read_timeout(Some(Duration::from_secs(60)))?;
     server.write_all(request)?;

@@ -1,6 +1,8 @@
-//! Test support for the end-to-end suites in `tests/tests/`: a fault-injecting TCP proxy, and a
+//! Test support for the end-to-end suites in `tests/tests/`: a fault-injecting TCP proxy, a
+//! hostile proxy that answers chosen requests with crafted (broken, malicious) responses, and a
 //! district (the real reference server with users) started on loopback.
 
 pub mod district;
 pub mod fault_proxy;
+pub mod hostile_proxy;
 pub mod reports;

@@ -30,6 +30,7 @@ fn options() -> SyncOptions {
         request_timeout: Duration::from_secs(20),
         photo_chunk: 4096,
         changes_page: 200,
+        ..SyncOptions::default()
     }
 }
 

@@ -66,6 +66,7 @@ fn head_finishes_a_fully_received_but_unverified_upload() {
                 headers,
                 body,
                 timeout: Duration::from_secs(10),
+                max_response_bytes: 1 << 20,
             })
             .unwrap()
     };

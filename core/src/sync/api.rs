@@ -29,7 +29,15 @@ pub enum CallError {
     /// The token provider failed, or a fresh token was refused too.
     Auth(String),
     /// 413: the request was larger than the server accepts.
-    TooLarge(String),
+    TooLarge {
+        /// Words for the log.
+        reason: String,
+        /// True when the refusal came with a Gridline error body (not a proxy's page).
+        from_server: bool,
+    },
+    /// The answer breaks the protocol (too large, or not what was asked for): a broken or
+    /// hostile server, or a proxy in the way. The run ends; nothing is marked on its word.
+    Protocol(String),
     /// A final refusal of this request.
     Permanent {
         /// HTTP status (0 when no request was made).
@@ -46,20 +54,42 @@ impl std::fmt::Display for CallError {
         match self {
             CallError::Retry { reason, .. } => write!(f, "{reason} (will retry)"),
             CallError::Auth(r) => write!(f, "authentication failed: {r}"),
-            CallError::TooLarge(r) => write!(f, "request too large: {r}"),
+            CallError::TooLarge { reason, .. } => write!(f, "request too large: {reason}"),
+            CallError::Protocol(r) => write!(f, "the server broke the protocol: {r}"),
             CallError::Permanent { reason, .. } => f.write_str(reason),
         }
     }
 }
 
-/// What one `PATCH` of a photo upload achieved.
+/// Where an upload stands, as the server says (`Upload-Offset` / `Upload-Length`). The engine
+/// believes a photo uploaded only when both equal the photo's own size: the server sends
+/// `offset == length` only once the bytes are verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchOutcome {
-    /// The server holds this many bytes; send the rest.
-    Continue(u64),
-    /// All bytes are there and the hash verified.
-    Complete,
+pub struct UploadState {
+    /// Bytes the server holds.
+    pub offset: u64,
+    /// The upload's length, when the server said.
+    pub length: Option<u64>,
 }
+
+impl UploadState {
+    /// True when the server holds all `len` bytes of the photo, verified.
+    pub fn is_complete(&self, len: u64) -> bool {
+        self.offset == len && self.length == Some(len)
+    }
+
+    /// True when the answer cannot be about this photo of `len` bytes.
+    pub fn contradicts(&self, len: u64) -> bool {
+        self.length != Some(len) || self.offset > len
+    }
+}
+
+/// Most bytes of a versioned document (catalog, grids of a whole city).
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Most bytes of a JSON answer (a batch result, a page of changes or tickets).
+pub const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+/// Most bytes of an answer that carries no data (upload offsets, error bodies).
+pub const MAX_SMALL_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// A typed client of one grid server.
 pub struct ServerApi<'a> {
@@ -108,13 +138,15 @@ impl<'a> ServerApi<'a> {
             .ok_or_else(|| CallError::Auth("no token".into()))
     }
 
-    /// Sends one request; on 401 asks for a fresh token once and resends.
+    /// Sends one request; on 401 asks for a fresh token once and resends. An answer longer
+    /// than `max_response_bytes` is a [`CallError::Protocol`].
     pub fn call(
         &self,
         method: &str,
         path: &str,
         mut headers: BTreeMap<String, String>,
         body: Vec<u8>,
+        max_response_bytes: u64,
     ) -> Result<HttpResponse, CallError> {
         let url = format!("{}{}", self.base, path);
         for attempt in 0..2 {
@@ -129,8 +161,16 @@ impl<'a> ServerApi<'a> {
                 headers: headers.clone(),
                 body: body.clone(),
                 timeout: self.timeout,
+                max_response_bytes,
             };
             let outcome = self.transport.send(request);
+            if let Ok(r) = &outcome
+                && r.body.len() as u64 > max_response_bytes
+            {
+                return Err(CallError::Protocol(format!(
+                    "{method} {path} answered with more than {max_response_bytes} bytes"
+                )));
+            }
             match judge(&outcome) {
                 Verdict::Success => {
                     return outcome.map_err(|e| CallError::Retry {
@@ -143,7 +183,12 @@ impl<'a> ServerApi<'a> {
                     return Err(CallError::Auth("the server refused a fresh token".into()));
                 }
                 Verdict::Retry { reason, after } => return Err(CallError::Retry { reason, after }),
-                Verdict::TooLarge => return Err(CallError::TooLarge(format!("{method} {path}"))),
+                Verdict::TooLarge { from_server } => {
+                    return Err(CallError::TooLarge {
+                        reason: format!("{method} {path}"),
+                        from_server,
+                    });
+                }
                 Verdict::Permanent { reason, .. } => {
                     let (status, body) = match &outcome {
                         Ok(r) => (r.status, serde_json::from_slice(&r.body).ok()),
@@ -161,7 +206,7 @@ impl<'a> ServerApi<'a> {
     }
 
     fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
-        let r = self.call("GET", path, BTreeMap::new(), Vec::new())?;
+        let r = self.call("GET", path, BTreeMap::new(), Vec::new(), MAX_ANSWER_BYTES)?;
         parse(&r)
     }
 
@@ -181,7 +226,7 @@ impl<'a> ServerApi<'a> {
         if let Some(tag) = etag {
             headers.insert("if-none-match".into(), tag.to_string());
         }
-        let r = self.call("GET", path, headers, Vec::new())?;
+        let r = self.call("GET", path, headers, Vec::new(), MAX_DOCUMENT_BYTES)?;
         if r.status == 304 {
             return Ok(None);
         }
@@ -214,24 +259,37 @@ impl<'a> ServerApi<'a> {
         } else {
             json.to_vec()
         };
-        let r = self.call("POST", paths::REPORTS_BATCH, headers, body)?;
+        let r = self.call(
+            "POST",
+            paths::REPORTS_BATCH,
+            headers,
+            body,
+            MAX_ANSWER_BYTES,
+        )?;
         parse(&r)
     }
 
-    /// `HEAD /v1/media/{sha}`: bytes the server holds.
-    pub fn media_offset(&self, sha256: &str) -> Result<u64, CallError> {
-        let r = self.call("HEAD", &paths::media(sha256), BTreeMap::new(), Vec::new())?;
-        offset_header(&r)
+    /// `HEAD /v1/media/{sha}`: where the upload stands.
+    pub fn media_offset(&self, sha256: &str) -> Result<UploadState, CallError> {
+        let r = self.call(
+            "HEAD",
+            &paths::media(sha256),
+            BTreeMap::new(),
+            Vec::new(),
+            MAX_SMALL_ANSWER_BYTES,
+        )?;
+        upload_state(&r)
     }
 
-    /// `PATCH /v1/media/{sha}` appending `chunk` at `offset`. A 409 offset mismatch answers with
-    /// the server's offset as `Continue`, so the caller resumes from there.
+    /// `PATCH /v1/media/{sha}` appending `chunk` at `offset`: where the upload stands after
+    /// it. A 409 (offset mismatch, or another request of ours still uploading) is a retry: the
+    /// engine asks again with HEAD.
     pub fn media_patch(
         &self,
         sha256: &str,
         offset: u64,
         chunk: Vec<u8>,
-    ) -> Result<PatchOutcome, CallError> {
+    ) -> Result<UploadState, CallError> {
         let headers = BTreeMap::from([
             (
                 "content-type".to_string(),
@@ -239,36 +297,26 @@ impl<'a> ServerApi<'a> {
             ),
             (media::UPLOAD_OFFSET.to_string(), offset.to_string()),
         ]);
-        match self.call("PATCH", &paths::media(sha256), headers, chunk) {
-            Ok(r) if r.status == 204 && r.header(media::UPLOAD_OFFSET).is_none() => {
-                Ok(PatchOutcome::Complete)
-            }
-            Ok(r) => {
-                let held = offset_header(&r)?;
-                let length = r
-                    .header(media::UPLOAD_LENGTH)
-                    .and_then(|v| v.parse::<u64>().ok());
-                if r.status == 204 && length.is_none_or(|l| held >= l) {
-                    Ok(PatchOutcome::Complete)
-                } else {
-                    Ok(PatchOutcome::Continue(held))
-                }
-            }
+        match self.call(
+            "PATCH",
+            &paths::media(sha256),
+            headers,
+            chunk,
+            MAX_SMALL_ANSWER_BYTES,
+        ) {
+            Ok(r) => upload_state(&r),
             Err(CallError::Permanent {
                 status: 409,
                 body,
                 reason,
-            }) => {
-                // The server says where it stands; the engine asks again with HEAD.
-                Err(CallError::Retry {
-                    reason: format!(
-                        "offset mismatch: {reason}{}",
-                        body.map(|b| format!(" ({})", b.message))
-                            .unwrap_or_default()
-                    ),
-                    after: Some(Duration::ZERO),
-                })
-            }
+            }) => Err(CallError::Retry {
+                reason: format!(
+                    "upload conflict: {reason}{}",
+                    body.map(|b| format!(" ({})", b.message))
+                        .unwrap_or_default()
+                ),
+                after: Some(Duration::ZERO),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -329,7 +377,7 @@ impl<'a> ServerApi<'a> {
         let path = paths::ticket_actions(
             &url::form_urlencoded::byte_serialize(ticket_id.as_bytes()).collect::<String>(),
         );
-        let r = self.call("POST", &path, headers, body)?;
+        let r = self.call("POST", &path, headers, body, MAX_ANSWER_BYTES)?;
         parse(&r)
     }
 }
@@ -342,11 +390,17 @@ fn parse<T: DeserializeOwned>(r: &HttpResponse) -> Result<T, CallError> {
     })
 }
 
-fn offset_header(r: &HttpResponse) -> Result<u64, CallError> {
-    r.header(media::UPLOAD_OFFSET)
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| CallError::Retry {
-            reason: "answer without a valid Upload-Offset".into(),
-            after: None,
-        })
+/// Reads `Upload-Offset` (required) and `Upload-Length`.
+fn upload_state(r: &HttpResponse) -> Result<UploadState, CallError> {
+    let number = |name| r.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    let offset = number(media::UPLOAD_OFFSET).ok_or_else(|| {
+        CallError::Protocol(format!(
+            "an upload answer (HTTP {}) without a valid Upload-Offset",
+            r.status
+        ))
+    })?;
+    Ok(UploadState {
+        offset,
+        length: number(media::UPLOAD_LENGTH),
+    })
 }

@@ -4,14 +4,15 @@
 //! changes. Retryable failures back off (persisted across runs); a run that cannot finish says
 //! when to try again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridline_protocol::wire::{Limits, paths};
+use gridline_protocol::wire::{ErrorCode, Limits, paths};
 use gridline_protocol::{CoordSystem, Timestamp};
 use uuid::Uuid;
 
-use super::api::{CallError, PatchOutcome, ServerApi};
+use super::api::{CallError, ServerApi, UploadState};
 use super::policy::{ItemTransition, item_transition, plan_batches};
 use super::{CancelToken, SyncObserver, SyncOptions, SyncPhase, SyncProgress, SyncSummary};
 use crate::client::Client;
@@ -34,6 +35,23 @@ const NEXT_RETRY_KEY: &str = "sync.next_retry_at";
 const LIMITS_KEY: &str = "server.limits";
 const CATALOG_ETAG_KEY: &str = "etag.catalog";
 const GRIDS_ETAG_KEY: &str = "etag.grids";
+
+/// PATCHes in a row that may leave a photo's offset where it was before the run gives up on
+/// the server (each is followed by a HEAD to re-read where the upload stands).
+const MAX_UPLOAD_STALLS: u32 = 3;
+/// Pages of the changes feed one run reads at most (5 million changes at the default size):
+/// a feed that never ends is a broken server, not a backlog.
+pub(crate) const MAX_FEED_PAGES: usize = 10_000;
+
+/// The error that ends a run whose server broke the protocol (an answer too large, a cursor
+/// that does not advance, an upload that makes no progress). Retrying later is allowed: the
+/// server may be fixed. Nothing was marked on the broken answer's word.
+pub(crate) fn protocol_error(reason: impl std::fmt::Display) -> GridlineError {
+    GridlineError::Network {
+        reason: format!("the server broke the sync protocol: {reason}"),
+        retryable: true,
+    }
+}
 
 /// The end of a call that was retried as long as the run allows.
 enum Attempt<T> {
@@ -62,6 +80,7 @@ struct Run<'a> {
     failures: u32,
     retries_left: u32,
     stopped: bool,
+    deadline: Instant,
 }
 
 /// Runs one sync. Errors are only those that need the user (auth) or the integrator (a bad
@@ -89,6 +108,7 @@ pub fn sync(
         failures,
         retries_left: opts.max_retries,
         stopped: false,
+        deadline: Instant::now() + opts.run_deadline,
     };
     client.store().recover_interrupted(client.now())?;
     let limits = run.prepare()?;
@@ -111,6 +131,7 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// True once the run must stop: cancelled, out of time, or stopped by a phase.
     fn cancelled(&mut self) -> bool {
         if self.cancel.is_cancelled() {
             self.stopped = true;
@@ -118,6 +139,13 @@ impl<'a> Run<'a> {
             self.summary
                 .last_error
                 .get_or_insert_with(|| "cancelled".into());
+        } else if !self.stopped && Instant::now() >= self.deadline {
+            self.stopped = true;
+            self.summary.incomplete = true;
+            self.summary.last_error = Some(format!(
+                "the run reached its {} s deadline; the rest waits for the next sync",
+                self.opts.run_deadline.as_secs()
+            ));
         }
         self.stopped
     }
@@ -179,6 +207,7 @@ impl<'a> Run<'a> {
                     return Ok(Attempt::Done(v));
                 }
                 Err(CallError::Auth(reason)) => return Err(GridlineError::Auth { reason }),
+                Err(CallError::Protocol(reason)) => return Err(protocol_error(reason)),
                 Err(CallError::Retry { reason, after }) => {
                     if self.backoff(reason, after)? == Flow::Stop {
                         return Ok(Attempt::Stopped);
@@ -347,22 +376,46 @@ impl<'a> Run<'a> {
                         return Ok(());
                     }
                 }
-                Err(CallError::TooLarge(reason)) => {
-                    self.isolate(
-                        &ids,
-                        &mut max_items,
-                        None,
-                        format!("too large for the server: {reason}"),
-                    )?;
+                Err(CallError::Protocol(reason)) => {
+                    self.client
+                        .store()
+                        .requeue(&ids, self.client.now(), &reason)?;
+                    return Err(protocol_error(reason));
+                }
+                Err(CallError::TooLarge {
+                    reason,
+                    from_server,
+                }) => {
+                    let reason = format!("too large for the server: {reason}");
+                    if self.isolate(&ids, &mut max_items, None, reason, from_server)? == Flow::Stop
+                    {
+                        return Ok(());
+                    }
                 }
                 Err(CallError::Permanent {
                     status: 400 | 415 | 422,
-                    body,
+                    body: Some(body),
                     reason,
+                }) if body.code != ErrorCode::Unknown => {
+                    let parked = ids.len() == 1;
+                    self.isolate(&ids, &mut max_items, body.field, reason, true)?;
+                    done += u64::from(parked);
+                }
+                Err(CallError::Permanent {
+                    status: status @ (400 | 415 | 422),
+                    reason,
+                    ..
                 }) => {
-                    let field = body.and_then(|b| b.field);
-                    self.isolate(&ids, &mut max_items, field, reason)?;
-                    done += u64::from(ids.len() == 1);
+                    // A refusal without a Gridline error body (a proxy's or captive portal's
+                    // page) says nothing about these reports: keep them queued and try later.
+                    self.client
+                        .store()
+                        .requeue(&ids, self.client.now(), &reason)?;
+                    let reason =
+                        format!("HTTP {status} without a Gridline error body (a proxy?): {reason}");
+                    if self.backoff(reason, None)? == Flow::Stop {
+                        return Ok(());
+                    }
                 }
                 Err(CallError::Permanent { reason, .. }) => {
                     // 403, 404, ...: nothing about these reports; stop sending, keep them queued.
@@ -382,27 +435,34 @@ impl<'a> Run<'a> {
     }
 
     /// A batch the server refused as a whole: halve the batch size until the refused report is
-    /// alone, then park it with the server's reason (the others go through meanwhile).
+    /// alone, then park it with the server's reason (the others go through meanwhile). A lone
+    /// report is parked only on the grid server's own word (`from_server`); a proxy's refusal
+    /// keeps it queued and backs off instead.
     fn isolate(
         &mut self,
         ids: &[Uuid],
         max_items: &mut usize,
         field: Option<String>,
         reason: String,
-    ) -> Result<(), GridlineError> {
+        from_server: bool,
+    ) -> Result<Flow, GridlineError> {
         let now = self.client.now();
         if ids.len() > 1 {
             self.client
                 .store()
                 .requeue(ids, now, "batch refused; sending smaller batches")?;
             *max_items = (ids.len() / 2).max(1);
-        } else {
+            Ok(Flow::Continue)
+        } else if from_server {
             self.client
                 .store()
                 .apply_results(&[(ids[0], ItemTransition::Parked { field, reason })], now)?;
             self.summary.rejected += 1;
+            Ok(Flow::Continue)
+        } else {
+            self.client.store().requeue(ids, now, &reason)?;
+            self.backoff(format!("{reason} (not the grid server's answer)"), None)
         }
-        Ok(())
     }
 
     fn photos(&mut self) -> Result<(), GridlineError> {
@@ -421,20 +481,27 @@ impl<'a> Run<'a> {
                 }
             };
             let len = bytes.len() as u64;
+            let mut stalls = 0u32;
             'resume: loop {
                 if self.cancelled() {
                     return Ok(());
                 }
-                let mut offset = match self.attempt(|api| api.media_offset(&photo.sha256))? {
-                    Attempt::Done(o) => o,
+                let state = match self.attempt(|api| api.media_offset(&photo.sha256))? {
+                    Attempt::Done(state) => state,
                     Attempt::Stopped => return Ok(()),
                     Attempt::Refused(e) => {
                         self.summary.last_error = Some(format!("photo {}: {e}", photo.sha256));
                         continue 'photos;
                     }
                 };
+                if state.contradicts(len) {
+                    self.disagree(&photo.sha256, state, len);
+                    continue 'photos;
+                }
+                let mut offset = state.offset;
                 loop {
-                    if offset >= len {
+                    // The server says `offset == length` only once the bytes are verified.
+                    if offset == len {
                         self.client.store().mark_photo_uploaded(&photo.sha256)?;
                         self.summary.photos += 1;
                         continue 'photos;
@@ -442,34 +509,43 @@ impl<'a> Run<'a> {
                     if self.cancelled() {
                         return Ok(());
                     }
-                    let end = (offset as usize)
+                    let start = usize::try_from(offset)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len());
+                    let end = start
                         .saturating_add(self.opts.photo_chunk.max(1))
                         .min(bytes.len());
-                    let chunk = bytes[offset as usize..end].to_vec();
+                    let chunk = bytes[start..end].to_vec();
                     match self.api.media_patch(&photo.sha256, offset, chunk) {
-                        Ok(PatchOutcome::Complete) => {
+                        Ok(state) => {
                             self.succeeded()?;
-                            let sent = end as u64 - offset;
-                            self.summary.photo_bytes += sent;
-                            sent_total += sent;
-                            self.client.store().mark_photo_uploaded(&photo.sha256)?;
-                            self.summary.photos += 1;
-                            self.progress(SyncPhase::Photos, sent_total, total);
-                            continue 'photos;
-                        }
-                        Ok(PatchOutcome::Continue(held)) => {
-                            self.succeeded()?;
-                            let sent = held.saturating_sub(offset);
+                            if state.contradicts(len) {
+                                self.disagree(&photo.sha256, state, len);
+                                continue 'photos;
+                            }
+                            let sent = state.offset.saturating_sub(offset);
                             self.summary.photo_bytes += sent;
                             sent_total += sent;
                             self.progress(SyncPhase::Photos, sent_total, total);
-                            if held <= offset && held < len {
-                                // No progress: ask the server where it stands.
+                            if state.is_complete(len) {
+                                continue;
+                            }
+                            if state.offset <= offset {
+                                stalls += 1;
+                                if stalls >= MAX_UPLOAD_STALLS {
+                                    return Err(protocol_error(format!(
+                                        "{stalls} uploads of photo {} in a row were answered \
+                                         without progress (offset {offset} of {len})",
+                                        photo.sha256
+                                    )));
+                                }
+                                // Ask the server where it stands.
                                 continue 'resume;
                             }
-                            offset = held;
+                            offset = state.offset;
                         }
                         Err(CallError::Auth(reason)) => return Err(GridlineError::Auth { reason }),
+                        Err(CallError::Protocol(reason)) => return Err(protocol_error(reason)),
                         Err(CallError::Retry { reason, after }) => {
                             if self.backoff(reason, after)? == Flow::Stop {
                                 return Ok(());
@@ -487,9 +563,27 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The server's view of an upload cannot be this photo's (another length, or more bytes
+    /// than it has): it is not marked uploaded, and the run says so.
+    fn disagree(&mut self, sha256: &str, state: UploadState, len: u64) {
+        self.summary.incomplete = true;
+        self.summary.last_error = Some(format!(
+            "photo {sha256}: the server reports {} of {} bytes, but the photo has {len}; \
+             it stays queued",
+            state.offset,
+            state
+                .length
+                .map_or_else(|| "an unknown number of".to_string(), |l| l.to_string())
+        ));
+    }
+
     fn changes(&mut self) -> Result<(), GridlineError> {
         self.progress(SyncPhase::Changes, 0, 0);
+        let mut seen = HashSet::new();
         loop {
+            if self.cancelled() {
+                return Ok(());
+            }
             let cursor = self.client.store().changes_cursor()?;
             let page_size = self.opts.changes_page;
             let page = match self.attempt(|api| api.changes(cursor.as_deref(), page_size))? {
@@ -497,9 +591,29 @@ impl<'a> Run<'a> {
                 Attempt::Stopped => return Ok(()),
                 Attempt::Refused(e) => {
                     self.summary.last_error = Some(format!("changes: {e}"));
+                    self.summary.incomplete = true;
                     return Ok(());
                 }
             };
+            // Bounded by progress: a feed whose cursor stays put or comes back round would be
+            // read forever. Checked before anything of the page is applied.
+            if page.has_more && !page.changes.is_empty() {
+                if cursor.as_deref() == Some(page.next_cursor.as_str()) {
+                    return Err(protocol_error(
+                        "the changes feed says there is more but its cursor did not advance",
+                    ));
+                }
+                if !seen.insert(page.next_cursor.clone()) {
+                    return Err(protocol_error(
+                        "the changes feed returned to an earlier cursor",
+                    ));
+                }
+                if seen.len() > MAX_FEED_PAGES {
+                    return Err(protocol_error(format!(
+                        "the changes feed did not end within {MAX_FEED_PAGES} pages"
+                    )));
+                }
+            }
             let n = self
                 .client
                 .store()
@@ -518,6 +632,10 @@ impl<'a> Run<'a> {
         let (_, todo) = store.photo_upload_counts()?;
         self.summary.photos_remaining = todo;
         drop(store);
+        // Work left over is never reported as a complete run.
+        if self.summary.remaining > 0 || self.summary.photos_remaining > 0 {
+            self.summary.incomplete = true;
+        }
         if !self.summary.incomplete {
             self.client.store().set_setting(NEXT_RETRY_KEY, "")?;
         }

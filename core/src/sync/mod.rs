@@ -61,6 +61,8 @@ pub struct SyncOptions {
     pub photo_chunk: usize,
     /// Changes fetched per page.
     pub changes_page: u32,
+    /// Longest one run may take; past it the run stops between requests, incomplete.
+    pub run_deadline: Duration,
 }
 
 impl Default for SyncOptions {
@@ -73,6 +75,7 @@ impl Default for SyncOptions {
             request_timeout: Duration::from_secs(30),
             photo_chunk: 256 * 1024,
             changes_page: 500,
+            run_deadline: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -25,7 +25,11 @@ pub enum Verdict {
     /// 401: the token was refused; ask the provider for a fresh one (once).
     Reauthenticate,
     /// 413: the request was too large; send less at once.
-    TooLarge,
+    TooLarge {
+        /// True when the answer carried a Gridline error body (the grid server itself said
+        /// so, not a proxy in front of it).
+        from_server: bool,
+    },
     /// Any other 4xx: this request will never succeed as it is.
     Permanent {
         /// The server's `code`, when it sent an error body.
@@ -56,6 +60,8 @@ pub fn judge(outcome: &Result<HttpResponse, TransportError>) -> Verdict {
         }
     };
     let status = response.status;
+    // Only a Gridline error body counts as the server's word (a proxy's HTML page, or JSON of
+    // another shape, does not): a code this client knows or a future one, and a message.
     let body: Option<ErrorBody> = serde_json::from_slice(&response.body).ok();
     let reason = body.as_ref().map_or_else(
         || format!("HTTP {status}"),
@@ -68,7 +74,9 @@ pub fn judge(outcome: &Result<HttpResponse, TransportError>) -> Verdict {
             reason,
             after: response.header("retry-after").and_then(parse_retry_after),
         },
-        413 => Verdict::TooLarge,
+        413 => Verdict::TooLarge {
+            from_server: body.is_some(),
+        },
         _ => Verdict::Permanent {
             code: body
                 .as_ref()
@@ -256,8 +264,16 @@ mod tests {
                 Box::new(|v| *v == Verdict::Reauthenticate),
             ),
             (
-                response(413, &[], ""),
-                Box::new(|v| *v == Verdict::TooLarge),
+                response(413, &[], "<html>Request Entity Too Large</html>"),
+                Box::new(|v| *v == Verdict::TooLarge { from_server: false }),
+            ),
+            (
+                response(
+                    413,
+                    &[],
+                    r#"{"code":"body_too_large","message":"the request body exceeds 4 bytes"}"#,
+                ),
+                Box::new(|v| *v == Verdict::TooLarge { from_server: true }),
             ),
             (
                 response(

@@ -42,10 +42,11 @@ fn network(e: CallError) -> GridlineError {
             reason,
             retryable: true,
         },
-        CallError::TooLarge(reason) => GridlineError::Network {
+        CallError::TooLarge { reason, .. } => GridlineError::Network {
             reason,
             retryable: false,
         },
+        CallError::Protocol(reason) => super::engine::protocol_error(reason),
         CallError::Permanent {
             status: 403,
             reason,
@@ -67,13 +68,32 @@ pub fn refresh_worklist(
     let api = api(ctx, Duration::from_secs(30))?;
     let mut query = query.clone();
     let mut total = 0u64;
+    let mut seen = std::collections::HashSet::new();
     loop {
         let page = api.tickets(&query).map_err(network)?;
+        let next = match page.next {
+            Some(next) if !page.tickets.is_empty() => Some(next),
+            _ => None,
+        };
+        // Bounded by progress, checked before the page is stored: a cursor that repeats
+        // would page forever.
+        if let Some(next) = &next {
+            if query.cursor.as_ref() == Some(next) || !seen.insert(next.clone()) {
+                return Err(super::engine::protocol_error(
+                    "the worklist's next page cursor repeats an earlier one",
+                ));
+            }
+            if seen.len() > super::engine::MAX_FEED_PAGES {
+                return Err(super::engine::protocol_error(
+                    "the worklist did not end within its page limit",
+                ));
+            }
+        }
         total += page.tickets.len() as u64;
         client.store().upsert_tickets(&page.tickets, client.now())?;
-        match page.next {
-            Some(next) if !page.tickets.is_empty() => query.cursor = Some(next),
-            _ => return Ok(total),
+        match next {
+            Some(next) => query.cursor = Some(next),
+            None => return Ok(total),
         }
     }
 }
@@ -131,7 +151,7 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
             }
             Err(CallError::Permanent {
                 status: 409,
-                body,
+                body: body @ Some(_),
                 reason,
             }) => {
                 let stale = body
@@ -154,8 +174,10 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                 }
                 summary.last_error = Some(why);
             }
-            Err(CallError::Permanent { body, reason, .. }) => {
-                let why = body.map_or(reason, |b| b.message);
+            Err(CallError::Permanent {
+                body: Some(body), ..
+            }) => {
+                let why = body.message;
                 client.store().finish_triage(
                     item.seq,
                     TriageState::Failed,
@@ -166,11 +188,18 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                 summary.failed += 1;
                 summary.last_error = Some(why);
             }
-            Err(CallError::Retry { reason, .. }) | Err(CallError::TooLarge(reason)) => {
+            // No Gridline error body (a proxy's page) says nothing about the action: it
+            // stays queued, like any network trouble.
+            Err(CallError::Retry { reason, .. })
+            | Err(CallError::TooLarge { reason, .. })
+            | Err(CallError::Permanent {
+                body: None, reason, ..
+            }) => {
                 summary.remaining = (queued.len() - i) as u64;
                 summary.last_error = Some(reason);
                 return Ok(summary);
             }
+            Err(CallError::Protocol(reason)) => return Err(super::engine::protocol_error(reason)),
             Err(CallError::Auth(reason)) => return Err(GridlineError::Auth { reason }),
         }
     }

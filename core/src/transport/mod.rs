@@ -18,6 +18,10 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
+    /// The most body bytes (after decompression) the core will accept in the answer. A
+    /// transport should stop reading one byte past it; the core refuses a longer body either
+    /// way, so a broken or hostile server cannot exhaust the phone's memory.
+    pub max_response_bytes: u64,
 }
 
 /// The server's answer.
@@ -27,7 +31,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// Header names in lowercase.
     pub headers: BTreeMap<String, String>,
-    /// Body bytes, already decompressed if the transport negotiated compression.
+    /// Body bytes, already decompressed if the transport negotiated compression (at most
+    /// one byte more than the request's `max_response_bytes`).
     pub body: Vec<u8>,
 }
 
@@ -106,21 +111,27 @@ pub fn is_loopback_host(host: &str) -> bool {
 pub fn check_server_url(raw: &str) -> Result<String, gridline_protocol::FieldError> {
     let bad = |why: &str| gridline_protocol::FieldError::new("server_url", why);
     let url = url::Url::parse(raw.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
-    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback_host(host) => {}
-        "http" => {
-            return Err(bad(
-                "must use https (plain http is allowed to loopback only)",
-            ));
-        }
-        other => return Err(bad(&format!("scheme {other:?} is not http(s)"))),
-    }
+    check_origin(&url).map_err(|why| bad(&why))?;
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(bad("must not carry a query, fragment or credentials"));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Checks where a URL goes: `https`, or `http` to a loopback host, and no credentials in it.
+/// Paths and queries are not looked at (a request URL carries both).
+pub fn check_origin(url: &url::Url) -> Result<(), String> {
+    let host = url.host_str().ok_or("has no host")?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => return Err("must use https (plain http is allowed to loopback only)".into()),
+        other => return Err(format!("scheme {other:?} is not http(s)")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

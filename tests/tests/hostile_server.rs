@@ -1,0 +1,371 @@
+//! The device core against a broken or malicious server (issue 11): the real server behind a
+//! proxy that answers chosen requests with crafted responses. Every loop over the server's
+//! answers must end by itself with a typed error, nothing may be marked sent or uploaded on a
+//! broken answer's word, and only a Gridline error body may park a report.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use gridline_core::sync::SyncOptions;
+use gridline_core::{CancelToken, Client, GridlineError, ListFilter, ReportState};
+use gridline_e2e::district::{District, device, make_photos};
+use gridline_e2e::hostile_proxy::{HostileProxy, Seen, json, response};
+use gridline_e2e::reports;
+use gridline_protocol::wire::TicketQuery;
+use serde_json::json as value;
+
+/// Quick retries so a test that backs off does not wait long.
+fn options() -> SyncOptions {
+    SyncOptions {
+        backoff: gridline_core::sync::Backoff {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(5),
+        },
+        max_retries: 3,
+        ..SyncOptions::default()
+    }
+}
+
+fn upstream(district: &District) -> std::net::SocketAddr {
+    district.server.as_ref().expect("running").addr()
+}
+
+fn states(client: &Client, state: ReportState) -> usize {
+    client
+        .list(&ListFilter {
+            states: vec![state],
+            limit: None,
+        })
+        .unwrap()
+        .len()
+}
+
+fn expect_protocol_error(result: Result<gridline_core::SyncSummary, GridlineError>) -> String {
+    match result {
+        Err(GridlineError::Network { reason, .. })
+            if reason.contains("broke the sync protocol") =>
+        {
+            reason
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_changes_feed_whose_cursor_never_advances_ends_the_run() {
+    let district = District::start(1);
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        (seen.path() == "/v1/changes").then(|| {
+            json(
+                200,
+                &value!({"changes": [{"cursor": "c1", "report_id": "01890a5d-ac96-774b-bcce-b302099a8057",
+                    "ticket_id": "T1", "status": "accepted", "version": 2,
+                    "at": "2026-12-01T00:00:00Z", "by": "x"}],
+                    "next_cursor": "c1", "has_more": true}),
+            )
+        })
+    })
+    .unwrap();
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", None);
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let reason = expect_protocol_error(rider.sync(&ctx, &options(), None, &CancelToken::new()));
+    assert!(reason.contains("cursor"), "{reason}");
+    assert!(
+        proxy.count("/v1/changes") <= 3,
+        "{}",
+        proxy.count("/v1/changes")
+    );
+    // The report itself went through the real server.
+    assert_eq!(states(&rider, ReportState::Accepted), 1);
+}
+
+#[test]
+fn a_changes_feed_that_cycles_between_cursors_ends_the_run() {
+    let district = District::start(1);
+    let flip = Arc::new(AtomicBool::new(false));
+    let proxy = HostileProxy::start(upstream(&district), move |seen: &Seen| {
+        (seen.path() == "/v1/changes").then(|| {
+            let next = if flip.fetch_xor(true, Ordering::SeqCst) { "b" } else { "a" };
+            json(
+                200,
+                &value!({"changes": [{"cursor": next, "report_id": "01890a5d-ac96-774b-bcce-b302099a8057",
+                    "ticket_id": "T1", "status": "accepted", "version": 2,
+                    "at": "2026-12-01T00:00:00Z", "by": "x"}],
+                    "next_cursor": next, "has_more": true}),
+            )
+        })
+    })
+    .unwrap();
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let reason = expect_protocol_error(rider.sync(&ctx, &options(), None, &CancelToken::new()));
+    assert!(reason.contains("earlier cursor"), "{reason}");
+    assert_eq!(proxy.count("/v1/changes"), 3);
+}
+
+#[test]
+fn patches_answered_without_progress_end_the_run_and_mark_nothing() {
+    let district = District::start(1);
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        (seen.method == "PATCH").then(|| {
+            response(
+                204,
+                &[("upload-offset", "0"), ("upload-length", "999999")],
+                b"",
+            )
+        })
+    })
+    .unwrap();
+    let photos = make_photos(&district.scratch("photos"), 1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let result = rider.sync(&ctx, &options(), None, &CancelToken::new());
+    // The HEAD (real server) says length N; the crafted PATCH answer names another length, so
+    // the photo is simply not believed uploaded.
+    let summary = result.unwrap();
+    assert!(summary.incomplete, "{summary:?}");
+    assert_eq!(summary.photos, 0);
+    assert_eq!(summary.photos_remaining, 1);
+    assert!(proxy.count_prefix("/v1/media/") < 20);
+}
+
+#[test]
+fn patches_that_claim_success_but_make_no_progress_are_bounded() {
+    let district = District::start(1);
+    let photos = make_photos(&district.scratch("photos"), 1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
+    let mut opts = options();
+    opts.photo_chunk = 1;
+    // A hostile server answers every HEAD "0 of len" and every PATCH 204 "0 of len": the
+    // 40,000-requests-in-30-s loop of issue 11.
+    let len = rider.list(&ListFilter::default()).unwrap()[0].photos[0].bytes;
+    let processed = len.to_string();
+    let proxy = HostileProxy::start(upstream(&district), move |seen: &Seen| {
+        seen.path().starts_with("/v1/media/").then(|| {
+            response(
+                if seen.method == "HEAD" { 200 } else { 204 },
+                &[
+                    ("upload-offset", "0"),
+                    ("upload-length", processed.as_str()),
+                ],
+                b"",
+            )
+        })
+    })
+    .unwrap();
+    let ctx_hostile = district.context(&proxy.base_url(), &district.riders[0]);
+    let reason = expect_protocol_error(rider.sync(&ctx_hostile, &opts, None, &CancelToken::new()));
+    assert!(reason.contains("without progress"), "{reason}");
+    assert!(
+        proxy.count_prefix("/v1/media/") <= 10,
+        "{}",
+        proxy.count_prefix("/v1/media/")
+    );
+    // Nothing was marked uploaded: through the real server the photo is still sent in full.
+    let real = district.context(&district.url(), &district.riders[0]);
+    let summary = rider
+        .sync(&real, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.photos, summary.photo_bytes),
+        (1, len),
+        "{summary:?}"
+    );
+}
+
+#[test]
+fn an_offset_beyond_the_length_is_not_taken_for_done() {
+    // Issue 11: "Upload-Offset 2671 / Upload-Length 2670" made the device mark the photo
+    // uploaded with 0 bytes sent.
+    let district = District::start(1);
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        (seen.method == "HEAD").then(|| {
+            response(
+                200,
+                &[("upload-offset", "2671"), ("upload-length", "2670")],
+                b"",
+            )
+        })
+    })
+    .unwrap();
+    let photos = make_photos(&district.scratch("photos"), 1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert!(summary.incomplete);
+    assert_eq!(
+        (summary.photos, summary.photos_remaining),
+        (0, 1),
+        "{summary:?}"
+    );
+    assert!(summary.last_error.unwrap().contains("stays queued"));
+
+    // Through the real server the same photo then uploads normally.
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.photos, summary.photos_remaining),
+        (1, 0),
+        "{summary:?}"
+    );
+}
+
+#[test]
+fn huge_and_bomb_answers_are_refused_without_reading_them() {
+    let district = District::start(1);
+    let bomb = gzip_bomb();
+    let proxy = HostileProxy::start(upstream(&district), move |seen: &Seen| {
+        (seen.path() == "/v1/changes").then(|| {
+            response(
+                200,
+                &[
+                    ("content-type", "application/json"),
+                    ("content-encoding", "gzip"),
+                ],
+                &bomb,
+            )
+        })
+    })
+    .unwrap();
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let reason = expect_protocol_error(rider.sync(&ctx, &options(), None, &CancelToken::new()));
+    assert!(reason.contains("more than"), "{reason}");
+    assert_eq!(proxy.count("/v1/changes"), 1);
+}
+
+/// ~100 KB of gzip that inflates to 100 MiB of spaces (the cap on a changes page is 16 MiB).
+fn gzip_bomb() -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 100 << 20]).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_proxys_html_400_parks_nothing() {
+    let district = District::start(1);
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        (seen.method == "POST").then(|| {
+            response(
+                400,
+                &[("content-type", "text/html")],
+                b"<html><body><h1>400 Bad Request</h1>nginx</body></html>",
+            )
+        })
+    })
+    .unwrap();
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    for i in 0..20 {
+        reports::pothole(&rider, 29.86, 121.53 + i as f64 * 0.0001, "p", None);
+    }
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert!(summary.incomplete, "{summary:?}");
+    assert_eq!(summary.rejected, 0);
+    assert_eq!(states(&rider, ReportState::Rejected), 0);
+    assert_eq!(rider.counts().unwrap().pending, 20);
+    assert!(summary.next_retry_at.is_some());
+    assert!(proxy.count("/v1/reports:batch") <= 5);
+
+    // A proxy's 413 page does not park the lone report either.
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        (seen.method == "POST").then(|| response(413, &[], b"Request Entity Too Large"))
+    })
+    .unwrap();
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(summary.rejected, 0, "{summary:?}");
+    assert_eq!(rider.counts().unwrap().pending, 20);
+
+    // The real server then takes all of them.
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.sent, summary.incomplete),
+        (20, false),
+        "{summary:?}"
+    );
+}
+
+#[test]
+fn a_worklist_whose_cursor_repeats_ends_the_refresh() {
+    let district = District::start(1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", None);
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    // The real first page of tickets, with its `next` cursor rewritten to point at itself:
+    // asked for the next page, the proxy serves the same page again.
+    let first: Arc<std::sync::Mutex<Option<serde_json::Value>>> = Arc::default();
+    let proxy =
+        HostileProxy::rewriting(upstream(&district), move |seen: &Seen, answer: Vec<u8>| {
+            if seen.path() != "/v1/tickets" {
+                return answer;
+            }
+            let mut first = first.lock().unwrap();
+            if first.is_none() {
+                let mut page: serde_json::Value =
+                    serde_json::from_slice(split_body(&answer)).unwrap();
+                assert_eq!(page["tickets"].as_array().map(Vec::len), Some(1), "{page}");
+                page["next"] = value!("same");
+                *first = Some(page);
+            }
+            json(200, first.as_ref().unwrap())
+        })
+        .unwrap();
+    let sup = device(&district.scratch("s"), &district.sup_a);
+    let ctx = district.context(&proxy.base_url(), &district.sup_a);
+    let err = sup
+        .refresh_worklist(&ctx, &TicketQuery::default())
+        .unwrap_err();
+    assert!(
+        matches!(&err, GridlineError::Network { reason, .. } if reason.contains("cursor")),
+        "{err:?}"
+    );
+    assert!(
+        proxy.count("/v1/tickets") <= 3,
+        "{}",
+        proxy.count("/v1/tickets")
+    );
+}
+
+fn split_body(answer: &[u8]) -> &[u8] {
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    &answer[at + 4..]
+}
+
+#[test]
+fn a_run_past_its_deadline_stops_incomplete() {
+    let district = District::start(1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", None);
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let mut opts = options();
+    opts.run_deadline = Duration::ZERO;
+    let summary = rider.sync(&ctx, &opts, None, &CancelToken::new()).unwrap();
+    assert!(summary.incomplete);
+    assert!(summary.last_error.unwrap().contains("deadline"));
+    assert_eq!(
+        rider.counts().unwrap().pending,
+        1,
+        "nothing lost, nothing sent"
+    );
+}
