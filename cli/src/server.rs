@@ -32,6 +32,19 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is abandoned.
     #[arg(long, default_value_t = 120)]
     pub request_timeout: u64,
+    /// Connections served at once; more wait in the accept queue.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's headers (also the keep-alive idle limit).
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Megabytes of unfinished photo uploads one account may hold.
+    #[arg(long, default_value_t = 200)]
+    pub upload_quota_mb: u64,
+    /// Allow listening off loopback: the server speaks plain HTTP, so this asserts a
+    /// TLS-terminating proxy sits in front of it.
+    #[arg(long)]
+    pub behind_tls_proxy: bool,
 }
 
 /// `gridline server ...`: administer a server's data folder (works while it runs).
@@ -100,6 +113,10 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     config.listen = args.listen;
     config.limits.max_reports_per_batch = args.max_batch;
     config.request_timeout = Duration::from_secs(args.request_timeout);
+    config.connections.max_connections = args.max_connections.max(1);
+    config.connections.header_read_timeout = Duration::from_secs(args.header_timeout.max(1));
+    config.uploads.pending_quota = args.upload_quota_mb.saturating_mul(1024 * 1024);
+    config.behind_tls_proxy = args.behind_tls_proxy;
     config.rate_limit = (args.rate_limit > 0.0).then_some(RateLimit {
         per_second: args.rate_limit,
         burst: args.rate_burst.max(1),
@@ -151,7 +168,11 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let n = admin::import_grids(&data, &text)?;
-            println!("imported {n} grids");
+            if json {
+                println!("{}", serde_json::json!({ "imported": n }));
+            } else {
+                println!("imported {n} grids");
+            }
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ use gridline_protocol::Catalog;
 use gridline_protocol::wire::Limits;
 
 use crate::grids::{LocatorFactory, rtree_locator_factory};
+use crate::listen::ConnectionPolicy;
 use crate::rate_limit::RateLimit;
 
 /// Everything [`Server::start`](crate::Server::start) needs. Build with [`Config::new`] and
@@ -30,6 +31,11 @@ pub struct Config {
     pub locator: LocatorFactory,
     /// Quotas and timeouts of photo uploads.
     pub uploads: UploadPolicy,
+    /// Connection limits and timeouts.
+    pub connections: ConnectionPolicy,
+    /// The server speaks plain HTTP; off loopback that is allowed only when a TLS-terminating
+    /// proxy is in front of it, which this flag asserts.
+    pub behind_tls_proxy: bool,
 }
 
 /// How much unfinished upload an account may hold, and for how long.
@@ -74,6 +80,8 @@ impl Config {
             catalog: Catalog::builtin(),
             locator: rtree_locator_factory(),
             uploads: UploadPolicy::default(),
+            connections: ConnectionPolicy::default(),
+            behind_tls_proxy: false,
         }
     }
 
@@ -98,6 +106,8 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("catalog", &self.catalog.version)
             .field("uploads", &self.uploads)
+            .field("connections", &self.connections)
+            .field("behind_tls_proxy", &self.behind_tls_proxy)
             .finish_non_exhaustive()
     }
 }

@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 mod extract;
 pub mod grids;
+pub mod listen;
 pub mod media;
 mod middleware;
 pub mod rate_limit;

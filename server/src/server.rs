@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::error::ServerError;
+use crate::listen::{self, ConnectionPolicy};
 use crate::media::{MediaDir, UploadLocks};
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, GridCache, Published};
@@ -31,6 +32,7 @@ pub struct BoundServer {
     app: Router,
     state: AppState,
     addr: SocketAddr,
+    connections: ConnectionPolicy,
 }
 
 /// A server running on its own thread and runtime. [`shutdown`](Self::shutdown) (or dropping
@@ -47,6 +49,17 @@ impl Server {
     /// `config.listen`. Call inside a tokio runtime.
     pub async fn bind(config: Config) -> Result<BoundServer, ServerError> {
         let listen = config.listen;
+        let connections = config.connections;
+        if !listen.ip().is_loopback() && !config.behind_tls_proxy {
+            return Err(ServerError::Invalid(gridline_protocol::FieldError::new(
+                "listen",
+                format!(
+                    "{listen} is not a loopback address and the server speaks plain HTTP: put it \
+                     behind a TLS-terminating proxy and say so (--behind-tls-proxy), or listen \
+                     on 127.0.0.1"
+                ),
+            )));
+        }
         let (app, state) = tokio::task::spawn_blocking(move || app(&config))
             .await
             .map_err(|e| ServerError::Stopped(e.to_string()))??;
@@ -57,6 +70,7 @@ impl Server {
             app,
             state,
             addr,
+            connections,
         })
     }
 
@@ -126,9 +140,7 @@ impl BoundServer {
     ) -> Result<(), ServerError> {
         tracing::info!(addr = %self.addr, "gridline server listening");
         let sweeper = tokio::spawn(sweep_uploads_forever(self.state.clone()));
-        let served = axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = listen::serve(self.listener, self.app, self.connections, shutdown).await;
         sweeper.abort();
         served?;
         tracing::info!("gridline server stopped");

@@ -186,6 +186,20 @@ fn request_ids_fallbacks_and_graceful_shutdown() {
         .send()
         .unwrap();
     assert_eq!(resp.headers()["x-request-id"], "rider-abc-123");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    // A request id that could forge log lines or fill them is replaced by the server's own.
+    for hostile in ["a b c", &"x".repeat(200), "id<script>"] {
+        let resp = h
+            .http
+            .get(h.url("/v1/limits"))
+            .bearer_auth(&li)
+            .header("x-request-id", hostile)
+            .send()
+            .unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(id, hostile);
+        assert!(id.len() <= 64 && !id.is_empty());
+    }
 
     expect_error(h.get(&li, "/v2/anything"), 404, "not_found", None);
     let resp = h
@@ -262,4 +276,60 @@ fn binds_and_runs_inside_a_callers_runtime() {
     assert_eq!(resp.status(), 200);
     stop.send(()).unwrap();
     runtime.block_on(task).unwrap().unwrap();
+}
+
+/// Reads from `stream` until the server closes it; panics if it is still open after 5 s.
+fn wait_until_closed(stream: &mut std::net::TcpStream) {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("the server kept the connection open: {e}"),
+        }
+    }
+}
+
+#[test]
+fn trickling_and_idle_connections_are_closed_and_the_cap_holds() {
+    use std::io::Write;
+    let h = Harness::start_with(|c| {
+        c.connections.header_read_timeout = std::time::Duration::from_millis(400);
+        c.connections.max_connections = 4;
+    });
+    let addr = h.server.as_ref().unwrap().addr();
+    // Headers that never finish.
+    let mut trickle = std::net::TcpStream::connect(addr).unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: ")
+        .unwrap();
+    wait_until_closed(&mut trickle);
+    // A keep-alive connection left idle after one answer.
+    let mut idle = std::net::TcpStream::connect(addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    wait_until_closed(&mut idle);
+    // More silent connections than the cap: they are served in turn and time out, and the
+    // server keeps answering.
+    let silent: Vec<_> = (0..12)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let health = h.http.get(h.url("/healthz")).send().unwrap();
+    assert_eq!(health.status(), 200);
+    drop(silent);
+}
+
+#[test]
+fn plain_http_off_loopback_needs_a_tls_proxy_in_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = gridline_server::Config::new(dir.path());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let err = gridline_server::Server::start(config).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("--behind-tls-proxy"), "{text}");
 }

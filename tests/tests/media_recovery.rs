@@ -79,14 +79,31 @@ fn head_finishes_a_fully_received_but_unverified_upload() {
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 
-    // Every byte is on the server's disk as a partial upload; nothing verified it yet.
+    // Every byte is on the server's disk as a partial upload; nothing verified it yet: all but
+    // the last byte arrive by PATCH, the last one as if the PATCH that carried it was cut off
+    // between the write and the check.
     let bytes = std::fs::read(client.photo_path(&photo_ref.sha256, false).unwrap()).unwrap();
-    let partial = district
-        .data_dir
-        .join("media")
-        .join("partial")
-        .join(&photo_ref.sha256);
-    std::fs::write(&partial, &bytes).unwrap();
+    let r = send(
+        "PATCH",
+        &format!("/v1/media/{}", photo_ref.sha256),
+        bytes[..bytes.len() - 1].to_vec(),
+        &[
+            ("content-type", "application/offset+octet-stream"),
+            ("upload-offset", "0"),
+        ],
+    );
+    assert_eq!(r.status, 204);
+    let partials: Vec<_> = std::fs::read_dir(district.data_dir.join("media").join("partial"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(partials.len(), 1, "{partials:?}");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&partials[0])
+        .unwrap();
+    std::io::Write::write_all(&mut file, &bytes[bytes.len() - 1..]).unwrap();
+    drop(file);
 
     let head = send(
         "HEAD",
