@@ -76,7 +76,9 @@ fn island_towns_off_zhejiang_get_the_gcj02_shift() {
         ("121.15", "27.84", (121.15429271, 27.83692724)),
     ] {
         let o = gridline(
-            &["geo", "convert", "--from", "wgs84", "--to", "gcj02", lon, lat],
+            &[
+                "geo", "convert", "--from", "wgs84", "--to", "gcj02", lon, lat,
+            ],
             "",
         );
         assert!(o.status.success(), "{}", stderr(&o));

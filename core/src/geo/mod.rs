@@ -23,5 +23,6 @@ pub mod quality;
 pub use crs::convert;
 pub use distance::{BoundingBox, bbox_around, haversine_m};
 pub use error::{FeatureProblem, GeoError};
+pub use geojson::grid_id;
 pub use grids::{GridIndex, GridInfo, GridSet};
 pub use quality::{FixWarning, assess};
