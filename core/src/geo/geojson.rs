@@ -5,19 +5,22 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geojson::GeometryValue;
 use gridline_protocol::CoordSystem;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::crs::convert_unchecked;
 use super::error::{FeatureProblem, GeoError};
 use super::grids::GridInfo;
-use super::polygon::{Polygon, Pt, find_crossing};
+use super::polygon::{self, find_crossing};
 
 /// One validated grid: what it is, and its polygons in WGS-84.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Grid {
     pub info: GridInfo,
-    pub polygons: Vec<Polygon>,
+    pub polygons: Vec<Polygon<f64>>,
 }
 
 /// Parses a FeatureCollection of Polygon/MultiPolygon features whose vertices are in `crs`,
@@ -67,11 +70,8 @@ fn parse_feature(feature: &Value, crs: CoordSystem) -> Result<Grid, FeatureProbl
         .get("properties")
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let id = id_text(obj.get("id"))
-        .or_else(|| id_text(props.get("id")))
-        .ok_or(FeatureProblem::MissingId)?;
     let info = GridInfo {
-        id,
+        id: grid_id(feature)?,
         name: string_prop(props, "name")?,
         supervisor: string_prop(props, "supervisor")?,
         parent: string_prop(props, "parent")?,
@@ -84,31 +84,38 @@ fn parse_feature(feature: &Value, crs: CoordSystem) -> Result<Grid, FeatureProbl
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let coords = geometry.get("coordinates");
-    let polygons = match kind {
-        "Polygon" => vec![parse_polygon(coords, 0, crs)?],
-        "MultiPolygon" => {
-            let list = coords.and_then(Value::as_array).ok_or_else(|| {
-                FeatureProblem::MalformedCoordinates(
-                    "MultiPolygon needs an array of polygons".into(),
-                )
-            })?;
-            if list.is_empty() {
-                return Err(FeatureProblem::MalformedCoordinates(
-                    "MultiPolygon is empty".into(),
-                ));
-            }
-            list.iter()
-                .enumerate()
-                .map(|(p, c)| parse_polygon(Some(c), p, crs))
-                .collect::<Result<_, _>>()?
-        }
-        other => {
-            return Err(FeatureProblem::WrongGeometryType(
-                other.chars().take(40).collect(),
+    if kind != "Polygon" && kind != "MultiPolygon" {
+        return Err(FeatureProblem::WrongGeometryType(
+            kind.chars().take(40).collect(),
+        ));
+    }
+    // The geojson crate reads the geometry and converts it to geo-types; we check what it
+    // leaves to the caller first (positions of two numbers, closed rings, coordinate range).
+    let geometry = geojson::Geometry::deserialize(geometry)
+        .map_err(|e| FeatureProblem::MalformedCoordinates(e.to_string()))?;
+    let raw: Vec<&Vec<Vec<geojson::Position>>> = match &geometry.value {
+        GeometryValue::Polygon { coordinates } => vec![coordinates],
+        GeometryValue::MultiPolygon { coordinates } if coordinates.is_empty() => {
+            return Err(FeatureProblem::MalformedCoordinates(
+                "MultiPolygon is empty".into(),
             ));
         }
+        GeometryValue::MultiPolygon { coordinates } => coordinates.iter().collect(),
+        other => return Err(FeatureProblem::WrongGeometryType(other.type_name().into())),
     };
+    for (p, rings) in raw.iter().enumerate() {
+        check_rings(rings, p)?;
+    }
+    let converted = match &geometry.value {
+        GeometryValue::Polygon { .. } => Polygon::try_from(&geometry.value).map(|p| vec![p]),
+        _ => MultiPolygon::try_from(&geometry.value).map(|m| m.0),
+    }
+    .map_err(|e| FeatureProblem::MalformedCoordinates(e.to_string()))?;
+    let polygons = converted
+        .iter()
+        .enumerate()
+        .map(|(p, poly)| to_wgs84(poly, p, crs))
+        .collect::<Result<Vec<_>, _>>()?;
     for (p, poly) in polygons.iter().enumerate() {
         if let Some(c) = find_crossing(poly) {
             return Err(FeatureProblem::SelfIntersection {
@@ -117,12 +124,31 @@ fn parse_feature(feature: &Value, crs: CoordSystem) -> Result<Grid, FeatureProbl
                 edge: c.a.1,
                 other_ring: c.b.0,
                 other_edge: c.b.1,
-                lon: c.at[0],
-                lat: c.at[1],
+                lon: c.at.x,
+                lat: c.at.y,
             });
         }
     }
     Ok(Grid { info, polygons })
+}
+
+/// The grid id of a GeoJSON feature — the one rule devices and the server share.
+///
+/// The id is the feature's `id` member (RFC 7946 §3.2), else `properties.id`; either must be a
+/// non-empty string or an integer (written in decimal). When both are given they must be the
+/// same id (`7` and `"7"` are), else the feature is refused with
+/// [`FeatureProblem::ConflictingIds`]: a file whose two ids disagree would route reports to
+/// different grids depending on who reads it. Neither: [`FeatureProblem::MissingId`].
+pub fn grid_id(feature: &Value) -> Result<String, FeatureProblem> {
+    let member = id_text(feature.get("id"));
+    let property = id_text(feature.get("properties").and_then(|p| p.get("id")));
+    match (member, property) {
+        (Some(id), Some(properties_id)) if id != properties_id => {
+            Err(FeatureProblem::ConflictingIds { id, properties_id })
+        }
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => Err(FeatureProblem::MissingId),
+    }
 }
 
 /// A usable id: a non-empty string, or an integer (written in decimal).
@@ -145,54 +171,22 @@ fn string_prop(
     }
 }
 
-fn parse_polygon(
-    coords: Option<&Value>,
-    polygon: usize,
-    crs: CoordSystem,
-) -> Result<Polygon, FeatureProblem> {
+/// Checks one polygon's rings as written: at least one ring, positions of at least two numbers
+/// within range, each ring closed.
+fn check_rings(rings: &[Vec<geojson::Position>], polygon: usize) -> Result<(), FeatureProblem> {
     let malformed =
-        |what: &str| FeatureProblem::MalformedCoordinates(format!("polygon {polygon}: {what}"));
-    let rings_json = coords
-        .and_then(Value::as_array)
-        .ok_or_else(|| malformed("needs an array of rings"))?;
-    if rings_json.is_empty() {
-        return Err(malformed("has no rings"));
+        |what: String| FeatureProblem::MalformedCoordinates(format!("polygon {polygon}: {what}"));
+    if rings.is_empty() {
+        return Err(malformed("has no rings".into()));
     }
-    let mut rings = Vec::with_capacity(rings_json.len());
-    for (ring, ring_json) in rings_json.iter().enumerate() {
-        let positions = ring_json
-            .as_array()
-            .ok_or_else(|| malformed(&format!("ring {ring} is not an array of positions")))?;
-        let mut raw: Vec<Pt> = Vec::with_capacity(positions.len());
+    for (ring, positions) in rings.iter().enumerate() {
         for (vertex, pos) in positions.iter().enumerate() {
-            let xy = pos
-                .as_array()
-                .filter(|a| a.len() >= 2)
-                .and_then(|a| Some([a[0].as_f64()?, a[1].as_f64()?]));
-            let [lon, lat] = xy.ok_or_else(|| {
-                malformed(&format!(
+            let &[lon, lat, ..] = pos.as_slice() else {
+                return Err(malformed(format!(
                     "ring {ring} vertex {vertex} is not a [lon, lat] position"
-                ))
-            })?;
-            let out_of_range = || FeatureProblem::CoordinateOutOfRange {
-                polygon,
-                ring,
-                vertex,
-                lon,
-                lat,
+                )));
             };
             if !in_range(lon, lat) {
-                return Err(out_of_range());
-            }
-            raw.push([lon, lat]);
-        }
-        if raw.len() < 2 || raw.first() != raw.last() {
-            return Err(FeatureProblem::UnclosedRing { polygon, ring });
-        }
-        let mut wgs: Vec<Pt> = Vec::with_capacity(raw.len());
-        for (vertex, &[lon, lat]) in raw.iter().enumerate() {
-            let (x, y) = convert_unchecked(lon, lat, crs, CoordSystem::Wgs84);
-            if !in_range(x, y) {
                 return Err(FeatureProblem::CoordinateOutOfRange {
                     polygon,
                     ring,
@@ -201,17 +195,48 @@ fn parse_polygon(
                     lat,
                 });
             }
-            // Repeated consecutive vertices are legal GeoJSON but zero-length edges: drop them.
-            if wgs.last() != Some(&[x, y]) {
-                wgs.push([x, y]);
+        }
+        let ends = |p: Option<&geojson::Position>| p.map(|p| [p[0], p[1]]);
+        if positions.len() < 2 || ends(positions.first()) != ends(positions.last()) {
+            return Err(FeatureProblem::UnclosedRing { polygon, ring });
+        }
+    }
+    Ok(())
+}
+
+/// Converts a checked polygon's vertices from `crs` to WGS-84, dropping repeated consecutive
+/// vertices (legal GeoJSON, but zero-length edges).
+fn to_wgs84(
+    poly: &Polygon<f64>,
+    polygon: usize,
+    crs: CoordSystem,
+) -> Result<Polygon<f64>, FeatureProblem> {
+    let mut rings = Vec::with_capacity(1 + poly.interiors().len());
+    for (ring, ls) in polygon::rings(poly).enumerate() {
+        let mut wgs: Vec<Coord<f64>> = Vec::with_capacity(ls.0.len());
+        for (vertex, c) in ls.0.iter().enumerate() {
+            let (x, y) = convert_unchecked(c.x, c.y, crs, CoordSystem::Wgs84);
+            if !in_range(x, y) {
+                return Err(FeatureProblem::CoordinateOutOfRange {
+                    polygon,
+                    ring,
+                    vertex,
+                    lon: c.x,
+                    lat: c.y,
+                });
+            }
+            if wgs.last() != Some(&Coord { x, y }) {
+                wgs.push(Coord { x, y });
             }
         }
         if wgs.len() < 4 {
             return Err(FeatureProblem::TooFewVertices { polygon, ring });
         }
-        rings.push(wgs);
+        rings.push(LineString::new(wgs));
     }
-    Ok(Polygon { rings })
+    let mut rings = rings.into_iter();
+    let exterior = rings.next().unwrap_or_else(|| LineString::new(vec![]));
+    Ok(Polygon::new(exterior, rings.collect()))
 }
 
 fn in_range(lon: f64, lat: f64) -> bool {
@@ -225,7 +250,7 @@ pub(crate) fn write(grids: &[Grid]) -> String {
     let vertices: usize = grids
         .iter()
         .flat_map(|g| &g.polygons)
-        .map(Polygon::vertex_count)
+        .map(polygon::vertex_count)
         .sum();
     let mut out = String::with_capacity(64 + grids.len() * 160 + vertices * 40);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
@@ -254,9 +279,9 @@ pub(crate) fn write(grids: &[Grid]) -> String {
         out.push_str("},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[");
         for (p, poly) in g.polygons.iter().enumerate() {
             out.push_str(if p > 0 { ",[" } else { "[" });
-            for (r, ring) in poly.rings.iter().enumerate() {
+            for (r, ring) in polygon::rings(poly).enumerate() {
                 out.push_str(if r > 0 { ",[" } else { "[" });
-                for (k, [x, y]) in ring.iter().enumerate() {
+                for (k, Coord { x, y }) in ring.0.iter().enumerate() {
                     // Rust's f64 Display is the shortest text that parses back to the same value.
                     let _ = write!(out, "{}[{x},{y}]", if k > 0 { "," } else { "" });
                 }

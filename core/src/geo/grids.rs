@@ -20,12 +20,14 @@ use sha2::{Digest, Sha256};
 
 use super::GeoError;
 use super::geojson::{self, Grid};
-use super::polygon::{Pt, Side};
+use super::polygon;
+use geo::BoundingRect;
 
 /// What a grid is: the answer to "which grid is this point in?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GridInfo {
-    /// The grid id: the feature's `id`, else its `properties.id` (integers become decimal text).
+    /// The grid id: the feature's `id`, else its `properties.id` (integers become decimal text;
+    /// both given and different is refused), by [`grid_id`](super::grid_id).
     pub id: String,
     /// Display name (`properties.name`).
     pub name: Option<String>,
@@ -89,7 +91,7 @@ impl GridSet {
         self.grids
             .iter()
             .flat_map(|g| &g.polygons)
-            .map(|p| p.vertex_count())
+            .map(polygon::vertex_count)
             .sum()
     }
 }
@@ -107,8 +109,8 @@ fn version_of(normalised: &str) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// (grid index, polygon index) of one polygon's bounding box in the tree.
-type Entry = GeomWithData<Rectangle<Pt>, (u32, u32)>;
+/// (grid index, polygon index) of one polygon's bounding box (`[lon, lat]` corners) in the tree.
+type Entry = GeomWithData<Rectangle<[f64; 2]>, (u32, u32)>;
 
 /// A [`GridSet`] indexed for point lookup.
 pub struct GridIndex {
@@ -124,10 +126,18 @@ impl GridIndex {
             .iter()
             .enumerate()
             .flat_map(|(g, grid)| {
-                grid.polygons.iter().enumerate().map(move |(p, poly)| {
-                    let (lo, hi) = poly.bounds();
-                    GeomWithData::new(Rectangle::from_corners(lo, hi), (g as u32, p as u32))
-                })
+                grid.polygons
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(p, poly)| {
+                        // Validated polygons are never empty, so they always have a box.
+                        let b = poly.bounding_rect()?;
+                        let (lo, hi) = ([b.min().x, b.min().y], [b.max().x, b.max().y]);
+                        Some(GeomWithData::new(
+                            Rectangle::from_corners(lo, hi),
+                            (g as u32, p as u32),
+                        ))
+                    })
             })
             .collect();
         GridIndex {
@@ -150,7 +160,7 @@ impl GridIndex {
             if best.is_some_and(|b| b.id <= grid.info.id) {
                 continue;
             }
-            if grid.polygons[poly as usize].side(p) != Side::Outside {
+            if polygon::covers(&grid.polygons[poly as usize], lon, lat) {
                 best = Some(&grid.info);
             }
         }
@@ -169,7 +179,7 @@ impl GridIndex {
             .filter(|g| {
                 g.polygons
                     .iter()
-                    .any(|poly| poly.side([lon, lat]) != Side::Outside)
+                    .any(|poly| polygon::covers(poly, lon, lat))
             })
             .map(|g| &g.info)
             .min_by(|a, b| a.id.cmp(&b.id))

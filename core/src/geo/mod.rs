@@ -2,7 +2,7 @@
 //!
 //! Everything here works offline and is pure computation:
 //! - [`crs`]: WGS-84 <-> GCJ-02 <-> BD-09, with exact (iterated) inverses and identity outside
-//!   China decided by a coarse outline ([`china`]), not a bounding box.
+//!   China decided by an outline of its land, islands and territorial sea ([`china`]).
 //! - [`quality`]: warnings attached to a location fix at submit time (`low_accuracy`, `stale_fix`…).
 //! - [`grids`]: grid polygons from GeoJSON, validated, indexed with an R-tree, point -> grid.
 //! - [`distance`]: haversine metres and a bounding box for radius queries.
@@ -12,7 +12,6 @@
 //! See docs/geo.md.
 
 pub mod china;
-mod china_outline;
 pub mod crs;
 pub mod distance;
 pub mod error;
@@ -24,5 +23,6 @@ pub mod quality;
 pub use crs::convert;
 pub use distance::{BoundingBox, bbox_around, haversine_m};
 pub use error::{FeatureProblem, GeoError};
+pub use geojson::grid_id;
 pub use grids::{GridIndex, GridInfo, GridSet};
 pub use quality::{FixWarning, assess};

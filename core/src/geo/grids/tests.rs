@@ -163,13 +163,16 @@ fn gcj02_vertices_are_stored_in_wgs84() {
     let from_gcj = GridSet::from_geojson(&v.to_string(), CoordSystem::Gcj02).unwrap();
     let from_wgs = GridSet::from_geojson(&wgs, CoordSystem::Wgs84).unwrap();
     for (a, b) in from_gcj.grids.iter().zip(&from_wgs.grids) {
-        for (ra, rb) in a.polygons[0].rings.iter().zip(&b.polygons[0].rings) {
-            for (pa, pb) in ra.iter().zip(rb) {
-                assert!(
-                    (pa[0] - pb[0]).abs() < 1e-9 && (pa[1] - pb[1]).abs() < 1e-9,
-                    "{pa:?} {pb:?}"
-                );
-            }
+        for (pa, pb) in a.polygons[0]
+            .exterior()
+            .0
+            .iter()
+            .zip(&b.polygons[0].exterior().0)
+        {
+            assert!(
+                (pa.x - pb.x).abs() < 1e-9 && (pa.y - pb.y).abs() < 1e-9,
+                "{pa:?} {pb:?}"
+            );
         }
     }
     // Converted vertices are arbitrary doubles: the normalised text must still re-read exactly.
@@ -429,4 +432,48 @@ fn index_agrees_with_linear_scan_on_a_jittered_mesh() {
         }
     }
     assert!(found > 2000, "{found}");
+}
+
+#[test]
+fn one_id_rule_feature_id_then_properties_id_and_they_must_agree() {
+    let geometry = json!({"type": "Polygon", "coordinates": [square(0.0, 0.0, 1.0)]});
+    let with = |id: Option<Value>, props_id: Option<Value>| {
+        let mut f = json!({"type": "Feature", "properties": {}, "geometry": geometry.clone()});
+        if let Some(id) = id {
+            f["id"] = id;
+        }
+        if let Some(p) = props_id {
+            f["properties"]["id"] = p;
+        }
+        f
+    };
+    assert_eq!(grid_id_of(&with(Some(json!("A")), None)), Ok("A".into()));
+    assert_eq!(grid_id_of(&with(None, Some(json!("A")))), Ok("A".into()));
+    assert_eq!(
+        grid_id_of(&with(Some(json!(7)), Some(json!("7")))),
+        Ok("7".into())
+    );
+    let conflict = FeatureProblem::ConflictingIds {
+        id: "A".into(),
+        properties_id: "B".into(),
+    };
+    assert_eq!(
+        grid_id_of(&with(Some(json!("A")), Some(json!("B")))),
+        Err(conflict.clone())
+    );
+    // A whole file with such a feature is refused, naming it.
+    let text = collection(vec![
+        feature(json!("ok"), json!([square(5.0, 5.0, 1.0)])),
+        with(Some(json!("A")), Some(json!("B"))),
+    ]);
+    assert_eq!(problem(&text), (1, conflict));
+    let err = GridSet::from_geojson(&text, CoordSystem::Wgs84).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "feature 1: feature id \"A\" and properties.id \"B\" disagree"
+    );
+}
+
+fn grid_id_of(feature: &Value) -> Result<String, FeatureProblem> {
+    crate::geo::grid_id(feature)
 }
