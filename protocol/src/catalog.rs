@@ -256,9 +256,10 @@ fn validate_value(def: &AttributeDef, field: &str, value: &AttrValue) -> Result<
             }
             Ok(())
         }
-        (Datatype::Datetime, AttrValue::Text(t)) => Timestamp::parse_rfc3339(t)
-            .map(|_| ())
-            .ok_or_else(|| wrong("an RFC 3339 date-time")),
+        (Datatype::Datetime, AttrValue::Text(t)) => match Timestamp::parse_rfc3339(t) {
+            Some(at) => crate::report::check_time(field, at),
+            None => Err(wrong("an RFC 3339 date-time")),
+        },
         (Datatype::Singlevaluelist, AttrValue::Text(t)) => {
             if allowed(t) {
                 Ok(())

@@ -247,10 +247,23 @@ pub struct Report {
     pub app_version: String,
 }
 
+/// True for characters that change how text reads without being seen: bidirectional
+/// controls and marks, zero-width spaces and joiners' lookalikes, the BOM, TAG characters,
+/// interlinear annotation, and the Unicode line and paragraph separators (which break logs
+/// and JavaScript string literals). A note keeps ZWJ/ZWNJ (emoji and some scripts need them).
+fn is_invisible_format(c: char, multiline: bool) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        | '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}'
+        | '\u{2028}' | '\u{2029}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+        || (!multiline && matches!(c, '\u{200C}' | '\u{200D}' | '\u{00AD}'))
+}
+
 /// Why a piece of text is unacceptable, if it is.
 ///
 /// `multiline` allows newlines and tabs (notes); single-line fields allow neither.
-/// Bidirectional overrides are refused everywhere: they make a supervisor's screen lie.
+/// Bidirectional controls and other invisible format characters are refused everywhere:
+/// they make a supervisor's screen lie (see [`is_invisible_format`]).
 pub fn check_text(
     field: &str,
     text: &str,
@@ -266,13 +279,38 @@ pub fn check_text(
     }
     for c in text.chars() {
         let allowed_ws = multiline && matches!(c, '\n' | '\t' | '\r');
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if (c.is_control() && !allowed_ws) || bidi {
+        if c.is_control() && !allowed_ws {
             return Err(FieldError::new(
                 field,
                 format!("contains the control character U+{:04X}", c as u32),
             ));
         }
+        if is_invisible_format(c, multiline) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "contains the invisible formatting character U+{:04X}",
+                    c as u32
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Earliest time a report may carry: 2015-01-01T00:00:00Z (before any Gridline device).
+pub const EARLIEST_TIME: Timestamp = Timestamp::from_millis(1_420_070_400_000);
+/// Times from here on are refused: 2100-01-01T00:00:00Z.
+pub const LATEST_TIME: Timestamp = Timestamp::from_millis(4_102_444_800_000);
+
+/// Refuses a time outside [`EARLIEST_TIME`]..[`LATEST_TIME`] (year 1 and 9999 are typos or
+/// attacks, never a rider's clock).
+pub fn check_time(field: &str, at: Timestamp) -> Result<(), FieldError> {
+    if at < EARLIEST_TIME || at >= LATEST_TIME {
+        return Err(FieldError::new(
+            field,
+            format!("{at} is not a plausible time (2015 to 2099)"),
+        ));
     }
     Ok(())
 }
@@ -339,6 +377,9 @@ impl Report {
         for (i, p) in self.photos.iter().enumerate() {
             p.validate(&format!("photos.{i}"))?;
         }
+        check_time("created_at", self.created_at)?;
+        check_time("submitted_at", self.submitted_at)?;
+        check_time("location.fix_time", self.location.fix_time)?;
         if self.submitted_at < self.created_at {
             return Err(FieldError::new(
                 "submitted_at",

@@ -21,6 +21,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::listen::PeerAddr;
 use crate::state::AppState;
 
 /// What a user may do.
@@ -130,18 +131,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        // A client address that sent too many bad tokens is refused before any lookup.
+        let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+        let failures = state.auth_failures.as_deref().zip(peer);
+        if let Some((limiter, ip)) = failures {
+            limiter.peek(ip, "failed authentications from this address")?;
+        }
+        let failed = |e: ApiError| match failures {
+            Some((limiter, ip)) => limiter.check(ip).map_or_else(|limited| limited, |()| e),
+            None => e,
+        };
+        let token = bearer_token(parts).map_err(failed)?;
         let hash = token_hash(token);
         let store = state.store.clone();
         let found = crate::state::blocking(move || store.user_by_token(&hash)).await??;
         let Some((user, expires_at)) = found else {
-            return Err(unauthorized(ErrorCode::Unauthorized, "unknown token"));
+            return Err(failed(unauthorized(
+                ErrorCode::Unauthorized,
+                "unknown token",
+            )));
         };
         if expires_at.is_some_and(|t| t <= Timestamp::now()) {
-            return Err(unauthorized(
+            return Err(failed(unauthorized(
                 ErrorCode::TokenExpired,
                 "the token has expired",
-            ));
+            )));
         }
         if let Some(limiter) = &state.rate_limiter {
             limiter.check(user.id)?;

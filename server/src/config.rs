@@ -23,6 +23,11 @@ pub struct Config {
     pub limits: Limits,
     /// Per-token rate limit; `None` turns it off.
     pub rate_limit: Option<RateLimit>,
+    /// Failed authentications allowed per client address (a flood of bad tokens is refused
+    /// with 429 before any lookup); `None` turns it off.
+    pub auth_failure_limit: Option<RateLimit>,
+    /// Reports one account may file in a rolling window; `None` turns it off.
+    pub write_quota: Option<WriteQuota>,
     /// Longest a request may take before it is abandoned with `503 timeout`.
     pub request_timeout: Duration,
     /// The catalog reports are validated against and `GET /v1/catalog` serves.
@@ -36,6 +41,25 @@ pub struct Config {
     /// The server speaks plain HTTP; off loopback that is allowed only when a TLS-terminating
     /// proxy is in front of it, which this flag asserts.
     pub behind_tls_proxy: bool,
+}
+
+/// How many reports one account may file per rolling window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteQuota {
+    /// Reports per window, at most.
+    pub reports: u64,
+    /// The window, in milliseconds.
+    pub per_ms: i64,
+}
+
+impl Default for WriteQuota {
+    /// 5,000 reports a day: a hundred times what a busy rider files.
+    fn default() -> Self {
+        Self {
+            reports: 5_000,
+            per_ms: 24 * 3600 * 1000,
+        }
+    }
 }
 
 /// How much unfinished upload an account may hold, and for how long.
@@ -76,6 +100,11 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             limits: Limits::default(),
             rate_limit: Some(RateLimit::default()),
+            auth_failure_limit: Some(RateLimit {
+                per_second: 5.0,
+                burst: 100,
+            }),
+            write_quota: Some(WriteQuota::default()),
             request_timeout: Duration::from_secs(120),
             catalog: Catalog::builtin(),
             locator: rtree_locator_factory(),
@@ -103,6 +132,8 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("limits", &self.limits)
             .field("rate_limit", &self.rate_limit)
+            .field("auth_failure_limit", &self.auth_failure_limit)
+            .field("write_quota", &self.write_quota)
             .field("request_timeout", &self.request_timeout)
             .field("catalog", &self.catalog.version)
             .field("uploads", &self.uploads)

@@ -101,13 +101,16 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<By
 }
 
 /// Undoes `encoding`, refusing output beyond `limit` bytes (a gzip bomb is a 413, not an
-/// out-of-memory). Blocking for large bodies: call off the async workers.
+/// out-of-memory). Every gzip member is decoded (RFC 1952 allows several, and a decoder that
+/// stops after the first would silently drop the rest); bytes after the last member that are
+/// not another member are refused. Blocking for large bodies: call off the async workers.
 pub fn decode(encoding: Encoding, raw: Bytes, limit: u64) -> Result<Bytes, ApiError> {
     match encoding {
         Encoding::Identity => Ok(raw),
         Encoding::Gzip => {
             let mut out = Vec::new();
-            let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(limit.saturating_add(1));
+            let mut decoder =
+                flate2::read::MultiGzDecoder::new(&raw[..]).take(limit.saturating_add(1));
             decoder.read_to_end(&mut out).map_err(|e| {
                 ApiError::invalid(
                     "Content-Encoding",
@@ -221,6 +224,26 @@ mod tests {
             100_000
         );
         let err = decode(Encoding::Gzip, Bytes::from_static(b"not gzip"), 10).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn every_gzip_member_is_read_and_trailing_junk_refused() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let member = |text: &[u8]| {
+            let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(text).unwrap();
+            enc.finish().unwrap()
+        };
+        let mut two = member(b"{\"reports\":");
+        two.extend_from_slice(&member(b"[]}"));
+        assert_eq!(
+            &decode(Encoding::Gzip, Bytes::from(two.clone()), 1000).unwrap()[..],
+            b"{\"reports\":[]}"
+        );
+        two.extend_from_slice(b"trailing junk");
+        let err = decode(Encoding::Gzip, Bytes::from(two), 1000).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
     }
 

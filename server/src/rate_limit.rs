@@ -1,10 +1,12 @@
-//! Per-token rate limiting: a token bucket per user, refilled continuously.
+//! Rate limiting: a token bucket per key (a user, or a client address for failed
+//! authentications), refilled continuously.
 //!
 //! A rider's phone syncing in batches makes a handful of requests a minute; the default limit is
 //! far above that so only runaway clients (or tests that ask for a tight limit) hit it. Over the
 //! limit the server answers `429 rate_limited` with `Retry-After` in whole seconds.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -57,18 +59,18 @@ impl Bucket {
     }
 }
 
-/// Buckets for every user seen recently.
+/// Buckets for every key (user id, client address) seen recently.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = i64> {
     limit: RateLimit,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 /// Above this many buckets, full ones are dropped (a full bucket is the same as no bucket).
 const PRUNE_ABOVE: usize = 10_000;
 
-impl RateLimiter {
-    /// A limiter enforcing `limit` per user.
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
+    /// A limiter enforcing `limit` per key.
     pub fn new(limit: RateLimit) -> Self {
         Self {
             limit,
@@ -76,19 +78,28 @@ impl RateLimiter {
         }
     }
 
-    /// Counts one request of `user`; `429` with `Retry-After` when over the limit.
-    pub fn check(&self, user: i64) -> Result<(), ApiError> {
-        self.check_at(user, Instant::now()).map_err(|wait| {
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            ApiError::new(
-                ErrorCode::RateLimited,
-                format!("too many requests for this token; retry in {secs} s"),
-            )
-            .with_header("retry-after", secs.to_string())
-        })
+    /// Counts one request of `key`; `429` with `Retry-After` when over the limit.
+    pub fn check(&self, key: K) -> Result<(), ApiError> {
+        self.check_at(key, Instant::now())
+            .map_err(|wait| too_many("requests for this token", wait))
     }
 
-    fn check_at(&self, user: i64, now: Instant) -> Result<(), Duration> {
+    /// `429` when `key` has no request left right now, without counting one.
+    pub fn peek(&self, key: K, what: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(&key) {
+            Some(b) => {
+                let mut probe = *b;
+                probe
+                    .take(self.limit, now)
+                    .map_err(|wait| too_many(what, wait))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > PRUNE_ABOVE {
             let (limit, full) = (self.limit, f64::from(self.limit.burst));
@@ -100,7 +111,7 @@ impl RateLimiter {
         }
         let burst = f64::from(self.limit.burst);
         buckets
-            .entry(user)
+            .entry(key)
             .or_insert(Bucket {
                 tokens: burst,
                 at: now,
@@ -109,13 +120,23 @@ impl RateLimiter {
     }
 }
 
+/// The `429` for a key over its limit.
+fn too_many(what: &str, wait: Duration) -> ApiError {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    ApiError::new(
+        ErrorCode::RateLimited,
+        format!("too many {what}; retry in {secs} s"),
+    )
+    .with_header("retry-after", secs.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn bursts_then_refills_at_the_rate_per_user() {
-        let limiter = RateLimiter::new(RateLimit {
+        let limiter: RateLimiter = RateLimiter::new(RateLimit {
             per_second: 2.0,
             burst: 3,
         });
@@ -140,7 +161,7 @@ mod tests {
 
     #[test]
     fn the_error_carries_retry_after_in_whole_seconds() {
-        let limiter = RateLimiter::new(RateLimit {
+        let limiter: RateLimiter = RateLimiter::new(RateLimit {
             per_second: 0.1,
             burst: 1,
         });

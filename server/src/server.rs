@@ -279,6 +279,10 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         catalog_doc: Arc::new(catalog_doc),
         grids: Arc::new(grids),
         rate_limiter: config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
+        auth_failures: config
+            .auth_failure_limit
+            .map(|l| Arc::new(RateLimiter::new(l))),
+        write_quota: config.write_quota,
     };
     Ok((
         middleware::wrap(routes::router(state.clone()), config.request_timeout),

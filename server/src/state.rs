@@ -2,6 +2,7 @@
 //! the limits. Cheap to clone (all behind `Arc`).
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -10,7 +11,7 @@ use gridline_protocol::wire::Limits;
 use sha2::{Digest, Sha256};
 
 use crate::auth::hex;
-use crate::config::UploadPolicy;
+use crate::config::{UploadPolicy, WriteQuota};
 use crate::error::ApiError;
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::media::{MediaDir, UploadLocks};
@@ -38,6 +39,10 @@ pub struct AppState {
     pub grids: Arc<GridCache>,
     /// Per-token limiter, if enabled.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Failed authentications per client address, if limited.
+    pub auth_failures: Option<Arc<RateLimiter<IpAddr>>>,
+    /// Reports per account and window, if limited.
+    pub write_quota: Option<WriteQuota>,
 }
 
 /// A document served with an `ETag`.

@@ -126,18 +126,21 @@ fn one_bad_item_never_fails_the_batch() {
 }
 
 #[test]
-fn grids_come_from_the_device_when_known_else_from_the_point() {
+fn the_server_locates_the_grid_from_the_point_and_only_hears_the_device() {
     let h = Harness::start();
     let rider = h.user("li", Role::Rider, &[]);
     let located = report_at("li", IN_B);
-    let mut kept = report_at("li", IN_B);
-    kept["grid_id"] = json!("HS-A");
+    // A device claiming the neighbouring grid (stale grids, or a rider steering a report to
+    // another supervisor) does not move the ticket: the point decides.
+    let mut claimed = report_at("li", IN_B);
+    claimed["grid_id"] = json!("HS-A");
     let mut unknown = report_at("li", IN_A);
     unknown["grid_id"] = json!("HS-ZZ");
-    let outside = report_at("li", (30.5, 120.0));
+    let mut outside = report_at("li", (30.5, 120.0));
+    outside["grid_id"] = json!("HS-A");
     for (r, grid) in [
         (located, json!("HS-B")),
-        (kept, json!("HS-A")),
+        (claimed, json!("HS-B")),
         (unknown, json!("HS-A")),
         (outside, Value::Null),
     ] {
@@ -289,4 +292,90 @@ fn request_level_errors_are_precise_and_store_nothing() {
     let resp = post(Some("application/json; charset=utf-8"), None, one);
     assert_eq!(resp.status(), 200);
     assert_eq!(h.batch(&rider, &[]).len(), 0);
+}
+
+#[test]
+fn one_unreadable_report_fails_alone() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let good = report("li");
+    let bad_id = uuid::Uuid::now_v7();
+    // 1e999 is valid JSON syntax but no number a parser can hold.
+    let body =
+        format!(r#"{{"reports":[{good},{{"id":"{bad_id}","kind":"road_damage","lat":1e999}}]}}"#);
+    let resp = h
+        .request(reqwest::Method::POST, "/v1/reports:batch")
+        .bearer_auth(&rider)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Value = resp.json().unwrap();
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "accepted");
+    assert_eq!(results[1]["status"], "rejected");
+    assert_eq!(results[1]["id"], json!(bad_id.to_string()));
+    assert_eq!(results[1]["field"], "report");
+}
+
+#[test]
+fn times_far_in_the_future_are_refused() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let ahead = gridline_protocol::Timestamp::from_millis(
+        gridline_protocol::Timestamp::now().as_millis() + 30 * 24 * 3600 * 1000,
+    );
+    let mut r = report("li");
+    r["submitted_at"] = json!(ahead.to_rfc3339());
+    let results = h.batch(&rider, &[r]);
+    assert_eq!(results[0]["status"], "rejected");
+    assert_eq!(results[0]["field"], "submitted_at");
+    let mut r = report("li");
+    r["created_at"] = json!("0001-01-01T00:00:00Z");
+    assert_eq!(h.batch(&rider, &[r])[0]["field"], "created_at");
+}
+
+#[test]
+fn an_account_over_its_write_quota_is_told_to_wait() {
+    let h = Harness::start_with(|c| {
+        c.write_quota = Some(gridline_server::config::WriteQuota {
+            reports: 3,
+            per_ms: 3_600_000,
+        })
+    });
+    let rider = h.user("li", Role::Rider, &[]);
+    let other = h.user("zhao", Role::Rider, &[]);
+    let two: Vec<Value> = (0..2).map(|_| report("li")).collect();
+    assert_eq!(h.batch(&rider, &two).len(), 2);
+    let resp = h.post_json(
+        &rider,
+        "/v1/reports:batch",
+        &json!({"reports": two.clone()}),
+    );
+    assert!(resp.headers().contains_key("retry-after"));
+    expect_error(resp, 429, "quota_exceeded", None);
+    // Resending what was accepted is also counted against the window, but other accounts are
+    // not affected.
+    assert_eq!(h.batch(&other, &[report("zhao")])[0]["status"], "accepted");
+}
+
+#[test]
+fn a_flood_of_bad_tokens_is_cut_off_by_address() {
+    let h = Harness::start_with(|c| {
+        c.auth_failure_limit = Some(gridline_server::RateLimit {
+            per_second: 0.01,
+            burst: 5,
+        })
+    });
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let resp = h.get(&format!("glt_{i:064}"), "/v1/limits");
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let resp = h.get("glt_wrong", "/v1/limits");
+    assert!(resp.headers().contains_key("retry-after"));
+    expect_error(resp, 429, "rate_limited", None);
 }

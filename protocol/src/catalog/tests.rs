@@ -307,3 +307,53 @@ fn report_json_refuses_unknown_fields() {
     v["surprise"] = serde_json::json!(1);
     assert!(serde_json::from_value::<Report>(v).is_err());
 }
+
+#[test]
+fn refuses_invisible_format_characters_in_every_text_field() {
+    let c = Catalog::builtin();
+    let invisible = [
+        "\u{200E}",
+        "\u{200F}",
+        "\u{061C}",
+        "\u{200B}",
+        "\u{2060}",
+        "\u{FEFF}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{E0041}",
+        "\u{FFF9}",
+    ];
+    for ch in invisible {
+        let mut r = report(ReportKind::Other, "general", &[]);
+        r.reporter = format!("rider{ch}1");
+        assert_eq!(field_of(c.validate_report(&r)), "reporter", "{ch:?}");
+        let mut r = report(ReportKind::Other, "general", &[]);
+        r.note = format!("a note{ch}with it");
+        assert_eq!(field_of(c.validate_report(&r)), "note", "{ch:?}");
+    }
+    // Joiners stay allowed in notes (emoji sequences) but not in ids.
+    let mut r = report(ReportKind::Other, "general", &[]);
+    r.note = "family 👨\u{200D}👩\u{200D}👧 saw it".into();
+    assert_eq!(c.validate_report(&r), Ok(()));
+    r.grid_id = Some("NB\u{200D}01".into());
+    assert_eq!(field_of(c.validate_report(&r)), "grid_id");
+}
+
+#[test]
+fn refuses_implausible_times() {
+    let c = Catalog::builtin();
+    let year_1 = Timestamp::parse_rfc3339("0001-01-01T00:00:00Z").unwrap();
+    let year_9999 = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
+    for at in [year_1, year_9999, Timestamp::from_millis(0)] {
+        let mut r = report(ReportKind::Other, "general", &[]);
+        r.created_at = at;
+        r.submitted_at = at;
+        assert!(
+            ["created_at", "submitted_at"].contains(&field_of(c.validate_report(&r)).as_str()),
+            "{at}"
+        );
+        let mut r = report(ReportKind::Other, "general", &[]);
+        r.location.fix_time = at;
+        assert_eq!(field_of(c.validate_report(&r)), "location.fix_time", "{at}");
+    }
+}

@@ -12,6 +12,7 @@ use axum::http::HeaderMap;
 use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult};
 use gridline_protocol::{FieldError, Report, Timestamp};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -21,12 +22,24 @@ use crate::extract::{self, Encoding};
 use crate::state::{AppState, GridSnapshot, blocking};
 use crate::store::Submission;
 
-/// The envelope, with reports kept as raw JSON so each can fail on its own.
+/// The envelope, with reports kept as unparsed JSON text so each can fail on its own (a
+/// number out of range in one report must not fail its neighbours).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Envelope {
-    reports: Vec<serde_json::Value>,
+    reports: Vec<Box<RawValue>>,
 }
+
+/// Just the id of a report, read from text that may not parse as a whole.
+#[derive(Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+}
+
+/// How far ahead of the server's clock a report's times may be (a phone whose clock runs a
+/// little fast); beyond it the report is refused, naming the field.
+const MAX_CLOCK_AHEAD_MS: i64 = 2 * 24 * 3600 * 1000;
 
 /// The handler.
 pub async fn batch(
@@ -61,16 +74,34 @@ fn process(
         )
         .with_field("reports"));
     }
+    let now = Timestamp::now();
+    if let Some(quota) = state.write_quota {
+        let since = Timestamp::from_millis(now.as_millis() - quota.per_ms);
+        let store = &state.store;
+        let recent = store.reports_since(user, since)?;
+        if recent.saturating_add(envelope.reports.len() as u64) > quota.reports {
+            return Err(ApiError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "this account filed {recent} reports in the last {} h; at most {} are \
+                     accepted in that time",
+                    quota.per_ms / 3_600_000,
+                    quota.reports
+                ),
+            )
+            .with_header("retry-after", "3600"));
+        }
+    }
     let grids = state.grids.current(&*state.store)?;
     let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(envelope.reports.len());
     let mut submissions = Vec::new();
     let mut positions = Vec::new();
-    for value in envelope.reports {
-        let id = value
-            .get("id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok());
-        match admit(state, &grids, value) {
+    for raw in envelope.reports {
+        let id = serde_json::from_str::<IdOnly>(raw.get())
+            .ok()
+            .and_then(|r| r.id)
+            .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()));
+        match admit(state, &grids, &raw, now) {
             Ok(submission) => {
                 positions.push(outcomes.len());
                 submissions.push(submission);
@@ -82,7 +113,7 @@ fn process(
             })),
         }
     }
-    let stored = state.store.submit(user, &submissions, Timestamp::now())?;
+    let stored = state.store.submit(user, &submissions, now)?;
     for ((position, submission), result) in positions.into_iter().zip(&submissions).zip(stored) {
         outcomes[position] = Some(ItemOutcome {
             id: Some(submission.report.id),
@@ -99,10 +130,26 @@ fn process(
 fn admit(
     state: &AppState,
     grids: &GridSnapshot,
-    value: serde_json::Value,
+    raw: &RawValue,
+    now: Timestamp,
 ) -> Result<Submission, FieldError> {
+    let value: serde_json::Value = serde_json::from_str(raw.get())
+        .map_err(|e| FieldError::new("report", format!("is not valid JSON: {e}")))?;
     let report: Report = extract::from_value(value)?;
     state.catalog.validate_report(&report)?;
+    let latest = Timestamp::from_millis(now.as_millis() + MAX_CLOCK_AHEAD_MS);
+    for (field, at) in [
+        ("created_at", report.created_at),
+        ("submitted_at", report.submitted_at),
+        ("location.fix_time", report.location.fix_time),
+    ] {
+        if at > latest {
+            return Err(FieldError::new(
+                field,
+                format!("{at} is in the future (the server's clock says {now})"),
+            ));
+        }
+    }
     let max_photo = state.limits.max_photo_bytes;
     if let Some((i, p)) = report
         .photos
@@ -115,14 +162,20 @@ fn admit(
             format!("{} bytes; photos may be at most {max_photo} bytes", p.bytes),
         ));
     }
-    // The device's grid is kept when the server knows it (device and server then agree); an
-    // unknown or missing grid is located from the point.
-    let grid_id = match &report.grid_id {
-        Some(g) if grids.ids.contains(g) => Some(g.clone()),
-        _ => grids
-            .locator
-            .locate(report.location.lat, report.location.lon),
-    };
+    // The server decides the grid from the point, with the same shared-edge rule as the
+    // device; the device's grid id is only a hint, and a wrong or stale one (or a claim of a
+    // grid the point is not in) never moves a ticket into another supervisor's worklist.
+    let grid_id = grids
+        .locator
+        .locate(report.location.lat, report.location.lon);
+    if report.grid_id.is_some() && report.grid_id != grid_id {
+        tracing::debug!(
+            report = %report.id,
+            device = ?report.grid_id,
+            server = ?grid_id,
+            "the device's grid differs from the point's; using the point's"
+        );
+    }
     let canonical_json = serde_json::to_string(&report)
         .map_err(|e| FieldError::new("report", format!("cannot be stored: {e}")))?;
     let content_hash = Sha256::digest(canonical_json.as_bytes()).into();

@@ -159,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Vec<ItemResult>, StoreError>;
 
+    /// How many reports `user` filed (tickets received) since `since`.
+    fn reports_since(&self, user: &User, since: Timestamp) -> Result<u64, StoreError>;
+
     /// The caller's claim on a photo, if one of their reports lists it.
     fn media_claim(&self, user: &User, sha256: &str) -> Result<Option<MediaClaim>, StoreError>;
 

@@ -553,6 +553,17 @@ impl Store for SqliteStore {
         })
     }
 
+    fn reports_since(&self, user: &User, since: Timestamp) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM tickets WHERE owner_id = ?1 AND received_at >= ?2",
+                )?
+                .query_row(params![user.id, since.as_millis()], |r| r.get(0))?;
+            Ok(to_u64(n))
+        })
+    }
+
     fn media_claim(&self, user: &User, sha256: &str) -> Result<Option<MediaClaim>, StoreError> {
         self.read(|conn| {
             let declared: Option<i64> = conn
