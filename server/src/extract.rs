@@ -62,7 +62,7 @@ pub fn content_encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
         .map(|v| v.trim().to_ascii_lowercase())
         .as_deref()
     {
-        Ok("identity") | Ok("") => Ok(Encoding::Identity),
+        Ok("identity") => Ok(Encoding::Identity),
         Ok("gzip") | Ok("x-gzip") => Ok(Encoding::Gzip),
         _ => Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
