@@ -213,15 +213,14 @@ class Gridline private constructor(
                 channel.close()
             } catch (e: Throwable) {
                 channel.close(e)
-            } finally {
-                handle.destroy()
             }
         }
         awaitClose {
-            if (run.isActive) {
-                handle.cancel()
-                (transport as? OkHttpTransport)?.cancelInFlight()
-            }
+            // Harmless after the run ended; stops it at once when the collector went away.
+            handle.cancel()
+            if (run.isActive) (transport as? OkHttpTransport)?.cancelInFlight()
+            // Freed once the native call (if still returning) lets go of it.
+            handle.destroy()
         }
     }.flowOn(io)
 
@@ -274,6 +273,9 @@ class Gridline private constructor(
 
     /** Whether [close] ran (the native object is released or being released). */
     val isClosed: Boolean get() = closed.get()
+
+    /** The generated object, for the SDK's own tests. */
+    internal fun nativeClient(): GridlineClient = client
 }
 
 /** What [Gridline.sync] emits. */

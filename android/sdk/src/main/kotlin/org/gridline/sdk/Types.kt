@@ -3,6 +3,8 @@ package org.gridline.sdk
 /*
  * The records and enums of the public API, reachable from this package (they are generated in
  * `org.gridline.ffi`). Records are immutable (`val`s): change one with `copy(...)`.
+ * Sealed types with subclasses (`SyncStatus`, `AttrValue`, `TriageAction`) are imported from
+ * `org.gridline.ffi`: Kotlin cannot reach nested classes through an alias.
  */
 
 /** A report as the device keeps it. */
@@ -20,17 +22,11 @@ typealias ReportState = org.gridline.ffi.ReportState
 /** Where a ticket is on the server. */
 typealias TicketStatus = org.gridline.ffi.TicketStatus
 
-/** A typed attribute value. */
-typealias AttrValue = org.gridline.ffi.AttrValue
-
 /** A position fix with its provenance. */
 typealias LocationFix = org.gridline.ffi.LocationFix
 
 /** Badge counts per state. */
 typealias Counts = org.gridline.ffi.Counts
-
-/** The shared sync status. */
-typealias SyncStatus = org.gridline.ffi.SyncStatus
 
 /** Tuning of a sync run; defaults suit a phone. */
 typealias SyncSettings = org.gridline.ffi.SyncSettings
