@@ -8,12 +8,13 @@ use gridline_core as core;
 use gridline_protocol::wire::TicketQuery;
 
 use crate::catalog::Catalog;
-use crate::error::{GridlineError, parse_id};
+use crate::error::{GridlineError, parse_id, signed};
 use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
 use crate::geo::{GridInfo, NearbyReport};
 use crate::report::{
     CoordSystem, Counts, DraftPatch, LocationFix, PhotoRef, Report, ReportKind, ReportState,
 };
+use crate::status::{ClientObserver, ForeignObserver, SyncStatus};
 use crate::supervisor::{QueuedTriage, Ticket, TicketStatus, TriageAction, TriageSummary};
 use crate::sync::{ForeignProgress, SyncHandle, SyncProgressListener, SyncSettings, SyncSummary};
 
@@ -114,11 +115,50 @@ impl GridlineClient {
     /// with `Closed`.
     pub fn close_store(&self) -> Result<(), GridlineError> {
         let mut slot = self.inner.write().map_err(|_| GridlineError::Closed)?;
-        slot.take().map(drop).ok_or(GridlineError::Closed)?;
+        let client = slot.take().ok_or(GridlineError::Closed)?;
+        // A running sync keeps its own reference; it stops at its next safe point.
+        client.cancel_sync();
         if let Ok(mut s) = self.server.write() {
             *s = None;
         }
         Ok(())
+    }
+
+    /// Registers an observer of the sync status and of data changes (told the current status
+    /// at once); returns the id that removes it.
+    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> Result<i64, GridlineError> {
+        Ok(signed(
+            self.client()?
+                .add_observer(Arc::new(ForeignObserver(observer)))
+                .0,
+        ))
+    }
+
+    /// Removes an observer; `false` when it was not registered.
+    pub fn remove_observer(&self, id: i64) -> Result<bool, GridlineError> {
+        let Ok(id) = u64::try_from(id) else {
+            return Ok(false);
+        };
+        Ok(self.client()?.remove_observer(core::ObserverId(id)))
+    }
+
+    /// The sync status as this client last saw it.
+    pub fn sync_status(&self) -> Result<SyncStatus, GridlineError> {
+        Ok(self.client()?.sync_status().into())
+    }
+
+    /// Asks the running sync, if any, to stop at its next safe point.
+    pub fn cancel_sync(&self) {
+        if let Ok(c) = self.client() {
+            c.cancel_sync();
+        }
+    }
+
+    /// Sign-out: deletes all reports, photos (files too), locations, tickets and triage
+    /// decisions. Refuses with `Unsent` while work is not on the server, unless `force`; with
+    /// `Busy` while a sync runs. Close the client afterwards.
+    pub fn wipe(&self, force: bool) -> Result<(), GridlineError> {
+        Ok(self.client()?.wipe(force)?)
     }
 
     /// Starts a report of `kind`; its id is made now and never changes.
@@ -130,7 +170,7 @@ impl GridlineClient {
     pub fn update_draft(&self, id: String, patch: DraftPatch) -> Result<Report, GridlineError> {
         Ok(self
             .client()?
-            .update_draft(parse_id(&id)?, patch.into())?
+            .update_draft(parse_id(&id)?, patch.try_into()?)?
             .into())
     }
 
@@ -178,11 +218,11 @@ impl GridlineClient {
     pub fn list(
         &self,
         states: Vec<ReportState>,
-        limit: Option<u32>,
+        limit: Option<i32>,
     ) -> Result<Vec<Report>, GridlineError> {
         let filter = core::ListFilter {
             states: states.into_iter().map(Into::into).collect(),
-            limit,
+            limit: limit.map(|n| u32::try_from(n.max(0)).unwrap_or(0)),
         };
         Ok(self
             .client()?
@@ -228,8 +268,12 @@ impl GridlineClient {
         lat: f64,
         category: String,
         radius_m: f64,
-        days: u32,
+        days: i32,
     ) -> Result<Vec<NearbyReport>, GridlineError> {
+        let days = u32::try_from(days).map_err(|_| GridlineError::Validation {
+            field: "days".into(),
+            reason: "must not be negative".into(),
+        })?;
         Ok(self
             .client()?
             .nearby_reports(lon, lat, &category, radius_m, days)?
@@ -262,7 +306,7 @@ impl GridlineClient {
     }
 
     /// Supervisor: pulls the tickets of their grids (optionally only these statuses).
-    pub fn refresh_worklist(&self, statuses: Vec<TicketStatus>) -> Result<u64, GridlineError> {
+    pub fn refresh_worklist(&self, statuses: Vec<TicketStatus>) -> Result<i64, GridlineError> {
         let status = (!statuses.is_empty()).then(|| {
             statuses
                 .into_iter()
@@ -274,7 +318,9 @@ impl GridlineClient {
             status,
             ..Default::default()
         };
-        Ok(self.client()?.refresh_worklist(&self.context()?, &query)?)
+        Ok(signed(
+            self.client()?.refresh_worklist(&self.context()?, &query)?,
+        ))
     }
 
     /// Supervisor: the offline worklist, optionally only tickets in `statuses`.

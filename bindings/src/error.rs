@@ -52,6 +52,24 @@ pub enum GridlineError {
         /// Why.
         reason: String,
     },
+    /// Another sync is running on this database (this app's or another process's); observe
+    /// its status, or try again later.
+    #[error("busy: {reason}")]
+    Busy {
+        /// What is running.
+        reason: String,
+    },
+    /// Sign-out refused: work on the device is not on the server yet. Sync first, or wipe with
+    /// `force` to discard it.
+    #[error("{reports} reports, {photos} photos and {triage} triage decisions are not sent yet")]
+    Unsent {
+        /// Reports not accepted by the server (drafts, queued, parked).
+        reports: i64,
+        /// Photos not yet uploaded.
+        photos: i64,
+        /// Triage decisions not yet sent.
+        triage: i64,
+    },
     /// The client was closed; open a new one.
     #[error("the Gridline client is closed")]
     Closed,
@@ -67,6 +85,16 @@ impl From<Core> for GridlineError {
             Core::Conflict { reason } => Self::Conflict { reason },
             Core::NotFound { what } => Self::NotFound { what },
             Core::Photo { reason } => Self::Photo { reason },
+            Core::Busy { reason } => Self::Busy { reason },
+            Core::Unsent {
+                reports,
+                photos,
+                triage,
+            } => Self::Unsent {
+                reports: signed(reports),
+                photos: signed(photos),
+                triage: signed(triage),
+            },
         }
     }
 }
@@ -78,6 +106,11 @@ impl From<gridline_protocol::FieldError> for GridlineError {
             reason: e.reason,
         }
     }
+}
+
+/// A count as the signed integer Kotlin and Swift use (saturating; counts never get near).
+pub fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Parses a report id handed in as text.

@@ -81,17 +81,17 @@ pub struct HttpRequest {
     /// Body bytes (empty for none).
     pub body: Vec<u8>,
     /// Timeout for the whole exchange, in milliseconds.
-    pub timeout_ms: u64,
+    pub timeout_ms: i64,
     /// Most body bytes (decompressed) the core accepts in the answer: stop reading one byte
     /// past it. A longer body is refused by the core either way.
-    pub max_response_bytes: u64,
+    pub max_response_bytes: i64,
 }
 
 /// The server's answer.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpResponse {
     /// Status code.
-    pub status: u16,
+    pub status: i32,
     /// Header names (any case; the core lowercases them).
     pub headers: HashMap<String, String>,
     /// Body bytes, decompressed.
@@ -146,12 +146,20 @@ impl core::HttpTransport for ForeignTransport {
             url: r.url,
             headers: r.headers.into_iter().collect(),
             body: r.body,
-            timeout_ms: u64::try_from(r.timeout.as_millis()).unwrap_or(u64::MAX),
-            max_response_bytes: r.max_response_bytes,
+            timeout_ms: i64::try_from(r.timeout.as_millis()).unwrap_or(i64::MAX),
+            max_response_bytes: i64::try_from(r.max_response_bytes).unwrap_or(i64::MAX),
         };
         match self.0.send(request) {
             Ok(resp) => Ok(core::HttpResponse {
-                status: resp.status,
+                status: u16::try_from(resp.status)
+                    .ok()
+                    .filter(|s| (100..=999).contains(s))
+                    .ok_or_else(|| {
+                        core::TransportError::Connection(format!(
+                            "the app's HTTP transport returned status {}",
+                            resp.status
+                        ))
+                    })?,
                 headers: resp
                     .headers
                     .into_iter()
@@ -189,11 +197,12 @@ impl log::Log for SinkLogger {
             log::Level::Info => LogLevel::Info,
             log::Level::Debug | log::Level::Trace => LogLevel::Debug,
         };
-        sink.log(
-            level,
-            record.target().to_string(),
-            record.args().to_string(),
-        );
+        let (target, message) = (record.target().to_string(), record.args().to_string());
+        // A sink that fails (an exception escaping Kotlin or Swift) loses this line only: the
+        // code that logged must go on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sink.log(level, target, message)
+        }));
     }
 
     fn flush(&self) {}

@@ -5,6 +5,7 @@ use gridline_core::geo;
 
 use crate::error::GridlineError;
 use crate::report::{CoordSystem, ReportState};
+use crate::supervisor::{TicketStatus, parse_status};
 
 /// A longitude/latitude pair.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -70,7 +71,7 @@ pub struct NearbyReport {
     /// Local outbox state, for the device's own reports.
     pub state: Option<ReportState>,
     /// Ticket status, when known.
-    pub ticket_status: Option<String>,
+    pub ticket_status: Option<TicketStatus>,
     /// When it was filed (ms since epoch).
     pub created_at_ms: i64,
     /// Its note.
@@ -84,7 +85,7 @@ impl From<CoreNearby> for NearbyReport {
             ticket_id: n.ticket_id,
             distance_m: n.distance_m,
             state: n.state.map(Into::into),
-            ticket_status: n.ticket_status,
+            ticket_status: parse_status(n.ticket_status.as_deref()),
             created_at_ms: n.created_at.as_millis(),
             note: n.note,
         }

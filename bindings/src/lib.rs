@@ -7,6 +7,7 @@
 //!
 //! - [`client::GridlineClient`]: the long-lived object (store, catalog, sync, triage).
 //! - [`foreign`]: what the host app plugs in (token provider, HTTP transport, log sink).
+//! - [`status`]: the observable sync status and data-change notifications.
 //! - [`error::GridlineError`]: the one error enum, with stable variants.
 
 uniffi::setup_scaffolding!();
@@ -17,6 +18,7 @@ pub mod error;
 pub mod foreign;
 pub mod geo;
 pub mod report;
+pub mod status;
 pub mod supervisor;
 pub mod sync;
 

@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use gridline_core::model as core;
 use gridline_protocol as p;
 
+use crate::error::signed;
+use crate::supervisor::{TicketStatus, parse_status};
+
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
 pub enum ReportKind {
@@ -226,28 +229,33 @@ impl From<p::AttrValue> for AttrValue {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Outreach {
     /// People reached.
-    pub people_reached: u32,
+    pub people_reached: i32,
     /// Materials handed out.
-    pub materials_handed_out: u32,
+    pub materials_handed_out: i32,
     /// Where.
     pub venue_type: VenueType,
 }
 
-impl From<Outreach> for p::Outreach {
-    fn from(o: Outreach) -> Self {
-        p::Outreach {
-            people_reached: o.people_reached,
-            materials_handed_out: o.materials_handed_out,
+impl TryFrom<Outreach> for p::Outreach {
+    type Error = p::FieldError;
+
+    fn try_from(o: Outreach) -> Result<Self, Self::Error> {
+        let count = |field: &str, n: i32| {
+            u32::try_from(n).map_err(|_| p::FieldError::new(field, "must not be negative"))
+        };
+        Ok(p::Outreach {
+            people_reached: count("outreach.people_reached", o.people_reached)?,
+            materials_handed_out: count("outreach.materials_handed_out", o.materials_handed_out)?,
             venue_type: o.venue_type.into(),
-        }
+        })
     }
 }
 
 impl From<p::Outreach> for Outreach {
     fn from(o: p::Outreach) -> Self {
         Outreach {
-            people_reached: o.people_reached,
-            materials_handed_out: o.materials_handed_out,
+            people_reached: i32::try_from(o.people_reached).unwrap_or(i32::MAX),
+            materials_handed_out: i32::try_from(o.materials_handed_out).unwrap_or(i32::MAX),
             venue_type: o.venue_type.into(),
         }
     }
@@ -259,20 +267,20 @@ pub struct PhotoRef {
     /// Lowercase hex SHA-256.
     pub sha256: String,
     /// Size in bytes.
-    pub bytes: u64,
+    pub bytes: i64,
     /// Width in pixels.
-    pub width: u32,
+    pub width: i32,
     /// Height in pixels.
-    pub height: u32,
+    pub height: i32,
 }
 
 impl From<p::PhotoRef> for PhotoRef {
     fn from(r: p::PhotoRef) -> Self {
         PhotoRef {
             sha256: r.sha256,
-            bytes: r.bytes,
-            width: r.width,
-            height: r.height,
+            bytes: signed(r.bytes),
+            width: i32::try_from(r.width).unwrap_or(i32::MAX),
+            height: i32::try_from(r.height).unwrap_or(i32::MAX),
         }
     }
 }
@@ -296,6 +304,7 @@ pub struct DraftPatch {
     #[uniffi(default = None)]
     pub location: Option<LocationFix>,
     /// Attribute values to set.
+    #[uniffi(default)]
     pub set_attributes: HashMap<String, AttrValue>,
     /// Attribute codes to remove.
     #[uniffi(default = [])]
@@ -305,9 +314,11 @@ pub struct DraftPatch {
     pub outreach: Option<Outreach>,
 }
 
-impl From<DraftPatch> for core::DraftPatch {
-    fn from(d: DraftPatch) -> Self {
-        core::DraftPatch {
+impl TryFrom<DraftPatch> for core::DraftPatch {
+    type Error = p::FieldError;
+
+    fn try_from(d: DraftPatch) -> Result<Self, Self::Error> {
+        Ok(core::DraftPatch {
             kind: d.kind.map(Into::into),
             category: d.category,
             note: d.note,
@@ -319,8 +330,8 @@ impl From<DraftPatch> for core::DraftPatch {
                 .map(|(k, v)| (k, v.into()))
                 .collect(),
             remove_attributes: d.remove_attributes,
-            outreach: d.outreach.map(Into::into),
-        }
+            outreach: d.outreach.map(TryInto::try_into).transpose()?,
+        })
     }
 }
 
@@ -362,7 +373,7 @@ pub struct Report {
     /// The server's ticket, once accepted.
     pub ticket_id: Option<String>,
     /// The ticket's latest status, as last pulled (`submitted`, `accepted`, `resolved`, ...).
-    pub ticket_status: Option<String>,
+    pub ticket_status: Option<TicketStatus>,
     /// The field the server refused, for parked reports.
     pub rejection_field: Option<String>,
     /// The server's reason, for parked reports.
@@ -397,7 +408,7 @@ impl From<core::LocalReport> for Report {
             updated_at_ms: r.updated_at.as_millis(),
             submitted_at_ms: r.submitted_at.map(|t| t.as_millis()),
             ticket_id: r.ticket_id,
-            ticket_status: r.ticket_status,
+            ticket_status: parse_status(r.ticket_status.as_deref()),
             rejection_field,
             rejection_reason,
         }
@@ -408,22 +419,22 @@ impl From<core::LocalReport> for Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct Counts {
     /// Drafts.
-    pub drafts: u64,
+    pub drafts: i64,
     /// Waiting to be sent.
-    pub pending: u64,
+    pub pending: i64,
     /// Accepted by the server.
-    pub accepted: u64,
+    pub accepted: i64,
     /// Parked, waiting for the rider.
-    pub rejected: u64,
+    pub rejected: i64,
 }
 
 impl From<core::Counts> for Counts {
     fn from(c: core::Counts) -> Self {
         Counts {
-            drafts: c.drafts,
-            pending: c.pending,
-            accepted: c.accepted,
-            rejected: c.rejected,
+            drafts: signed(c.drafts),
+            pending: signed(c.pending),
+            accepted: signed(c.accepted),
+            rejected: signed(c.rejected),
         }
     }
 }

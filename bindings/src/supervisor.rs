@@ -4,6 +4,7 @@ use gridline_core::store::{QueuedTriage as CoreQueued, TriageState as CoreState}
 use gridline_core::sync::triage::TriageSummary as CoreSummary;
 use gridline_protocol::wire as w;
 
+use crate::error::signed;
 use crate::report::{LocationFix, ReportKind, Severity};
 
 /// Ticket lifecycle (数字城管): submitted -> accepted (立案) -> dispatched (派遣) -> resolved
@@ -24,6 +25,11 @@ pub enum TicketStatus {
     Rejected,
     /// Same problem as another ticket.
     Duplicate,
+}
+
+/// A ticket status stored as text, as the enum (`None` for one this build does not know).
+pub(crate) fn parse_status(text: Option<&str>) -> Option<TicketStatus> {
+    text.and_then(w::TicketStatus::parse).map(Into::into)
 }
 
 impl From<w::TicketStatus> for TicketStatus {
@@ -64,7 +70,7 @@ pub struct Ticket {
     /// Status.
     pub status: TicketStatus,
     /// Version, sent back with every decision.
-    pub version: u64,
+    pub version: i64,
     /// Kind.
     pub kind: ReportKind,
     /// Category code.
@@ -103,7 +109,7 @@ impl From<w::Ticket> for Ticket {
             id: t.id,
             report_id: t.report_id.to_string(),
             status: t.status.into(),
-            version: t.version,
+            version: signed(t.version),
             kind: t.kind.into(),
             category: t.category,
             grid_id: t.grid_id,
@@ -199,7 +205,7 @@ pub struct QueuedTriage {
     /// Ticket.
     pub ticket_id: String,
     /// Version decided on.
-    pub base_version: u64,
+    pub base_version: i64,
     /// The decision.
     pub action: TriageAction,
     /// Where it stands.
@@ -213,7 +219,7 @@ impl From<CoreQueued> for QueuedTriage {
         QueuedTriage {
             seq: q.seq,
             ticket_id: q.ticket_id,
-            base_version: q.base_version,
+            base_version: signed(q.base_version),
             action: q.action.into(),
             state: match q.state {
                 CoreState::Queued => TriageState::Queued,
@@ -230,13 +236,13 @@ impl From<CoreQueued> for QueuedTriage {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct TriageSummary {
     /// Applied.
-    pub applied: u64,
+    pub applied: i64,
     /// Refused because the ticket had changed.
-    pub conflicts: u64,
+    pub conflicts: i64,
     /// Refused for good.
-    pub failed: u64,
+    pub failed: i64,
     /// Still queued (network trouble).
-    pub remaining: u64,
+    pub remaining: i64,
     /// The last problem met.
     pub last_error: Option<String>,
 }
@@ -244,10 +250,10 @@ pub struct TriageSummary {
 impl From<CoreSummary> for TriageSummary {
     fn from(s: CoreSummary) -> Self {
         TriageSummary {
-            applied: s.applied,
-            conflicts: s.conflicts,
-            failed: s.failed,
-            remaining: s.remaining,
+            applied: signed(s.applied),
+            conflicts: signed(s.conflicts),
+            failed: signed(s.failed),
+            remaining: signed(s.remaining),
             last_error: s.last_error,
         }
     }

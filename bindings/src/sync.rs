@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use gridline_core::sync as core;
 
+use crate::error::signed;
 use crate::foreign::millis;
 
 /// Tuning of a sync run; defaults suit a phone.
@@ -11,26 +12,26 @@ use crate::foreign::millis;
 pub struct SyncSettings {
     /// Most reports per batch (the server's limit applies too).
     #[uniffi(default = 200)]
-    pub max_batch: u32,
+    pub max_batch: i32,
     /// Retryable failures tolerated in one run before it stops and reports `next_retry_at_ms`.
     #[uniffi(default = 6)]
-    pub max_retries: u32,
+    pub max_retries: i32,
     /// Longest backoff the run sleeps through itself, in milliseconds.
     #[uniffi(default = 10000)]
-    pub max_sleep_ms: u64,
+    pub max_sleep_ms: i64,
     /// Timeout of one request, in milliseconds.
     #[uniffi(default = 30000)]
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: i64,
 }
 
 impl Default for SyncSettings {
     fn default() -> Self {
         let d = core::SyncOptions::default();
         SyncSettings {
-            max_batch: d.max_batch as u32,
-            max_retries: d.max_retries,
-            max_sleep_ms: d.max_sleep.as_millis() as u64,
-            request_timeout_ms: d.request_timeout.as_millis() as u64,
+            max_batch: i32::try_from(d.max_batch).unwrap_or(i32::MAX),
+            max_retries: i32::try_from(d.max_retries).unwrap_or(i32::MAX),
+            max_sleep_ms: i64::try_from(d.max_sleep.as_millis()).unwrap_or(i64::MAX),
+            request_timeout_ms: i64::try_from(d.request_timeout.as_millis()).unwrap_or(i64::MAX),
         }
     }
 }
@@ -38,10 +39,11 @@ impl Default for SyncSettings {
 impl From<SyncSettings> for core::SyncOptions {
     fn from(s: SyncSettings) -> Self {
         core::SyncOptions {
-            max_batch: s.max_batch.max(1) as usize,
-            max_retries: s.max_retries,
-            max_sleep: millis(s.max_sleep_ms),
-            request_timeout: millis(s.request_timeout_ms.max(1)),
+            // Out-of-range tuning is clamped to the nearest sensible value.
+            max_batch: usize::try_from(s.max_batch.max(1)).unwrap_or(1),
+            max_retries: u32::try_from(s.max_retries.max(0)).unwrap_or(0),
+            max_sleep: millis(u64::try_from(s.max_sleep_ms.max(0)).unwrap_or(0)),
+            request_timeout: millis(u64::try_from(s.request_timeout_ms.max(1)).unwrap_or(1)),
             ..Default::default()
         }
     }
@@ -68,9 +70,9 @@ pub struct SyncProgress {
     /// Current phase.
     pub phase: SyncPhase,
     /// Units done.
-    pub done: u64,
+    pub done: i64,
     /// Units known (0 when unknown).
-    pub total: u64,
+    pub total: i64,
 }
 
 impl From<core::SyncProgress> for SyncProgress {
@@ -84,8 +86,8 @@ impl From<core::SyncProgress> for SyncProgress {
         };
         SyncProgress {
             phase,
-            done: p.done,
-            total: p.total,
+            done: signed(p.done),
+            total: signed(p.total),
         }
     }
 }
@@ -109,21 +111,21 @@ impl core::SyncObserver for ForeignProgress {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncSummary {
     /// Reports accepted as new tickets.
-    pub sent: u64,
+    pub sent: i64,
     /// Reports the server already had (no second ticket).
-    pub already_accepted: u64,
+    pub already_accepted: i64,
     /// Reports parked with the server's reason.
-    pub rejected: u64,
+    pub rejected: i64,
     /// Photos completed on the server.
-    pub photos: u64,
+    pub photos: i64,
     /// Photo bytes sent.
-    pub photo_bytes: u64,
+    pub photo_bytes: i64,
     /// Ticket changes pulled.
-    pub changes: u64,
+    pub changes: i64,
     /// Reports still waiting.
-    pub remaining: u64,
+    pub remaining: i64,
     /// Photos still waiting.
-    pub photos_remaining: u64,
+    pub photos_remaining: i64,
     /// A new catalog was installed.
     pub catalog_updated: bool,
     /// New grids were installed.
@@ -139,14 +141,14 @@ pub struct SyncSummary {
 impl From<core::SyncSummary> for SyncSummary {
     fn from(s: core::SyncSummary) -> Self {
         SyncSummary {
-            sent: s.sent,
-            already_accepted: s.already_accepted,
-            rejected: s.rejected,
-            photos: s.photos,
-            photo_bytes: s.photo_bytes,
-            changes: s.changes,
-            remaining: s.remaining,
-            photos_remaining: s.photos_remaining,
+            sent: signed(s.sent),
+            already_accepted: signed(s.already_accepted),
+            rejected: signed(s.rejected),
+            photos: signed(s.photos),
+            photo_bytes: signed(s.photo_bytes),
+            changes: signed(s.changes),
+            remaining: signed(s.remaining),
+            photos_remaining: signed(s.photos_remaining),
             catalog_updated: s.catalog_updated,
             grids_updated: s.grids_updated,
             incomplete: s.incomplete,

@@ -46,8 +46,8 @@ impl HttpTransport for AppTransport {
             url: r.url,
             headers: r.headers.into_iter().collect(),
             body: r.body,
-            timeout: std::time::Duration::from_millis(r.timeout_ms),
-            max_response_bytes: r.max_response_bytes,
+            timeout: std::time::Duration::from_millis(u64::try_from(r.timeout_ms).unwrap_or(0)),
+            max_response_bytes: u64::try_from(r.max_response_bytes).unwrap_or(0),
         };
         let resp = self
             .inner
@@ -56,7 +56,7 @@ impl HttpTransport for AppTransport {
                 reason: e.to_string(),
             })?;
         Ok(HttpResponse {
-            status: resp.status,
+            status: i32::from(resp.status),
             headers: resp.headers.into_iter().collect::<HashMap<_, _>>(),
             body: resp.body,
         })

@@ -83,6 +83,8 @@ impl From<GridlineError> for CliError {
             GridlineError::Conflict { .. } => Self::new("conflict", None, message, 1),
             GridlineError::NotFound { .. } => Self::new("not_found", None, message, 1),
             GridlineError::Photo { .. } => Self::new("photo", None, message, 2),
+            GridlineError::Busy { .. } => Self::new("busy", None, message, 75),
+            GridlineError::Unsent { .. } => Self::new("unsent", None, message, 1),
         }
     }
 }

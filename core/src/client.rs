@@ -18,8 +18,13 @@ use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
 use crate::store::{ListFilter, NewPhoto, OrphanFiles, QueuedTriage, Store};
 use crate::sync::engine::SyncContext;
+use crate::sync::lease::SyncLease;
+use crate::sync::status::Observers;
 use crate::sync::triage::TriageSummary;
-use crate::sync::{CancelToken, SyncObserver, SyncOptions, SyncSummary};
+use crate::sync::{
+    CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,
+    SyncProgress, SyncStatus, SyncSummary,
+};
 use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction};
 
 /// Where the time comes from; tests pass a fixed clock.
@@ -46,6 +51,9 @@ pub struct Client {
     photo_options: PhotoOptions,
     config: ClientConfig,
     clock: Clock,
+    observers: Observers,
+    /// The cancel token of the sync this client is running, if any.
+    running: Mutex<Option<CancelToken>>,
 }
 
 /// The settings key of the cached catalog document.
@@ -107,14 +115,24 @@ impl Client {
             Some(doc) => Catalog::from_json(&doc.body).unwrap_or_else(|_| Catalog::builtin()),
             None => Catalog::builtin(),
         };
-        Ok(Client {
+        let client = Client {
             store: Mutex::new(store),
             catalog: RwLock::new(Arc::new(catalog)),
             grids: RwLock::new(None),
             photo_options: PhotoOptions::default(),
             config,
             clock,
-        })
+            observers: Observers::new(SyncStatus::Idle),
+            running: Mutex::new(None),
+        };
+        // A retry time left by an earlier run is this client's starting status.
+        if let Some(until) = client.next_retry_at()?.filter(|t| *t > client.now()) {
+            client.observers.set_status(SyncStatus::Waiting {
+                until,
+                last_error: None,
+            });
+        }
+        Ok(client)
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
@@ -136,6 +154,11 @@ impl Client {
     }
 
     /// Sends what is queued, uploads photos and pulls ticket changes; see [`crate::sync`].
+    ///
+    /// One sync at a time per database: while another runs (a thread of this process, or
+    /// another process on the same file) this fails at once with [`GridlineError::Busy`] and
+    /// changes nothing. The run's progress and outcome also go to [`Client::sync_status`] and
+    /// its observers.
     pub fn sync(
         &self,
         ctx: &SyncContext,
@@ -143,7 +166,94 @@ impl Client {
         observer: Option<&dyn SyncObserver>,
         cancel: &CancelToken,
     ) -> Result<SyncSummary, GridlineError> {
-        crate::sync::engine::sync(self, ctx, options, observer, cancel)
+        let _lease = SyncLease::acquire(&self.config.db_path, "sync")?;
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
+        self.observers
+            .set_status(SyncStatus::Syncing { progress: None });
+        let tracker = StatusTracker {
+            client: self,
+            inner: observer,
+        };
+        let result = crate::sync::engine::sync(self, ctx, options, Some(&tracker), cancel);
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.observers.changed(Change::Reports);
+        self.observers.set_status(match &result {
+            Ok(s) => match s.next_retry_at {
+                Some(until) => SyncStatus::Waiting {
+                    until,
+                    last_error: s.last_error.clone(),
+                },
+                None => SyncStatus::Idle,
+            },
+            Err(e) => SyncStatus::Failed {
+                error: e.to_string(),
+            },
+        });
+        result
+    }
+
+    /// Asks the sync this client is running, if any, to stop at its next safe point.
+    pub fn cancel_sync(&self) {
+        if let Some(token) = &*self.running.lock().unwrap_or_else(|p| p.into_inner()) {
+            token.cancel();
+        }
+    }
+
+    /// The sync status as this client last saw it.
+    pub fn sync_status(&self) -> SyncStatus {
+        self.observers.status()
+    }
+
+    /// Registers an observer of the sync status and of data changes; it is told the current
+    /// status at once.
+    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> ObserverId {
+        let status = self.sync_status();
+        let id = self.observers.add(Arc::clone(&observer));
+        observer.on_status(status);
+        id
+    }
+
+    /// Removes an observer; `false` when it was not registered.
+    pub fn remove_observer(&self, id: ObserverId) -> bool {
+        self.observers.remove(id)
+    }
+
+    /// Tells the observers that `change` happened (for the sync and triage modules).
+    pub(crate) fn changed(&self, change: Change) {
+        self.observers.changed(change);
+    }
+
+    /// Sign-out: deletes every report, photo (rows and files in the media folder), location,
+    /// ticket, worklist entry and triage decision, and the user's sync state. Refuses with
+    /// [`GridlineError::Unsent`] while the device holds work the server does not have, unless
+    /// `force`; refuses with [`GridlineError::Busy`] while a sync runs. Close the client
+    /// afterwards: it still carries the signed-out reporter.
+    pub fn wipe(&self, force: bool) -> Result<(), GridlineError> {
+        let _lease = SyncLease::acquire(&self.config.db_path, "wipe")?;
+        let mut store = self.store();
+        let unsent = store.unsent()?;
+        if !unsent.is_empty() && !force {
+            return Err(GridlineError::Unsent {
+                reports: unsent.reports,
+                photos: unsent.photos,
+                triage: unsent.triage,
+            });
+        }
+        let files = store.wipe()?;
+        drop(store);
+        self.remove_media(&files);
+        // Files no record named (left by a crash mid-attach) go too.
+        let media = self.media_dir();
+        if media.exists() {
+            std::fs::remove_dir_all(&media).map_err(|e| GridlineError::Storage {
+                reason: format!("cannot delete {}: {e}", media.display()),
+            })?;
+        }
+        self.observers.set_status(SyncStatus::Idle);
+        for change in [Change::Reports, Change::Worklist, Change::Triage] {
+            self.observers.changed(change);
+        }
+        Ok(())
     }
 
     /// When the platform scheduler should run sync again (after retryable failures), if at all.
@@ -264,7 +374,9 @@ impl Client {
         ctx: &SyncContext,
         query: &TicketQuery,
     ) -> Result<u64, GridlineError> {
-        crate::sync::triage::refresh_worklist(self, ctx, query)
+        let n = crate::sync::triage::refresh_worklist(self, ctx, query)?;
+        self.changed(Change::Worklist);
+        Ok(n)
     }
 
     /// Supervisor: the offline worklist, optionally only tickets in `statuses`.
@@ -278,7 +390,9 @@ impl Client {
         ticket_id: &str,
         action: TriageAction,
     ) -> Result<i64, GridlineError> {
-        crate::sync::triage::queue_triage(self, ticket_id, action)
+        let seq = crate::sync::triage::queue_triage(self, ticket_id, action)?;
+        self.changed(Change::Triage);
+        Ok(seq)
     }
 
     /// Supervisor: queued, sent, conflicting and failed triage actions.
@@ -287,8 +401,13 @@ impl Client {
     }
 
     /// Supervisor: sends queued triage actions with their ticket versions.
+    /// Holds the same lease as [`Client::sync`], so two senders never send one decision twice.
     pub fn send_triage(&self, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
-        crate::sync::triage::send_triage(self, ctx)
+        let _lease = SyncLease::acquire(&self.config.db_path, "send_triage")?;
+        let result = crate::sync::triage::send_triage(self, ctx);
+        self.changed(Change::Triage);
+        self.changed(Change::Worklist);
+        result
     }
 
     /// The catalog reports are validated against (built-in until the server sends one).
@@ -342,6 +461,7 @@ impl Client {
             rejection: None,
         };
         self.store().insert_draft(&draft)?;
+        self.changed(Change::Reports);
         Ok(draft)
     }
 
@@ -353,6 +473,7 @@ impl Client {
         let report = self
             .store()
             .update_draft(&id, &patch, now, |r| check_patch(&catalog, &patch, r))?;
+        self.changed(Change::Reports);
         Ok(report)
     }
 
@@ -375,6 +496,7 @@ impl Client {
                 .map(|g| g.id.clone());
             Ok(payload)
         })?;
+        self.changed(Change::Reports);
         Ok(report)
     }
 
@@ -396,6 +518,7 @@ impl Client {
     pub fn delete_draft(&self, id: Uuid) -> Result<(), GridlineError> {
         let orphans = self.store().delete_draft(&id)?;
         self.remove_media(&orphans);
+        self.changed(Change::Reports);
         Ok(())
     }
 
@@ -439,6 +562,7 @@ impl Client {
             captured_at: made.captured_at,
         };
         self.store().attach_photo(&id, &record, self.now())?;
+        self.changed(Change::Reports);
         Ok(photo_ref)
     }
 
@@ -446,6 +570,7 @@ impl Client {
     pub fn detach_photo(&self, id: Uuid, sha256: &str) -> Result<(), GridlineError> {
         let orphans = self.store().detach_photo(&id, sha256)?;
         self.remove_media(&orphans);
+        self.changed(Change::Reports);
         Ok(())
     }
 
@@ -504,6 +629,33 @@ impl Client {
     /// Runs SQLite's integrity check on the store.
     pub fn integrity_check(&self) -> Result<(), GridlineError> {
         Ok(self.store().integrity_check()?)
+    }
+}
+
+/// Feeds a run's progress to the shared status and the observers, then to the caller's observer.
+struct StatusTracker<'a> {
+    client: &'a Client,
+    inner: Option<&'a dyn SyncObserver>,
+}
+
+impl SyncObserver for StatusTracker<'_> {
+    fn on_progress(&self, progress: SyncProgress) {
+        let observers = &self.client.observers;
+        observers.set_status(SyncStatus::Syncing {
+            progress: Some(progress),
+        });
+        // Each step of these phases has committed report (or ticket) changes.
+        match progress.phase {
+            SyncPhase::Reports if progress.done > 0 => observers.changed(Change::Reports),
+            SyncPhase::Changes if progress.done > 0 => {
+                observers.changed(Change::Reports);
+                observers.changed(Change::Worklist);
+            }
+            _ => {}
+        }
+        if let Some(o) = self.inner {
+            o.on_progress(progress);
+        }
     }
 }
 

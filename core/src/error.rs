@@ -98,6 +98,24 @@ pub enum GridlineError {
         /// Why.
         reason: String,
     },
+    /// Another sync (in this process or another) is running on this database; try later or
+    /// observe the running one's status.
+    #[error("busy: {reason}")]
+    Busy {
+        /// What is running.
+        reason: String,
+    },
+    /// Sign-out refused: the device holds work the server does not have. Sync first, or wipe
+    /// with `force` to discard it.
+    #[error("{reports} reports, {photos} photos and {triage} triage decisions are not sent yet")]
+    Unsent {
+        /// Reports not accepted by the server (drafts, queued, parked).
+        reports: u64,
+        /// Photos not yet uploaded.
+        photos: u64,
+        /// Triage decisions not yet sent.
+        triage: u64,
+    },
 }
 
 impl From<Error> for GridlineError {

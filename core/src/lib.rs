@@ -18,4 +18,7 @@ pub use error::{Error, GridlineError};
 pub use model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
 pub use store::ListFilter;
 pub use sync::engine::SyncContext;
-pub use sync::{CancelToken, SyncObserver, SyncOptions, SyncPhase, SyncProgress, SyncSummary};
+pub use sync::{
+    CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,
+    SyncProgress, SyncStatus, SyncSummary,
+};

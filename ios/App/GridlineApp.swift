@@ -46,7 +46,7 @@ final class AppModel: NSObject, ObservableObject, CLLocationManagerDelegate {
 
     nonisolated func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
         guard let l = locations.last else { return }
-        let fix = LocationAdapter.fix(from: l)
+        let fix = try? LocationAdapter.fix(from: l, crs: .wgs84)
         Task { @MainActor in self.lastFix = fix }
     }
 
@@ -54,8 +54,8 @@ final class AppModel: NSObject, ObservableObject, CLLocationManagerDelegate {
         guard let g = gridline else { return }
         do {
             let draft = try await g.createDraft(kind: .roadDamage)
-            _ = try await g.updateDraft(id: draft.id, patch: DraftPatch(kind: nil, category: "pothole", note: note, severity: nil, location: lastFix,
-                                                                        setAttributes: ["size": .text(value: size)], removeAttributes: [], outreach: nil))
+            _ = try await g.updateDraft(id: draft.id, patch: DraftPatch(category: "pothole", note: note, location: lastFix,
+                                                                        setAttributes: ["size": .text(value: size)]))
             if let jpeg = photoJPEG {
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(draft.id).jpg")
                 try jpeg.write(to: file)
@@ -77,17 +77,6 @@ final class AppModel: NSObject, ObservableObject, CLLocationManagerDelegate {
 }
 
 /// CoreLocation -> the core's fix record, with the simulation flag as the mock flag.
-enum LocationAdapter {
-    static func fix(from l: CLLocation) -> LocationFix {
-        var mock = false
-        if #available(iOS 15, *) { mock = l.sourceInformation?.isSimulatedBySoftware ?? false }
-        return LocationFix(lat: l.coordinate.latitude, lon: l.coordinate.longitude,
-                           accuracyM: l.horizontalAccuracy >= 0 ? l.horizontalAccuracy : 100,
-                           altitudeM: l.verticalAccuracy >= 0 ? l.altitude : nil, provider: .fused,
-                           fixTimeMs: Int64(l.timestamp.timeIntervalSince1970 * 1000), mock: mock, sourceCrs: .wgs84)
-    }
-}
-
 /// HEIC (or anything UIKit reads) -> JPEG bytes, before the core sees the file.
 enum PhotoConversion {
     static func jpeg(from data: Data) -> Data? { UIImage(data: data)?.jpegData(compressionQuality: 0.9) }
@@ -119,7 +108,7 @@ struct QueueView: View {
         List(model.reports, id: \.id) { r in
             VStack(alignment: .leading) {
                 Text("\(r.category) — \(String(describing: r.state))")
-                Text(r.ticketStatus ?? r.note).font(.caption)
+                Text(r.ticketStatus.map { "\($0)" } ?? r.note).font(.caption)
             }
         }
         .task { await model.refreshQueue() }

@@ -8,6 +8,7 @@ mod photos;
 mod reports;
 mod schema;
 mod settings;
+mod wipe;
 mod worklist;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ pub use photos::{NewPhoto, OrphanFiles};
 pub use reports::{ListFilter, StateChange};
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;
+pub use wipe::Unsent;
 pub use worklist::{QueuedTriage, TriageState};
 
 use crate::error::Result;

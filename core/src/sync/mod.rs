@@ -4,6 +4,8 @@
 //! - `policy`: the decisions, pure and table-tested (retry / park / back off / batch sizes).
 //! - `api`: the server's v1 endpoints over a [`crate::transport::HttpTransport`].
 //! - `engine`: the driver that carries the decisions out against the store.
+//! - `lease`: one sync at a time per database, across threads and processes.
+//! - `status`: the observable sync status and data-change notifications.
 //!
 //! Exactly-once rests on two facts: a report's id is born on the device and the server answers
 //! the same id with the same ticket; and every local state change is one transaction, so a
@@ -11,7 +13,9 @@
 
 pub mod api;
 pub mod engine;
+pub mod lease;
 pub mod policy;
+pub mod status;
 pub mod triage;
 
 use std::sync::Arc;
@@ -22,6 +26,7 @@ use gridline_protocol::Timestamp;
 use serde::Serialize;
 
 pub use policy::Backoff;
+pub use status::{Change, ClientObserver, ObserverId, SyncStatus};
 
 /// Stops a running sync at its next safe point (between requests); cloning shares the flag.
 #[derive(Debug, Clone, Default)]

@@ -6,14 +6,48 @@ import Foundation
 ///
 /// Every method is `async` and runs the synchronous native call on a background queue (disk and
 /// network never block the main actor). A report is safe on disk when ``submit(id:)`` returns.
-/// Errors are ``GridlineError`` cases, e.g. `.Validation(field:reason:)`. After ``close()``, every
-/// call (and a second `close()`) throws `.Closed`.
+/// Errors are ``GridlineError`` cases, e.g. `.Validation(field:reason:)`; `.Busy` when another
+/// sync runs on the database (this app's or an extension's), `.Unsent` when ``wipe(force:)``
+/// would lose work. ``statusUpdates()`` and ``countsUpdates()`` follow the shared state.
+/// ``close()`` stops a running sync and may be called again (it does nothing); every other call
+/// after it throws `.Closed`.
 public final class Gridline: @unchecked Sendable {
     private let client: GridlineClient
     private let queue = DispatchQueue(label: "org.gridline.io", qos: .utility, attributes: .concurrent)
+    private let relay = ObserverRelay()
+    private let lock = NSLock()
+    private var closed = false
+    private var observerId: Int64?
 
     private init(client: GridlineClient) {
         self.client = client
+        self.observerId = try? client.addObserver(observer: relay)
+    }
+
+    /// The sync status as last reported: idle, syncing with progress, waiting until a retry
+    /// time, or failed.
+    public var status: SyncStatus { relay.status }
+
+    /// The sync status now and at every change, until the stream's task is cancelled.
+    public func statusUpdates() -> AsyncStream<SyncStatus> { relay.statusStream() }
+
+    /// The badge counts now and after every change to the reports.
+    public func countsUpdates() -> AsyncThrowingStream<Counts, Error> {
+        let changes = relay.changeStream()
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    continuation.yield(try await self.counts())
+                    for await change in changes where change == .reports {
+                        continuation.yield(try await self.counts())
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     /// Opens (creating or migrating) the database at `dbPath` for the signed-in `reporter`.
@@ -24,7 +58,13 @@ public final class Gridline: @unchecked Sendable {
         return Gridline(client: client)
     }
 
-    private func call<T>(_ body: @escaping (GridlineClient) throws -> T) async throws -> T {
+    private var isClosed: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return closed
+    }
+
+    private func call<T>(_ body: @escaping @Sendable (GridlineClient) throws -> T) async throws -> T {
+        if isClosed { throw GridlineError.Closed }
         let client = self.client
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
@@ -81,7 +121,7 @@ public final class Gridline: @unchecked Sendable {
     }
 
     /// Reports in `states` (all when empty), newest first.
-    public func list(states: [ReportState] = [], limit: UInt32? = nil) async throws -> [Report] {
+    public func list(states: [ReportState] = [], limit: Int32? = nil) async throws -> [Report] {
         try await call { try $0.list(states: states, limit: limit) }
     }
 
@@ -111,7 +151,7 @@ public final class Gridline: @unchecked Sendable {
     }
 
     /// Reports of `category` within `radiusM` of a point in the last `days` days.
-    public func nearbyReports(lon: Double, lat: Double, category: String, radiusM: Double = 50, days: UInt32 = 7) async throws -> [NearbyReport] {
+    public func nearbyReports(lon: Double, lat: Double, category: String, radiusM: Double = 50, days: Int32 = 7) async throws -> [NearbyReport] {
         try await call { try $0.nearbyReports(lon: lon, lat: lat, category: category, radiusM: radiusM, days: days) }
     }
 
@@ -122,7 +162,9 @@ public final class Gridline: @unchecked Sendable {
     public func sync(settings: SyncSettings = Gridline.defaultSyncSettings) -> AsyncThrowingStream<SyncEvent, Error> {
         let client = self.client
         let queue = self.queue
+        let closed = isClosed
         return AsyncThrowingStream { continuation in
+            if closed { continuation.finish(throwing: GridlineError.Closed); return }
             let handle = SyncHandle()
             let listener = ProgressRelay { continuation.yield(.progress($0)) }
             queue.async {
@@ -154,7 +196,7 @@ public final class Gridline: @unchecked Sendable {
     }
 
     /// Supervisor: pulls the tickets of their grids (only `statuses` when not empty).
-    public func refreshWorklist(statuses: [TicketStatus] = []) async throws -> UInt64 {
+    public func refreshWorklist(statuses: [TicketStatus] = []) async throws -> Int64 {
         try await call { try $0.refreshWorklist(statuses: statuses) }
     }
 
@@ -178,13 +220,33 @@ public final class Gridline: @unchecked Sendable {
         try await call { try $0.sendTriage() }
     }
 
-    /// Closes the database. A second close throws `.Closed`.
-    public func close() throws {
-        try client.closeStore()
+    /// Sign-out: deletes every report, photo (the files too), location, ticket and triage
+    /// decision. Throws `.Unsent(reports:photos:triage:)` while work is not on the server unless
+    /// `force`; `.Busy` while a sync runs. Close the instance afterwards.
+    public func wipe(force: Bool = false) async throws {
+        try await call { try $0.wipe(force: force) }
+    }
+
+    /// Stops a running sync and closes the database. Calling it again does nothing.
+    public func close() {
+        lock.lock()
+        let first = !closed
+        closed = true
+        lock.unlock()
+        guard first else { return }
+        client.cancelSync()
+        if let id = observerId { _ = try? client.removeObserver(id: id) }
+        try? client.closeStore()
+        relay.finish()
     }
 
     /// The default sync tuning (batches of up to 200, six in-run retries).
     public static let defaultSyncSettings = SyncSettings(maxBatch: 200, maxRetries: 6, maxSleepMs: 10_000, requestTimeoutMs: 30_000)
+
+    /// Sets the grid server with an `async` token source (see ``AsyncTokenProvider``).
+    public func setServer(url: String, tokens: AsyncTokenProvider, transport: HttpTransport? = nil) async throws {
+        try await setServer(url: url, tokens: AsyncTokenBridge(tokens), transport: transport)
+    }
 }
 
 /// What ``Gridline/sync(settings:)`` yields.
@@ -200,6 +262,74 @@ private final class ProgressRelay: SyncProgressListener, @unchecked Sendable {
     private let emit: (SyncProgress) -> Void
     init(_ emit: @escaping (SyncProgress) -> Void) { self.emit = emit }
     func onProgress(progress: SyncProgress) { emit(progress) }
+}
+
+/// Receives the core's status and change notifications and fans them out to streams.
+private final class ObserverRelay: ClientObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: SyncStatus = .idle
+    private var statusSinks: [UUID: AsyncStream<SyncStatus>.Continuation] = [:]
+    private var changeSinks: [UUID: AsyncStream<DataChange>.Continuation] = [:]
+
+    var status: SyncStatus {
+        lock.lock(); defer { lock.unlock() }
+        return current
+    }
+
+    func onStatus(status: SyncStatus) {
+        lock.lock()
+        current = status
+        let sinks = Array(statusSinks.values)
+        lock.unlock()
+        for sink in sinks { sink.yield(status) }
+    }
+
+    func onChange(change: DataChange) {
+        lock.lock()
+        let sinks = Array(changeSinks.values)
+        lock.unlock()
+        for sink in sinks { sink.yield(change) }
+    }
+
+    func statusStream() -> AsyncStream<SyncStatus> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            let id = UUID()
+            lock.lock()
+            statusSinks[id] = continuation
+            let now = current
+            lock.unlock()
+            continuation.yield(now)
+            continuation.onTermination = { [weak self] _ in self?.remove(status: id) }
+        }
+    }
+
+    func changeStream() -> AsyncStream<DataChange> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation in
+            let id = UUID()
+            lock.lock()
+            changeSinks[id] = continuation
+            lock.unlock()
+            continuation.onTermination = { [weak self] _ in self?.remove(change: id) }
+        }
+    }
+
+    private func remove(status id: UUID) {
+        lock.lock(); statusSinks[id] = nil; lock.unlock()
+    }
+
+    private func remove(change id: UUID) {
+        lock.lock(); changeSinks[id] = nil; lock.unlock()
+    }
+
+    func finish() {
+        lock.lock()
+        let sinks = (Array(statusSinks.values), Array(changeSinks.values))
+        statusSinks = [:]
+        changeSinks = [:]
+        lock.unlock()
+        for sink in sinks.0 { sink.finish() }
+        for sink in sinks.1 { sink.finish() }
+    }
 }
 
 /// Runs blocking work off the caller's executor.

@@ -34,7 +34,7 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
                 for (key, value) in http.allHeaderFields {
                     headers[String(describing: key).lowercased()] = String(describing: value)
                 }
-                outcome = .success(HttpResponse(status: UInt16(http.statusCode), headers: headers, body: data ?? Data()))
+                outcome = .success(HttpResponse(status: Int32(http.statusCode), headers: headers, body: data ?? Data()))
             } else {
                 outcome = .failure(.Connection(reason: "not an HTTP response"))
             }

@@ -28,13 +28,17 @@ class GridlineApp : Application(), SyncJobService.GridlineProvider {
     override fun gridline(): Gridline = instance
 
     companion object {
-        /** Enqueues a sync when the network is up, no earlier than [delayMs] from now. */
+        /**
+         * Enqueues a sync when the network is up, no earlier than [delayMs] from now. `APPEND_OR_REPLACE`:
+         * a sync already enqueued or running is never cancelled by a new submit; the new one runs
+         * after it (and finds nothing to do if the first sent everything).
+         */
         fun scheduleSync(app: Application, delayMs: Long) {
             val request = OneTimeWorkRequestBuilder<SyncWorker>()
                 .setConstraints(Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build())
                 .setInitialDelay(delayMs.coerceAtLeast(0), TimeUnit.MILLISECONDS)
                 .build()
-            WorkManager.getInstance(app).enqueueUniqueWork("gridline-sync", ExistingWorkPolicy.REPLACE, request)
+            WorkManager.getInstance(app).enqueueUniqueWork("gridline-sync", ExistingWorkPolicy.APPEND_OR_REPLACE, request)
         }
     }
 }

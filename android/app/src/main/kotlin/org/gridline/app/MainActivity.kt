@@ -11,17 +11,23 @@ import android.widget.Spinner
 import android.widget.TextView
 import androidx.appcompat.app.AppCompatActivity
 import androidx.core.content.FileProvider
+import android.location.Location
+import android.location.LocationManager
+import android.os.CancellationSignal
+import androidx.core.content.ContextCompat
+import androidx.core.location.LocationManagerCompat
 import androidx.lifecycle.lifecycleScope
-import com.google.android.gms.location.LocationServices
-import com.google.android.gms.location.Priority
+import kotlin.coroutines.resume
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.tasks.await
+import kotlinx.coroutines.suspendCancellableCoroutine
 import org.gridline.android.CameraPhoto
 import org.gridline.android.LocationAdapter
 import org.gridline.ffi.AttrValue
-import org.gridline.ffi.DraftPatch
-import org.gridline.ffi.GridlineException
-import org.gridline.ffi.ReportKind
+import org.gridline.ffi.CoordSystem
+import org.gridline.sdk.DraftPatch
+import org.gridline.sdk.GridlineException
+import org.gridline.sdk.ReportKind
+import org.gridline.sdk.ValidationException
 
 /**
  * Three screens in one, kept deliberately plain: file a pothole report (location + photo),
@@ -59,24 +65,49 @@ class MainActivity : AppCompatActivity() {
     @Deprecated("Kept simple for the sample")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: android.content.Intent?) {
         super.onActivityResult(requestCode, resultCode, data)
-        if (requestCode == 7 && photo?.pathFor(resultCode) == null) photo = null
+        if (requestCode == 7 && photo?.captured(resultCode) != true) {
+            photo?.discard()
+            photo = null
+        }
+    }
+
+    /**
+     * One fresh fix from the platform's LocationManager: no Google Play services needed (most
+     * mainland phones have none). Its coordinates are WGS-84; a fix from AMap or Tencent's SDK
+     * would be passed as `LocationAdapter.toFix(it, CoordSystem.GCJ02)`.
+     */
+    private suspend fun currentLocation(): Location? = suspendCancellableCoroutine { cont ->
+        val manager = getSystemService(LocationManager::class.java)
+        val provider = if (LocationManagerCompat.hasProvider(manager, LocationManager.GPS_PROVIDER)) LocationManager.GPS_PROVIDER else LocationManager.NETWORK_PROVIDER
+        val cancel = CancellationSignal()
+        cont.invokeOnCancellation { cancel.cancel() }
+        try {
+            LocationManagerCompat.getCurrentLocation(manager, provider, cancel, ContextCompat.getMainExecutor(this)) { cont.resume(it) }
+        } catch (e: SecurityException) {
+            cont.resume(null) // permission refused: the draft is saved without a location
+        }
     }
 
     private fun submit(note: String, size: String) = lifecycleScope.launch {
         try {
-            val location = LocationServices.getFusedLocationProviderClient(this@MainActivity)
-                .getCurrentLocation(Priority.PRIORITY_HIGH_ACCURACY, null).await()
+            val location = currentLocation()
             val draft = gridline.createDraft(ReportKind.ROAD_DAMAGE)
             gridline.updateDraft(
                 draft.id,
-                DraftPatch(null, "pothole", note, null, location?.let(LocationAdapter::toFix), mapOf("size" to AttrValue.Text(size)), emptyList(), null),
+                DraftPatch(
+                    category = "pothole",
+                    note = note,
+                    location = location?.let { LocationAdapter.toFix(it, CoordSystem.WGS84) },
+                    setAttributes = mapOf("size" to AttrValue.Text(size)),
+                ),
             )
-            photo?.pathFor(RESULT_OK)?.let { gridline.attachPhoto(draft.id, it) }
+            // The core keeps a stripped copy; the raw capture is deleted either way.
+            photo?.also { photo = null }?.attachTo(gridline, draft.id)
             val report = gridline.submit(draft.id)
             status.text = "Saved offline: ${report.id}" + report.locationWarnings.joinToString(prefix = " ", separator = ", ")
             photo = null
             GridlineApp.scheduleSync(application, 0)
-        } catch (e: GridlineException.Validation) {
+        } catch (e: ValidationException) {
             status.text = "Please fix ${e.field}: ${e.reason}"
         } catch (e: GridlineException) {
             status.text = e.message

@@ -3,7 +3,8 @@ package org.gridline.app
 import android.content.Context
 import androidx.work.CoroutineWorker
 import androidx.work.WorkerParameters
-import org.gridline.ffi.GridlineException
+import org.gridline.sdk.AuthException
+import org.gridline.sdk.BusyException
 
 /** WorkManager job: one sync; if it ended on network trouble, the next one at `nextRetryAtMs`. */
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
@@ -14,8 +15,10 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
             val summary = gridline.syncNow()
             summary.nextRetryAtMs?.let { GridlineApp.scheduleSync(app, it - System.currentTimeMillis()) }
             Result.success()
-        } catch (e: GridlineException.Auth) {
+        } catch (e: AuthException) {
             Result.failure() // the user must sign in again; the reports stay queued
+        } catch (e: BusyException) {
+            Result.success() // the app's own sync is running and leaves its retry time
         }
     }
 }

@@ -1,18 +1,33 @@
 package org.gridline.sdk
 
+import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.flowOn
 import kotlinx.coroutines.flow.last
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.onStart
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import org.gridline.ffi.Catalog
 import org.gridline.ffi.ClientConfig
+import org.gridline.ffi.ClientObserver
 import org.gridline.ffi.CoordSystem
 import org.gridline.ffi.Counts
+import org.gridline.ffi.DataChange
 import org.gridline.ffi.DraftPatch
 import org.gridline.ffi.GridInfo
 import org.gridline.ffi.GridlineClient
@@ -29,6 +44,7 @@ import org.gridline.ffi.SyncHandle
 import org.gridline.ffi.SyncProgress
 import org.gridline.ffi.SyncProgressListener
 import org.gridline.ffi.SyncSettings
+import org.gridline.ffi.SyncStatus
 import org.gridline.ffi.SyncSummary
 import org.gridline.ffi.Ticket
 import org.gridline.ffi.TicketStatus
@@ -41,9 +57,16 @@ import org.gridline.ffi.TriageSummary
  *
  * Every function is `suspend` and runs the native call on [io] (disk and network never touch
  * the main thread). A report is safe on disk when [submit] returns. Failures are
- * [GridlineException] subclasses (see `Errors.kt`), e.g. [GridlineException.Validation] with the
- * offending `field`. Close the instance when done; any call after [close], and a second
- * [close], throws [GridlineException.Closed].
+ * [GridlineException] subclasses (see `Errors.kt`), e.g. [ValidationException] with the
+ * offending `field`.
+ *
+ * State for the UI: [status] is the shared sync status (also of syncs started by a background
+ * job on this instance), [counts], [reports] and [worklistUpdates] re-emit whenever the core
+ * says their data changed. One sync runs at a time per database file; a second one, from this
+ * or another process, fails with [BusyException].
+ *
+ * [close] stops a running sync, frees the native object and may be called any number of times;
+ * any other call after it throws [ClosedException].
  */
 class Gridline private constructor(
     private val client: GridlineClient,
@@ -60,18 +83,66 @@ class Gridline private constructor(
             appVersion: String,
             io: CoroutineDispatcher = Dispatchers.IO,
         ): Gridline = withContext(io) {
-            Gridline(GridlineClient.open(ClientConfig(dbPath, reporter, appVersion)), io)
+            Gridline(GridlineClient.open(ClientConfig(dbPath = dbPath, reporter = reporter, appVersion = appVersion)), io)
         }
     }
 
-    private suspend fun <T> call(block: GridlineClient.() -> T): T = withContext(io) { client.block() }
+    private val closed = AtomicBoolean(false)
+    private val statusState = MutableStateFlow<SyncStatus>(SyncStatus.Idle)
+    private val changeEvents = MutableSharedFlow<DataChange>(extraBufferCapacity = 64, onBufferOverflow = BufferOverflow.DROP_OLDEST)
+    @Volatile private var transport: HttpTransport? = null
+
+    private val observerId: Long = client.addObserver(object : ClientObserver {
+        // Called on the core's thread: only hand the value over, never throw back into it.
+        override fun onStatus(status: SyncStatus) {
+            statusState.value = status
+        }
+
+        override fun onChange(change: DataChange) {
+            changeEvents.tryEmit(change)
+        }
+    })
+
+    /** The sync status: idle, syncing with progress, waiting until a retry time, or failed. */
+    val status: StateFlow<SyncStatus> = statusState.asStateFlow()
+
+    /** What changed in the store (reports, worklist, triage queue), as the core reports it. */
+    val changes: SharedFlow<DataChange> = changeEvents.asSharedFlow()
+
+    private fun <T> watch(kind: DataChange, read: suspend () -> T): Flow<T> =
+        changeEvents.filter { it == kind }
+            .map { }
+            .onStart { emit(Unit) }
+            .conflate()
+            .map { read() }
+            .distinctUntilChanged()
+
+    /** The badge counts now and after every change to the reports. */
+    val counts: Flow<Counts> = watch(DataChange.REPORTS) { counts() }
+
+    /** Reports in [states] (all when empty), newest first, now and after every change. */
+    fun reports(states: List<ReportState> = emptyList(), limit: Int? = null): Flow<List<Report>> =
+        watch(DataChange.REPORTS) { list(states, limit) }
+
+    /** Supervisor: the offline worklist now and after every change. */
+    fun worklistUpdates(statuses: List<TicketStatus> = emptyList()): Flow<List<Ticket>> =
+        watch(DataChange.WORKLIST) { worklist(statuses) }
+
+    private fun <T> native(block: GridlineClient.() -> T): T {
+        if (closed.get()) throw ClosedException()
+        return client.block()
+    }
+
+    private suspend fun <T> call(block: GridlineClient.() -> T): T = withContext(io) { native(block) }
 
     /**
      * Sets the grid server ([url]: https, or http to loopback), the app's login ([tokens]) and
      * optionally its HTTP stack ([transport], e.g. [OkHttpTransport]; default: built-in rustls).
      */
-    suspend fun setServer(url: String, tokens: TokenSource, transport: HttpTransport? = null) =
-        call { setServer(ServerConfig(url, tokens.asProvider(), transport)) }
+    suspend fun setServer(url: String, tokens: TokenSource, transport: HttpTransport? = null) = call {
+        setServer(ServerConfig(url = url, tokens = tokens.asProvider(), transport = transport))
+        this@Gridline.transport = transport
+    }
 
     /** Starts a report of [kind]; its id is made now and never changes. */
     suspend fun createDraft(kind: ReportKind): Report = call { createDraft(kind) }
@@ -97,14 +168,14 @@ class Gridline private constructor(
     /** One report. */
     suspend fun get(id: String): Report = call { get(id) }
 
-    /** Reports in [states] (all when empty), newest first. */
-    suspend fun list(states: List<ReportState> = emptyList(), limit: UInt? = null): List<Report> =
+    /** Reports in [states] (all when empty), newest first, at most [limit]. */
+    suspend fun list(states: List<ReportState> = emptyList(), limit: Int? = null): List<Report> =
         call { list(states, limit) }
 
     /** Deletes a draft that was never submitted. */
     suspend fun deleteDraft(id: String) = call { deleteDraft(id) }
 
-    /** Report counts per state, for a badge. */
+    /** Report counts per state, for a badge (see [counts] for a flow). */
     suspend fun counts(): Counts = call { counts() }
 
     /** The catalog of kinds, categories and attributes, for building forms. */
@@ -118,45 +189,52 @@ class Gridline private constructor(
     suspend fun locateGrid(lon: Double, lat: Double): GridInfo? = call { locateGrid(lon, lat) }
 
     /** Reports of [category] within [radiusM] of a point in the last [days] days: maybe the same problem. */
-    suspend fun nearbyReports(lon: Double, lat: Double, category: String, radiusM: Double = 50.0, days: UInt = 7u): List<NearbyReport> =
+    suspend fun nearbyReports(lon: Double, lat: Double, category: String, radiusM: Double = 50.0, days: Int = 7): List<NearbyReport> =
         call { nearbyReports(lon, lat, category, radiusM, days) }
 
     /**
      * Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Emits
      * [SyncEvent.Progress] while it runs and [SyncEvent.Finished] last. Network trouble does not
-     * throw: the summary says `incomplete` and `nextRetryAtMs`. Cancelling the collector stops
-     * the run at its next safe point.
+     * throw: the summary says `incomplete` and `nextRetryAtMs`. Throws [BusyException] when
+     * another sync runs on this database. Cancelling the collector stops the run: the request
+     * in flight is cancelled too when the transport is an [OkHttpTransport].
      */
-    fun sync(settings: SyncSettings = defaultSyncSettings()): Flow<SyncEvent> = callbackFlow {
+    fun sync(settings: SyncSettings = SyncSettings()): Flow<SyncEvent> = callbackFlow {
         val handle = SyncHandle()
         val listener = object : SyncProgressListener {
             override fun onProgress(progress: SyncProgress) {
                 trySend(SyncEvent.Progress(progress))
             }
         }
-        launch(io) {
+        val run = launch(io) {
             try {
-                val summary = client.sync(settings, listener, handle)
+                val summary = native { sync(settings, listener, handle) }
                 send(SyncEvent.Finished(summary))
                 channel.close()
             } catch (e: Throwable) {
                 channel.close(e)
             }
         }
-        awaitClose { handle.cancel() }
+        awaitClose {
+            // Harmless after the run ended; stops it at once when the collector went away.
+            handle.cancel()
+            if (run.isActive) (transport as? OkHttpTransport)?.cancelInFlight()
+            // Freed once the native call (if still returning) lets go of it.
+            handle.destroy()
+        }
     }.flowOn(io)
 
     /** Syncs and returns the summary (see [sync]). */
-    suspend fun syncNow(settings: SyncSettings = defaultSyncSettings()): SyncSummary =
+    suspend fun syncNow(settings: SyncSettings = SyncSettings()): SyncSummary =
         (sync(settings).last() as SyncEvent.Finished).summary
 
-    /** When WorkManager should run sync again (ms since epoch), or `null`. */
+    /** When the scheduler should run sync again (ms since epoch), or `null`. */
     suspend fun nextRetryAtMs(): Long? = call { nextRetryAtMs() }
 
     /** Supervisor: pulls the tickets of their grids (only [statuses] when not empty). */
-    suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): ULong = call { refreshWorklist(statuses) }
+    suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long = call { refreshWorklist(statuses) }
 
-    /** Supervisor: the offline worklist. */
+    /** Supervisor: the offline worklist (see [worklistUpdates] for a flow). */
     suspend fun worklist(statuses: List<TicketStatus> = emptyList()): List<Ticket> = call { worklist(statuses) }
 
     /** Supervisor: decides on a ticket offline; [sendTriage] sends it with the ticket's version. */
@@ -168,10 +246,36 @@ class Gridline private constructor(
     /** Supervisor: sends queued decisions; a changed ticket comes back as a conflict. */
     suspend fun sendTriage(): TriageSummary = call { sendTriage() }
 
-    /** Closes the database. A second close throws [GridlineException.Closed]. */
+    /**
+     * Sign-out: deletes every report, photo (the files too), location, ticket and triage
+     * decision. Throws [UnsentException] (with the counts) while work is not on the server,
+     * unless [force]; [BusyException] while a sync runs. Close this instance afterwards.
+     */
+    suspend fun wipe(force: Boolean = false) = call { wipe(force) }
+
+    /**
+     * Stops a running sync, closes the database and frees the native object. Safe to call
+     * again (does nothing); every other call afterwards throws [ClosedException].
+     */
     override fun close() {
-        client.closeStore()
+        if (!closed.compareAndSet(false, true)) return
+        client.cancelSync()
+        (transport as? OkHttpTransport)?.cancelInFlight()
+        try {
+            client.removeObserver(observerId)
+            client.closeStore()
+        } catch (_: GridlineException) {
+            // Already closed natively; nothing left to release but the handle.
+        }
+        // Frees the Rust object once calls still in flight (a sync stopping) have returned.
+        client.destroy()
     }
+
+    /** Whether [close] ran (the native object is released or being released). */
+    val isClosed: Boolean get() = closed.get()
+
+    /** The generated object, for the SDK's own tests. */
+    internal fun nativeClient(): GridlineClient = client
 }
 
 /** What [Gridline.sync] emits. */
@@ -182,6 +286,3 @@ sealed interface SyncEvent {
     /** The run ended; the last event. */
     data class Finished(val summary: SyncSummary) : SyncEvent
 }
-
-/** The default sync tuning (batches of up to 200, six in-run retries). */
-fun defaultSyncSettings(): SyncSettings = SyncSettings(200u, 6u, 10_000uL, 30_000uL)

@@ -4,6 +4,8 @@ import java.io.IOException
 import java.io.InterruptedIOException
 import java.net.SocketTimeoutException
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.ConcurrentHashMap
+import okhttp3.Call
 import okhttp3.MediaType.Companion.toMediaTypeOrNull
 import okhttp3.OkHttpClient
 import okhttp3.Request
@@ -20,31 +22,63 @@ import org.gridline.ffi.TransportException
  */
 class OkHttpTransport(client: OkHttpClient) : HttpTransport {
     private val base = client.newBuilder().retryOnConnectionFailure(false).followRedirects(false).build()
+    private val inFlight: MutableSet<Call> = ConcurrentHashMap.newKeySet()
+
+    /** Cancels the requests under way (a cancelled sync calls this); they fail as `Connection`. */
+    fun cancelInFlight() {
+        inFlight.forEach { it.cancel() }
+    }
+
+    /**
+     * Reads at most one byte past [max] of the (already gunzipped) body, whatever its
+     * Content-Length says: the core refuses a longer answer, and memory stays bounded even
+     * against a gzip bomb.
+     */
+    private fun readCapped(body: okhttp3.ResponseBody?, max: Long): ByteArray {
+        if (body == null) return ByteArray(0)
+        val limit = if (max < Long.MAX_VALUE) max + 1 else max
+        val source = body.source()
+        val out = okio.Buffer()
+        while (out.size < limit) {
+            val n = source.read(out, minOf(8192L, limit - out.size))
+            if (n == -1L) break
+        }
+        return out.readByteArray()
+    }
 
     override fun send(request: HttpRequest): HttpResponse {
-        val http = base.newBuilder().callTimeout(request.timeoutMs.toLong(), TimeUnit.MILLISECONDS).build()
+        val http = base.newBuilder().callTimeout(request.timeoutMs.coerceAtLeast(1), TimeUnit.MILLISECONDS).build()
         val contentType = request.headers["content-type"]?.toMediaTypeOrNull()
         val body = when {
             request.method == "GET" || request.method == "HEAD" -> null
             else -> request.body.toRequestBody(contentType)
         }
-        val builder = Request.Builder().url(request.url).method(request.method, body)
-        // OkHttp adds gzip transparently only if the app did not ask for an encoding itself.
-        request.headers.filterKeys { it != "content-type" }.forEach { (k, v) -> builder.header(k, v) }
+        val call = try {
+            val builder = Request.Builder().url(request.url).method(request.method, body)
+            // OkHttp adds gzip transparently only if the app did not ask for an encoding itself.
+            request.headers.filterKeys { it != "content-type" }.forEach { (k, v) -> builder.header(k, v) }
+            http.newCall(builder.build())
+        } catch (e: IllegalArgumentException) {
+            throw TransportException.Refused(e.message ?: "bad request")
+        }
+        inFlight += call
         try {
-            http.newCall(builder.build()).execute().use { response ->
+            call.execute().use { response ->
                 val headers = response.headers.names().associateWith { response.header(it).orEmpty() }
                     .mapKeys { it.key.lowercase() }
-                return HttpResponse(response.code.toUShort(), headers, response.body?.bytes() ?: ByteArray(0))
+                return HttpResponse(response.code, headers, readCapped(response.body, request.maxResponseBytes))
             }
         } catch (e: SocketTimeoutException) {
             throw TransportException.Timeout(e.message ?: "timed out")
         } catch (e: InterruptedIOException) {
+            // OkHttp's call timeout; a cancelled call is an IOException("Canceled") below.
             throw TransportException.Timeout(e.message ?: "timed out")
         } catch (e: IllegalArgumentException) {
             throw TransportException.Refused(e.message ?: "bad request")
         } catch (e: IOException) {
             throw TransportException.Connection(e.message ?: e.javaClass.simpleName)
+        } finally {
+            inFlight -= call
         }
     }
 }

@@ -1,23 +1,28 @@
 package org.gridline.sdk
 
+import kotlinx.coroutines.runBlocking
 import org.gridline.ffi.TokenException
 import org.gridline.ffi.TokenProvider
 
 /**
  * The app's login, as Gridline needs it: the bearer token of the signed-in user. With
- * `refresh = true` the previous token was refused and a fresh one is wanted. Throwing is fine:
- * the sync then fails with [GridlineException.Auth] and nothing is lost.
+ * `refresh = true` the previous token was refused and a fresh one is wanted; suspend while
+ * your auth library refreshes it. Throwing is fine: the sync then fails with [AuthException]
+ * and nothing is lost.
  */
 fun interface TokenSource {
     /** The current (or, with [refresh], a fresh) token. */
-    fun token(refresh: Boolean): String
+    suspend fun token(refresh: Boolean): String
 }
 
-/** Adapts a [TokenSource] to the FFI; any exception becomes [TokenException.Unavailable]. */
+/**
+ * Adapts a [TokenSource] to the FFI. The core asks on its sync thread (never the main thread),
+ * which waits for the suspending source; any exception becomes [TokenException.Unavailable].
+ */
 internal fun TokenSource.asProvider(): TokenProvider = object : TokenProvider {
     override fun token(refresh: Boolean): String =
         try {
-            this@asProvider.token(refresh)
+            runBlocking { this@asProvider.token(refresh) }
         } catch (e: Exception) {
             throw TokenException.Unavailable(e.message ?: e.javaClass.simpleName)
         }

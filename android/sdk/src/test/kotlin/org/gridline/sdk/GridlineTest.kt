@@ -11,12 +11,12 @@ import okhttp3.OkHttpClient
 import org.gridline.ffi.AttrValue
 import org.gridline.ffi.CoordSystem
 import org.gridline.ffi.DraftPatch
-import org.gridline.ffi.GridlineException
 import org.gridline.ffi.LocationFix
 import org.gridline.ffi.LocationProvider
 import org.gridline.ffi.Outreach
 import org.gridline.ffi.ReportKind
 import org.gridline.ffi.ReportState
+import org.gridline.ffi.TicketStatus
 import org.gridline.ffi.TriageAction
 import org.gridline.ffi.VenueType
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -31,10 +31,10 @@ class GridlineTest {
     lateinit var dir: File
 
     private fun fix(lat: Double = 29.86, lon: Double = 121.53) =
-        LocationFix(lat, lon, 6.0, null, LocationProvider.GPS, System.currentTimeMillis(), false, CoordSystem.WGS84)
+        LocationFix(lat = lat, lon = lon, accuracyM = 6.0, provider = LocationProvider.GPS, fixTimeMs = System.currentTimeMillis(), sourceCrs = CoordSystem.WGS84)
 
     private fun patch(category: String, attrs: Map<String, AttrValue>, location: LocationFix? = fix(), outreach: Outreach? = null) =
-        DraftPatch(null, category, "filed from Kotlin", null, location, attrs, emptyList(), outreach)
+        DraftPatch(category = category, note = "filed from Kotlin", location = location, setAttributes = attrs, outreach = outreach)
 
     private fun jpeg(name: String): String {
         val image = BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB)
@@ -64,7 +64,7 @@ class GridlineTest {
             patch(
                 "street_talk",
                 mapOf("topics" to AttrValue.Choices(listOf("telecom_fraud"))),
-                outreach = Outreach(25u, 40u, VenueType.STREET),
+                outreach = Outreach(peopleReached = 25, materialsHandedOut = 40, venueType = VenueType.STREET),
             ),
         )
         return listOf(road, bin, talk).onEach { g.submit(it) }
@@ -79,27 +79,27 @@ class GridlineTest {
             open("rider-k").use { rider ->
                 // Offline: the server is not running yet.
                 val ids = fileThreeKinds(rider, jpeg("pothole.jpg"))
-                assertEquals(3uL, rider.counts().pending)
+                assertEquals(3L, rider.counts().pending)
                 assertEquals(ids.toSet(), rider.list(listOf(ReportState.QUEUED)).map { it.id }.toSet())
 
                 server.start()
                 rider.setServer(server.url, { riderToken })
                 val events = rider.sync().toList()
                 val summary = (events.last() as SyncEvent.Finished).summary
-                assertEquals(3uL, summary.sent)
-                assertEquals(1uL, summary.photos)
-                assertTrue(events.any { it is SyncEvent.Progress && it.progress.total == 3uL }, "progress was observed")
+                assertEquals(3L, summary.sent)
+                assertEquals(1L, summary.photos)
+                assertTrue(events.any { it is SyncEvent.Progress && it.progress.total == 3L }, "progress was observed")
 
                 open("sup-k").use { sup ->
                     sup.setServer(server.url, { supToken })
-                    assertEquals(3uL, sup.refreshWorklist())
+                    assertEquals(3L, sup.refreshWorklist())
                     val ticket = sup.worklist().first { it.category == "pothole" }
                     assertEquals("HS-01", ticket.gridId)
                     sup.queueTriage(ticket.id, TriageAction.Accept)
-                    assertEquals(1uL, sup.sendTriage().applied)
+                    assertEquals(1L, sup.sendTriage().applied)
                 }
                 rider.syncNow()
-                assertEquals("accepted", rider.get(ids[0]).ticketStatus)
+                assertEquals(TicketStatus.ACCEPTED, rider.get(ids[0]).ticketStatus)
             }
         }
     }
@@ -109,18 +109,18 @@ class GridlineTest {
         open("rider-h").use { g ->
             val id = g.createDraft(ReportKind.ROAD_DAMAGE).id
             val before = g.updateDraft(id, patch("pothole", mapOf("size" to AttrValue.Text("large"))))
-            val nan = assertThrows<GridlineException.Validation> {
+            val nan = assertThrows<ValidationException> {
                 runBlocking { g.updateDraft(id, patch("pothole", emptyMap(), fix(lat = Double.NaN))) }
             }
             assertEquals("location.lat", nan.field)
-            val category = assertThrows<GridlineException.Validation> { runBlocking { g.updateDraft(id, patch("volcano", emptyMap())) } }
+            val category = assertThrows<ValidationException> { runBlocking { g.updateDraft(id, patch("volcano", emptyMap())) } }
             assertEquals("category", category.field)
             val corrupt = File(dir, "corrupt.jpg").apply { writeBytes(ByteArray(4096) { (it * 31).toByte() }) }
-            assertThrows<GridlineException.Photo> { runBlocking { g.attachPhoto(id, corrupt.path) } }
-            val badId = assertThrows<GridlineException.Validation> { runBlocking { g.get("not-an-id") } }
+            assertThrows<PhotoException> { runBlocking { g.attachPhoto(id, corrupt.path) } }
+            val badId = assertThrows<ValidationException> { runBlocking { g.get("not-an-id") } }
             assertEquals("id", badId.field)
             assertEquals(before, g.get(id), "refused input changed the draft")
-            assertEquals(1uL, g.counts().drafts)
+            assertEquals(1L, g.counts().drafts)
         }
     }
 
@@ -131,7 +131,7 @@ class GridlineTest {
             open("rider-t").use { g ->
                 val ids = fileThreeKinds(g)
                 g.setServer(server.url, { throw IllegalStateException("user signed out") })
-                assertThrows<GridlineException.Auth> { runBlocking { g.syncNow() } }
+                assertThrows<AuthException> { runBlocking { g.syncNow() } }
                 assertTrue(ids.all { runBlocking { g.get(it).state } == ReportState.QUEUED })
             }
         }
@@ -148,20 +148,25 @@ class GridlineTest {
                 fileThreeKinds(g, jpeg("o.jpg"))
                 g.setServer(server.url, { token }, OkHttpTransport(okhttp))
                 val summary = g.syncNow()
-                assertEquals(3uL, summary.sent)
-                assertEquals(1uL, summary.photos)
-                assertEquals(0uL, summary.remaining)
+                assertEquals(3L, summary.sent)
+                assertEquals(1L, summary.photos)
+                assertEquals(0L, summary.remaining)
                 assertTrue(requests >= 4, "the app's interceptor saw the requests ($requests)")
             }
         }
     }
 
     @Test
-    fun `closing twice and use after close are clean exceptions`() = runBlocking {
+    fun `close frees the native object, a second close is silent, use after close is Closed`() = runBlocking {
         val g = open("rider-c")
         g.close()
-        assertThrows<GridlineException.Closed> { g.close() }
-        assertThrows<GridlineException.Closed> { runBlocking { g.counts() } }
-        Unit
+        assertTrue(g.isClosed)
+        assertTrue(g.nativeClient().uniffiIsDestroyed, "close() called destroy()")
+        g.close() // silent
+        g.close()
+        assertThrows<ClosedException> { runBlocking { g.counts() } }
+        assertThrows<ClosedException> { runBlocking { g.wipe() } }
+        // The database is free again: a new instance opens it.
+        open("rider-c").use { assertEquals(0L, it.counts().drafts) }
     }
 }

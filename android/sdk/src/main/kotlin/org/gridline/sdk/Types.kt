@@ -1,0 +1,38 @@
+package org.gridline.sdk
+
+/*
+ * The records and enums of the public API, reachable from this package (they are generated in
+ * `org.gridline.ffi`). Records are immutable (`val`s): change one with `copy(...)`.
+ * Sealed types with subclasses (`SyncStatus`, `AttrValue`, `TriageAction`) are imported from
+ * `org.gridline.ffi`: Kotlin cannot reach nested classes through an alias.
+ */
+
+/** A report as the device keeps it. */
+typealias Report = org.gridline.ffi.Report
+
+/** Changes to a draft; every field has a default, so name the ones you set. */
+typealias DraftPatch = org.gridline.ffi.DraftPatch
+
+/** What a report is about. */
+typealias ReportKind = org.gridline.ffi.ReportKind
+
+/** Where a report is in the outbox. */
+typealias ReportState = org.gridline.ffi.ReportState
+
+/** Where a ticket is on the server. */
+typealias TicketStatus = org.gridline.ffi.TicketStatus
+
+/** A position fix with its provenance. */
+typealias LocationFix = org.gridline.ffi.LocationFix
+
+/** Badge counts per state. */
+typealias Counts = org.gridline.ffi.Counts
+
+/** Tuning of a sync run; defaults suit a phone. */
+typealias SyncSettings = org.gridline.ffi.SyncSettings
+
+/** What a sync run achieved. */
+typealias SyncSummary = org.gridline.ffi.SyncSummary
+
+/** What changed in the store. */
+typealias DataChange = org.gridline.ffi.DataChange

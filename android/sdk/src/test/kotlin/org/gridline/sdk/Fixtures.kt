@@ -1,0 +1,70 @@
+package org.gridline.sdk
+
+import java.net.ServerSocket
+import java.net.Socket
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.concurrent.thread
+import org.gridline.ffi.AttrValue
+import org.gridline.ffi.CoordSystem
+import org.gridline.ffi.LocationProvider
+
+/** Small builders shared by the test classes. */
+object Fixtures {
+    /** A fresh GPS fix in the test grid. */
+    fun fix(lat: Double = 29.86, lon: Double = 121.53) = LocationFix(
+        lat = lat,
+        lon = lon,
+        accuracyM = 6.0,
+        provider = LocationProvider.GPS,
+        fixTimeMs = System.currentTimeMillis(),
+        sourceCrs = CoordSystem.WGS84,
+    )
+
+    /** Files [n] potholes and returns their ids. */
+    suspend fun potholes(g: Gridline, n: Int): List<String> = (0 until n).map { i ->
+        val id = g.createDraft(ReportKind.ROAD_DAMAGE).id
+        g.updateDraft(
+            id,
+            DraftPatch(
+                category = "pothole",
+                note = "pothole $i",
+                location = fix(lat = 29.851 + i * 0.0001),
+                setAttributes = mapOf("size" to AttrValue.Text("large")),
+            ),
+        )
+        g.submit(id)
+        id
+    }
+}
+
+/**
+ * A loopback server that accepts connections and never answers: every request to it hangs
+ * until the client gives up or is cancelled. [accepted] counts the connections it saw.
+ */
+class BlackHole : AutoCloseable {
+    private val socket = ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())
+    private val clients = CopyOnWriteArrayList<Socket>()
+
+    /** `http://127.0.0.1:PORT`. */
+    val url = "http://127.0.0.1:${socket.localPort}"
+
+    /** Connections accepted so far. */
+    val accepted: Int get() = clients.size
+
+    init {
+        thread(isDaemon = true, name = "black-hole") {
+            while (!socket.isClosed) {
+                try {
+                    clients += socket.accept()
+                } catch (_: Exception) {
+                    break
+                }
+            }
+        }
+    }
+
+    override fun close() {
+        socket.close()
+        clients.forEach { runCatching { it.close() } }
+    }
+}

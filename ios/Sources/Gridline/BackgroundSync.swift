@@ -1,0 +1,71 @@
+#if canImport(BackgroundTasks) && os(iOS)
+import BackgroundTasks
+import Foundation
+
+/// Background sync with `BGTaskScheduler`, mirroring the Android `SyncJobService`: one sync
+/// when the system grants time with a network, then the next request at the core's
+/// `nextRetryAtMs` when the run ended on network trouble. `.Busy` (the app's own sync runs),
+/// `.Auth` and `.Closed` end the task quietly; expiry cancels the sync, which stops the native
+/// run, and asks again.
+///
+/// Add the identifier to `BGTaskSchedulerPermittedIdentifiers` in Info.plist and the
+/// `processing` or `fetch` background mode; call ``register(gridline:)`` before the app
+/// finishes launching, and ``schedule(after:)`` after a submit.
+public final class BackgroundSync: @unchecked Sendable {
+    /// The task identifier (must be listed in Info.plist).
+    public let identifier: String
+    private let gridline: @Sendable () -> Gridline?
+
+    /// `gridline` hands out the app's open instance (nil when signed out).
+    public init(identifier: String = "org.gridline.sync", gridline: @escaping @Sendable () -> Gridline?) {
+        self.identifier = identifier
+        self.gridline = gridline
+    }
+
+    /// Registers the launch handler; call once, before `application(_:didFinishLaunchingWithOptions:)` returns.
+    @discardableResult
+    public func register() -> Bool {
+        BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { [self] task in
+            guard let task = task as? BGProcessingTask else { task.setTaskCompleted(success: false); return }
+            handle(task)
+        }
+    }
+
+    /// Asks for a sync no earlier than `delay` seconds from now, with a network.
+    public func schedule(after delay: TimeInterval = 0) {
+        let request = BGProcessingTaskRequest(identifier: identifier)
+        request.requiresNetworkConnectivity = true
+        request.earliestBeginDate = Date(timeIntervalSinceNow: max(0, delay))
+        try? BGTaskScheduler.shared.submit(request)
+    }
+
+    /// Cancels the pending request (at sign-out, before `wipe`).
+    public func cancel() {
+        BGTaskScheduler.shared.cancel(taskRequestWithIdentifier: identifier)
+    }
+
+    private func handle(_ task: BGProcessingTask) {
+        guard let gridline = gridline() else { task.setTaskCompleted(success: true); return }
+        let work = Task { [self] in
+            var success = true
+            var nextAtMs: Int64?
+            do {
+                nextAtMs = try await gridline.syncNow().nextRetryAtMs
+            } catch is CancellationError {
+                success = false
+            } catch GridlineError.Busy, GridlineError.Auth, GridlineError.Closed {
+                // Another sync leaves its own retry time; or the user must sign in again.
+            } catch {
+                nextAtMs = try? await gridline.nextRetryAtMs()
+                success = false
+            }
+            if let at = nextAtMs { schedule(after: TimeInterval(at) / 1000 - Date().timeIntervalSince1970) }
+            task.setTaskCompleted(success: success)
+        }
+        task.expirationHandler = { [self] in
+            work.cancel() // ends the sync stream, which cancels the native run
+            schedule()
+        }
+    }
+}
+#endif
