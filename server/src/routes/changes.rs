@@ -19,18 +19,20 @@ pub async fn changes(
     let q: ChangesQuery = query(&uri)?;
     let after = match q.cursor.as_deref() {
         None | Some("") => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
+        Some(c) => state
+            .store
+            .ids()
+            .parse_cursor(c)
             .filter(|n| *n >= 0)
             .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server issued"))?,
     };
     let limit = super::page_size(q.limit, state.limits.max_page_size);
     let scope = user.scope();
-    let (changes, has_more) = blocking(move || state.store.changes(scope, after, limit)).await??;
+    let store = state.store.clone();
+    let (changes, has_more) = blocking(move || store.changes(scope, after, limit)).await??;
     let next_cursor = changes
         .last()
-        .map_or_else(|| after.to_string(), |c| c.cursor.clone());
+        .map_or_else(|| state.store.ids().cursor(after), |c| c.cursor.clone());
     Ok(Json(ChangesPage {
         changes,
         next_cursor,

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, query};
 use crate::state::{AppState, blocking};
-use crate::store::{ActionOutcome, TicketFilter, parse_ticket_id};
+use crate::store::{ActionOutcome, TicketFilter};
 
 /// `GET /v1/tickets`.
 pub async fn list(
@@ -28,7 +28,10 @@ pub async fn list(
         .map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let after_id = match q.cursor.as_deref() {
         None | Some("") => 0,
-        Some(c) => parse_ticket_id(c)
+        Some(c) => state
+            .store
+            .ids()
+            .parse_ticket_id(c)
             .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server issued"))?,
     };
     let filter = TicketFilter {
@@ -56,7 +59,11 @@ pub async fn one(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_ticket_id(&id).ok_or_else(|| ApiError::not_found("ticket"))?;
+    let id = state
+        .store
+        .ids()
+        .parse_ticket_id(&id)
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
     let scope = user.scope();
     let ticket = blocking(move || state.store.ticket(scope, id))
         .await??
@@ -91,7 +98,11 @@ pub async fn act(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id = parse_ticket_id(&id).ok_or_else(|| ApiError::not_found("ticket"))?;
+    let id = state
+        .store
+        .ids()
+        .parse_ticket_id(&id)
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
     let scope = user.scope();
     if !user.role.can_triage() {
         // 403 only for what the caller can see; anything else stays a 404.

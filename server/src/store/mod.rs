@@ -8,8 +8,11 @@
 //! something: it is handed a [`Scope`] computed by [`crate::auth`], and enforces it in its
 //! queries.
 
+pub mod ids;
 pub mod schema;
 pub mod sqlite;
+
+pub use ids::IdCodec;
 
 use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketPage, TransitionError};
 use gridline_protocol::wire::{TicketStatus, TriageAction};
@@ -125,6 +128,9 @@ pub enum ActionOutcome {
 /// The persistence a grid server needs. Implementations must be safe to call from many
 /// threads at once.
 pub trait Store: Send + Sync + 'static {
+    /// How this database's row numbers appear on the wire (ticket ids, cursors).
+    fn ids(&self) -> &IdCodec;
+
     /// The user a token hash belongs to, with the token's expiry.
     fn user_by_token(
         &self,
@@ -224,41 +230,4 @@ pub trait Store: Send + Sync + 'static {
         action: &TriageAction,
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError>;
-}
-
-/// Formats a ticket's row id as its wire id (`T42`).
-pub fn ticket_id(row_id: i64) -> String {
-    format!("T{row_id}")
-}
-
-/// Reads a wire ticket id (`T42`) back into a row id.
-pub fn parse_ticket_id(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('T')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok().filter(|n| *n > 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticket_ids_round_trip_and_refuse_lookalikes() {
-        assert_eq!(parse_ticket_id(&ticket_id(42)), Some(42));
-        for bad in [
-            "",
-            "T",
-            "42",
-            "T-1",
-            "T+1",
-            "T0",
-            "t1",
-            "T1 ",
-            "T99999999999999999999",
-        ] {
-            assert_eq!(parse_ticket_id(bad), None, "{bad}");
-        }
-    }
 }

@@ -18,8 +18,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    ActionOutcome, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter, UploadStart,
-    parse_ticket_id, schema, ticket_id,
+    ActionOutcome, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
+    UploadStart, schema,
 };
 use crate::auth::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
@@ -32,6 +32,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    ids: IdCodec,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -56,10 +57,12 @@ impl SqliteStore {
         writer.pragma_update(None, "synchronous", "FULL")?;
         configure(&writer)?;
         schema::migrate(&mut writer)?;
+        let ids = id_codec(&mut writer)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            ids,
         })
     }
 
@@ -97,6 +100,32 @@ impl SqliteStore {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// The district's id key: made (randomly, never 0) with a new database; a database that has
+/// tickets from before opaque ids gets 0, so the ids its devices hold stay valid.
+fn id_codec(conn: &mut Connection) -> Result<IdCodec, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stored: Option<i64> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'id_key'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let key = match stored {
+        Some(key) => key,
+        None => {
+            let has_tickets = tx.prepare("SELECT 1 FROM tickets LIMIT 1")?.exists([])?;
+            let key = if has_tickets {
+                0
+            } else {
+                rand::random::<i64>().max(1)
+            };
+            tx.execute("INSERT INTO meta (key, value) VALUES ('id_key', ?1)", [key])?;
+            key
+        }
+    };
+    tx.commit()?;
+    Ok(IdCodec::from_stored_key(key))
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -206,7 +235,7 @@ impl TicketRow {
     }
 
     /// Builds the wire ticket: the stored report, photo upload state and full history.
-    fn assemble(self, conn: &Connection) -> Result<Ticket, StoreError> {
+    fn assemble(self, conn: &Connection, ids: &IdCodec) -> Result<Ticket, StoreError> {
         let report: Report = serde_json::from_str(&self.report).map_err(corrupt)?;
         // "Uploaded" means the ticket's own reporter uploaded verified bytes, not merely that
         // someone did: another account listing the same hash proves nothing.
@@ -229,11 +258,11 @@ impl TicketRow {
              FROM events WHERE ticket_id = ?1 ORDER BY seq",
         )?;
         let history = events
-            .query_map([self.id], |row| read_event(row, 0))?
+            .query_map([self.id], |row| read_event(row, 0, ids))?
             .map(|r| r.map_err(StoreError::from).and_then(|e| e))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Ticket {
-            id: ticket_id(self.id),
+            id: ids.ticket_id(self.id),
             report_id: report.id,
             status: parse_status(&self.status)?,
             version: to_u64(self.version),
@@ -256,7 +285,7 @@ impl TicketRow {
             department: self.department,
             resolution_note: self.resolution_note,
             reject_reason: self.reject_reason,
-            duplicate_of: self.duplicate_of.map(ticket_id),
+            duplicate_of: self.duplicate_of.map(|row| ids.ticket_id(row)),
             history,
         })
     }
@@ -264,7 +293,11 @@ impl TicketRow {
 
 /// Reads the 8 event columns starting at `at` (status, version, at, by, reason, department,
 /// note, duplicate_of).
-fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<Result<TicketEvent, StoreError>> {
+fn read_event(
+    row: &Row<'_>,
+    at: usize,
+    ids: &IdCodec,
+) -> rusqlite::Result<Result<TicketEvent, StoreError>> {
     let status: String = row.get(at)?;
     let version: i64 = row.get(at + 1)?;
     let time: i64 = row.get(at + 2)?;
@@ -281,11 +314,16 @@ fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<Result<TicketEvent, 
         reason,
         department,
         note,
-        duplicate_of: duplicate_of.map(ticket_id),
+        duplicate_of: duplicate_of.map(|row| ids.ticket_id(row)),
     }))
 }
 
-fn load_ticket(conn: &Connection, scope: Scope, id: i64) -> Result<Option<Ticket>, StoreError> {
+fn load_ticket(
+    conn: &Connection,
+    ids: &IdCodec,
+    scope: Scope,
+    id: i64,
+) -> Result<Option<Ticket>, StoreError> {
     let (cond, param) = scope_sql(scope);
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
@@ -295,7 +333,7 @@ fn load_ticket(conn: &Connection, scope: Scope, id: i64) -> Result<Option<Ticket
         .prepare_cached(&sql)?
         .query_row(params![id, param], TicketRow::read)
         .optional()?;
-    row.map(|r| r.assemble(conn)).transpose()
+    row.map(|r| r.assemble(conn, ids)).transpose()
 }
 
 fn load_user(conn: &Connection, id: i64, name: String, role: &str) -> Result<User, StoreError> {
@@ -345,6 +383,10 @@ fn insert_event(
 }
 
 impl Store for SqliteStore {
+    fn ids(&self) -> &IdCodec {
+        &self.ids
+    }
+
     fn user_by_token(
         &self,
         token_hash: &[u8; 32],
@@ -498,14 +540,14 @@ impl Store for SqliteStore {
                 let result = match existing {
                     Some((id, owner, hash)) if owner == user.id && hash == item.content_hash => {
                         ItemResult::AlreadyAccepted {
-                            ticket_id: ticket_id(id),
+                            ticket_id: self.ids.ticket_id(id),
                         }
                     }
                     Some((id, owner, _)) if owner == user.id => ItemResult::Conflict {
                         reason: format!(
                             "report {report_id} was already accepted as ticket {} with different \
                              content; a changed report needs a new id",
-                            ticket_id(id)
+                            self.ids.ticket_id(id)
                         ),
                     },
                     Some(_) => ItemResult::Conflict {
@@ -543,7 +585,7 @@ impl Store for SqliteStore {
                         };
                         insert_event(tx, id, &event, None)?;
                         ItemResult::Accepted {
-                            ticket_id: ticket_id(id),
+                            ticket_id: self.ids.ticket_id(id),
                         }
                     }
                 };
@@ -704,15 +746,15 @@ impl Store for SqliteStore {
                 let seq: i64 = row.get(0)?;
                 let ticket: i64 = row.get(1)?;
                 let report_id: String = row.get(2)?;
-                let event = read_event(row, 3)?;
+                let event = read_event(row, 3, &self.ids)?;
                 Ok((seq, ticket, report_id, event))
             })?;
             let mut changes = Vec::new();
             for row in rows {
                 let (seq, ticket, report_id, event) = row?;
                 changes.push(Change {
-                    cursor: seq.to_string(),
-                    ticket_id: ticket_id(ticket),
+                    cursor: self.ids.cursor(seq),
+                    ticket_id: self.ids.ticket_id(ticket),
                     report_id: report_id.parse().map_err(corrupt)?,
                     event: event?,
                 });
@@ -766,7 +808,7 @@ impl Store for SqliteStore {
             let has_more = rows.len() > filter.limit as usize;
             let mut tickets = Vec::with_capacity(rows.len());
             for row in rows.into_iter().take(filter.limit as usize) {
-                tickets.push(row.assemble(conn)?);
+                tickets.push(row.assemble(conn, &self.ids)?);
             }
             let next = match (has_more, tickets.last()) {
                 (true, Some(last)) => Some(last.id.clone()),
@@ -777,7 +819,7 @@ impl Store for SqliteStore {
     }
 
     fn ticket(&self, scope: Scope, id: i64) -> Result<Option<Ticket>, StoreError> {
-        self.read(|conn| load_ticket(conn, scope, id))
+        self.read(|conn| load_ticket(conn, &self.ids, scope, id))
     }
 
     fn act(
@@ -790,7 +832,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError> {
         self.write(|tx| {
-            let Some(ticket) = load_ticket(tx, scope, id)? else {
+            let Some(ticket) = load_ticket(tx, &self.ids, scope, id)? else {
                 return Ok(ActionOutcome::NotFound);
             };
             if ticket.version != expected_version {
@@ -819,9 +861,11 @@ impl Store for SqliteStore {
                 TriageAction::Resolve { note } => event.note = Some(note.clone()),
                 TriageAction::Reject { reason } => event.reason = Some(reason.clone()),
                 TriageAction::MarkDuplicate { of } => {
-                    let original = parse_ticket_id(of)
+                    let original = self
+                        .ids
+                        .parse_ticket_id(of)
                         .filter(|o| *o != id)
-                        .map(|o| load_ticket(tx, scope, o))
+                        .map(|o| load_ticket(tx, &self.ids, scope, o))
                         .transpose()?
                         .flatten();
                     let Some(original) = original else {
@@ -841,7 +885,7 @@ impl Store for SqliteStore {
                         )));
                     }
                     event.duplicate_of = Some(original.id.clone());
-                    duplicate_of = parse_ticket_id(&original.id);
+                    duplicate_of = self.ids.parse_ticket_id(&original.id);
                 }
             }
             tx.prepare_cached(
@@ -862,9 +906,46 @@ impl Store for SqliteStore {
                 duplicate_of,
             ])?;
             insert_event(tx, id, &event, duplicate_of)?;
-            let updated = load_ticket(tx, Scope::All, id)?
+            let updated = load_ticket(tx, &self.ids, Scope::All, id)?
                 .ok_or_else(|| corrupt(format!("ticket {id} vanished inside its transaction")))?;
             Ok(ActionOutcome::Applied(Box::new(updated)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_databases_get_opaque_ids_and_old_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = SqliteStore::open(&dir.path().join("new.db")).unwrap();
+        let id = fresh.ids().ticket_id(1);
+        assert_ne!(
+            id, "T1",
+            "a new district's first ticket does not say it is the first"
+        );
+        assert_eq!(fresh.ids().parse_ticket_id(&id), Some(1));
+        drop(fresh);
+        let again = SqliteStore::open(&dir.path().join("new.db")).unwrap();
+        assert_eq!(again.ids().ticket_id(1), id, "the key is kept");
+
+        // A database with tickets from before opaque ids (no key stored) keeps plain ids.
+        let path = dir.path().join("old.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM meta WHERE key = 'id_key';
+             INSERT INTO users (id, name, role, created_at) VALUES (1, 'li', 'rider', 0);
+             INSERT INTO tickets (report_id, owner_id, content_hash, report, kind, category,
+               status, version, received_at, updated_at)
+             VALUES ('r', 1, x'00', '{}', 'other', 'general', 'submitted', 1, 0, 0);",
+        )
+        .unwrap();
+        drop(conn);
+        let old = SqliteStore::open(&path).unwrap();
+        assert_eq!(old.ids().ticket_id(1), "T1");
+        assert_eq!(old.ids().cursor(5), "5");
     }
 }
