@@ -320,3 +320,30 @@ fn device_and_server_put_a_point_on_a_shared_edge_in_the_same_grid() {
         vec![Some("NB-01".to_string()), Some("NB-01".to_string())]
     );
 }
+
+#[test]
+fn many_photos_upload_in_one_run_without_spending_retries() {
+    // Each completed upload must be believed at once: a spare round trip per photo used to
+    // cost a retry, so a run with more photos than retries stopped early.
+    let district = District::start(1);
+    let scratch = district.scratch("devices");
+    let rider = device(&scratch, &district.riders[0]);
+    let photos = gridline_e2e::district::make_photos(&scratch.join("camera"), 10);
+    for (i, p) in photos.iter().enumerate() {
+        reports::pothole(&rider, 29.86, 121.53 + i as f64 * 0.0001, "p", Some(p));
+    }
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    let options = SyncOptions {
+        max_retries: 2,
+        ..SyncOptions::default()
+    };
+    let summary = rider
+        .sync(&ctx, &options, None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.photos, summary.photos_remaining, summary.incomplete),
+        (10, 0, false),
+        "{summary:?}"
+    );
+    assert_eq!(district.server_photos().len(), 10);
+}

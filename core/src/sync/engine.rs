@@ -528,6 +528,8 @@ impl<'a> Run<'a> {
                             sent_total += sent;
                             self.progress(SyncPhase::Photos, sent_total, total);
                             if state.is_complete(len) {
+                                // Marked and counted at the top of the loop.
+                                offset = state.offset;
                                 continue;
                             }
                             if state.offset <= offset {
