@@ -257,16 +257,7 @@ pub fn verify_jpeg(bytes: &[u8], opts: &PhotoOptions) -> Result<(u32, u32), Phot
         ));
     }
     let header = jpeg_header::read_header(&mut &bytes[..])?;
-    limits::check_pixels(header.width, header.height, opts.max_pixels)?;
-    if header.is_progressive() {
-        let per_pixel = 2 * u64::from(header.components.max(1));
-        limits::check_buffer(
-            header.width,
-            header.height,
-            per_pixel,
-            opts.max_decode_bytes,
-        )?;
-    }
+    check_jpeg_limits(&header, opts)?;
     decode::jpeg(bytes, &header, 1)?;
     Ok((header.width, header.height))
 }
@@ -296,14 +287,11 @@ fn decode_upright(
     Ok((orient::apply(resized, info.orientation), info))
 }
 
-/// JPEG files up to this size are decoded from memory rather than streamed: a typical 12 MP
-/// photo (2-6 MB) is, while a 12-20 MB 48 MP file streams so peak memory stays under ~30 MB.
-const IN_MEMORY_JPEG_BYTES: u64 = 6 * 1024 * 1024;
-
-type Decoded = (Raster, Option<Vec<u8>>, exif::ExifInfo);
-
-fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
-    let header = jpeg_header::read_header(&mut BufReader::new(&mut file))?;
+/// Refuses a JPEG whose header asks for more pixels, or a larger working buffer, than allowed.
+fn check_jpeg_limits(
+    header: &jpeg_header::JpegHeader,
+    opts: &PhotoOptions,
+) -> Result<(), PhotoError> {
     limits::check_pixels(header.width, header.height, opts.max_pixels)?;
     if header.is_progressive() {
         // Progressive scans refine coefficients of the whole image, so all of them (2 bytes
@@ -316,6 +304,18 @@ fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Dec
             opts.max_decode_bytes,
         )?;
     }
+    Ok(())
+}
+
+/// JPEG files up to this size are decoded from memory rather than streamed: a typical 12 MP
+/// photo (2-6 MB) is, while a 12-20 MB 48 MP file streams so peak memory stays under ~30 MB.
+const IN_MEMORY_JPEG_BYTES: u64 = 6 * 1024 * 1024;
+
+type Decoded = (Raster, Option<Vec<u8>>, exif::ExifInfo);
+
+fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
+    let header = jpeg_header::read_header(&mut BufReader::new(&mut file))?;
+    check_jpeg_limits(&header, opts)?;
     let info = header
         .exif
         .as_deref()
