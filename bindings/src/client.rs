@@ -12,7 +12,8 @@ use crate::error::{GridlineError, parse_id, signed};
 use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
 use crate::geo::{GridInfo, NearbyReport};
 use crate::report::{
-    CoordSystem, Counts, DraftPatch, LocationFix, PhotoRef, Report, ReportKind, ReportState,
+    CoordSystem, Counts, DraftPatch, ListCursor, LocationFix, PhotoRef, Report, ReportKind,
+    ReportRow, ReportState,
 };
 use crate::status::{ClientObserver, ForeignObserver, SyncStatus};
 use crate::supervisor::{QueuedTriage, Ticket, TicketStatus, TriageAction, TriageSummary};
@@ -91,16 +92,10 @@ impl GridlineClient {
     pub fn set_server(&self, server: ServerConfig) -> Result<(), GridlineError> {
         self.client()?;
         gridline_core::transport::check_server_url(&server.url)?;
-        let transport: Arc<dyn gridline_core::transport::HttpTransport> =
-            match server.transport {
-                Some(t) => Arc::new(ForeignTransport(t)),
-                None => Arc::new(gridline_core::transport::DefaultTransport::new().map_err(
-                    |e| GridlineError::Network {
-                        reason: e.to_string(),
-                        retryable: false,
-                    },
-                )?),
-            };
+        let transport: Arc<dyn gridline_core::transport::HttpTransport> = match server.transport {
+            Some(t) => Arc::new(ForeignTransport(t)),
+            None => builtin_transport()?,
+        };
         let ctx = core::SyncContext {
             server_url: server.url,
             transport,
@@ -232,6 +227,34 @@ impl GridlineClient {
             .collect())
     }
 
+    /// One page of the queue screen: rows in `states` (all when empty), newest first, at most
+    /// `limit`, after `after` (the last row of the previous page; `None` for the first page).
+    /// Much cheaper than `list`: no payload decoding, no photo records.
+    pub fn list_rows(
+        &self,
+        states: Vec<ReportState>,
+        limit: Option<i32>,
+        after: Option<ListCursor>,
+    ) -> Result<Vec<ReportRow>, GridlineError> {
+        let filter = core::ListFilter {
+            states: states.into_iter().map(Into::into).collect(),
+            limit: limit.map(|n| u32::try_from(n.max(0)).unwrap_or(0)),
+        };
+        let after = match after {
+            Some(c) => Some(core::ListCursor {
+                created_at: gridline_protocol::Timestamp::from_millis(c.created_at_ms),
+                id: parse_id(&c.id)?,
+            }),
+            None => None,
+        };
+        Ok(self
+            .client()?
+            .list_rows(&filter, after.as_ref())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Deletes a draft that was never submitted.
     pub fn delete_draft(&self, id: String) -> Result<(), GridlineError> {
         Ok(self.client()?.delete_draft(parse_id(&id)?)?)
@@ -357,4 +380,31 @@ impl GridlineClient {
     pub fn send_triage(&self) -> Result<TriageSummary, GridlineError> {
         Ok(self.client()?.send_triage(&self.context()?)?.into())
     }
+}
+
+/// Whether this library carries the built-in HTTPS transport (reqwest + rustls) that
+/// `set_server` uses when the app passes none. The Android and iOS release libraries do not
+/// (docs/size.md): there the app passes its HTTP stack, and the Kotlin SDK passes OkHttp itself.
+#[uniffi::export]
+pub fn has_builtin_transport() -> bool {
+    cfg!(feature = "builtin-transport")
+}
+
+#[cfg(feature = "builtin-transport")]
+fn builtin_transport() -> Result<Arc<dyn gridline_core::transport::HttpTransport>, GridlineError> {
+    let t =
+        gridline_core::transport::DefaultTransport::new().map_err(|e| GridlineError::Network {
+            reason: e.to_string(),
+            retryable: false,
+        })?;
+    Ok(Arc::new(t))
+}
+
+#[cfg(not(feature = "builtin-transport"))]
+fn builtin_transport() -> Result<Arc<dyn gridline_core::transport::HttpTransport>, GridlineError> {
+    Err(GridlineError::Validation {
+        field: "transport".into(),
+        reason: "this library has no built-in HTTP transport: pass the app's (OkHttp, URLSession)"
+            .into(),
+    })
 }

@@ -380,6 +380,79 @@ pub struct Report {
     pub rejection_reason: Option<String>,
 }
 
+/// One line of the queue screen, read without the report's payload (see `list_rows`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ReportRow {
+    /// The report's id.
+    pub id: String,
+    /// Outbox state.
+    pub state: ReportState,
+    /// What it is about.
+    pub kind: ReportKind,
+    /// Category code (empty until chosen).
+    pub category: String,
+    /// The rider's note.
+    pub note: String,
+    /// Urgency.
+    pub severity: Severity,
+    /// The grid the point lies in.
+    pub grid_id: Option<String>,
+    /// When the draft was created (ms since epoch); the list's order.
+    pub created_at_ms: i64,
+    /// Last local change (ms since epoch).
+    pub updated_at_ms: i64,
+    /// When it was submitted (ms since epoch).
+    pub submitted_at_ms: Option<i64>,
+    /// The server's ticket, once accepted.
+    pub ticket_id: Option<String>,
+    /// The ticket's latest status, as last pulled.
+    pub ticket_status: Option<TicketStatus>,
+    /// The field the server refused, for parked reports.
+    pub rejection_field: Option<String>,
+    /// The server's reason, for parked reports.
+    pub rejection_reason: Option<String>,
+    /// How many photos are attached.
+    pub photo_count: u32,
+    /// The first photo's SHA-256, for its thumbnail (`photo_path(sha, thumbnail = true)`).
+    pub first_photo: Option<String>,
+}
+
+/// Where the next page of `list_rows` starts: the last row's `created_at_ms` and `id`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ListCursor {
+    /// The last row's `created_at_ms`.
+    pub created_at_ms: i64,
+    /// The last row's `id`.
+    pub id: String,
+}
+
+impl From<gridline_core::ReportRow> for ReportRow {
+    fn from(r: gridline_core::ReportRow) -> Self {
+        let (rejection_field, rejection_reason) = match r.rejection {
+            Some(x) => (x.field, Some(x.reason)),
+            None => (None, None),
+        };
+        ReportRow {
+            id: r.id.to_string(),
+            state: r.state.into(),
+            kind: r.kind.into(),
+            category: r.category,
+            note: r.note,
+            severity: r.severity.into(),
+            grid_id: r.grid_id,
+            created_at_ms: r.created_at.as_millis(),
+            updated_at_ms: r.updated_at.as_millis(),
+            submitted_at_ms: r.submitted_at.map(|t| t.as_millis()),
+            ticket_id: r.ticket_id,
+            ticket_status: parse_status(r.ticket_status.as_deref()),
+            rejection_field,
+            rejection_reason,
+            photo_count: r.photo_count,
+            first_photo: r.first_photo,
+        }
+    }
+}
+
 impl From<core::LocalReport> for Report {
     fn from(r: core::LocalReport) -> Self {
         let (rejection_field, rejection_reason) = match r.rejection {

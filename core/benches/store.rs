@@ -1,5 +1,6 @@
 //! Store benchmark (prints figures; not a test): submit latency of a text-only report with
-//! fsync (`synchronous=FULL`), and the time to list a queue of 10,000 reports.
+//! fsync (`synchronous=FULL`), and the time to list a queue of 10,000 reports: whole reports
+//! (`Client::list`) and the queue screen's list rows (`Client::list_rows`), whole and paged.
 //!
 //! Run: `cargo bench -p gridline-core --bench store`. Figures depend on the disk and on what
 //! else the machine is doing; compare runs on the same machine only.
@@ -128,6 +129,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         list.push(t0.elapsed());
     }
     list.sort();
+    // The queue screen: list rows (no JSON, no photo records), all of them and page by page.
+    let mut rows = Vec::new();
+    let mut rows_len = 0;
+    for _ in 0..15 {
+        let t0 = Instant::now();
+        rows_len = client.list_rows(&filter, None)?.len();
+        rows.push(t0.elapsed());
+    }
+    rows.sort();
+    let page = ListFilter {
+        limit: Some(50),
+        ..filter.clone()
+    };
+    let mut first_page = Vec::new();
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        client.list_rows(&page, None)?;
+        first_page.push(t0.elapsed());
+    }
+    first_page.sort();
+    let mut pages = 0;
+    let mut after = None;
+    let t0 = Instant::now();
+    loop {
+        let got = client.list_rows(&page, after.as_ref())?;
+        let Some(last) = got.last() else { break };
+        after = Some(last.cursor());
+        pages += 1;
+    }
+    let paged = t0.elapsed();
     let mut counts = Vec::new();
     for _ in 0..50 {
         let t0 = Instant::now();
@@ -139,6 +170,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "list queue of {len} reports (decoded, newest first): median {}  min {}",
         ms(list[list.len() / 2]),
         ms(list[0])
+    );
+    println!(
+        "list queue of {rows_len} reports as list rows (goal <= 20 ms, issue anchor 72-82 ms): median {}  min {}",
+        ms(rows[rows.len() / 2]),
+        ms(rows[0])
+    );
+    println!(
+        "first page of 50 rows: median {}; all {pages} pages of 50 by cursor: {}",
+        ms(first_page[first_page.len() / 2]),
+        ms(paged)
     );
     println!(
         "badge counts over {len} reports: median {}",

@@ -16,7 +16,7 @@ use crate::error::{Error, GridlineError, Result};
 use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
-use crate::store::{ListFilter, NewPhoto, OrphanFiles, QueuedTriage, Store};
+use crate::store::{ListCursor, ListFilter, NewPhoto, OrphanFiles, QueuedTriage, ReportRow, Store};
 use crate::sync::engine::SyncContext;
 use crate::sync::lease::SyncLease;
 use crate::sync::status::Observers;
@@ -512,6 +512,17 @@ impl Client {
     /// Reports matching `filter`, newest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<LocalReport>, GridlineError> {
         Ok(self.store().list(filter)?)
+    }
+
+    /// One page of the queue screen: list rows matching `filter` (`limit` is the page size),
+    /// newest first, after `after` (pass the last row's [`ReportRow::cursor`] for the next
+    /// page). Cheaper than [`Client::list`]: no JSON decoding, no photo records.
+    pub fn list_rows(
+        &self,
+        filter: &ListFilter,
+        after: Option<&ListCursor>,
+    ) -> Result<Vec<ReportRow>, GridlineError> {
+        Ok(self.store().list_rows(filter, after)?)
     }
 
     /// Deletes a draft that was never submitted, and photo files no other report uses.

@@ -535,6 +535,59 @@ fn nearby_reports_of_the_same_category_nearest_first() {
     );
 }
 
+#[test]
+fn queue_rows_page_newest_first_without_repeats_even_within_one_millisecond() {
+    // A stopped clock: every report has the same created_at, so the id orders them.
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::open_with_clock(
+        config(&dir.path().join("gridline.db")),
+        Arc::new(|| Timestamp::from_millis(1_764_300_000_000)),
+    )
+    .unwrap();
+    let mut queued = vec![];
+    for i in 0..7 {
+        let id = client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        client.update_draft(id, pothole_patch()).unwrap();
+        if i != 3 {
+            client.submit(id).unwrap();
+            queued.push(id);
+        }
+    }
+    let filter = ListFilter {
+        states: vec![ReportState::Queued],
+        limit: None,
+    };
+    let full: Vec<Uuid> = client.list(&filter).unwrap().iter().map(|r| r.id).collect();
+    let mut expected = queued.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(full, expected, "newest first, ties by id");
+
+    let page = ListFilter {
+        limit: Some(2),
+        ..filter.clone()
+    };
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let rows = client.list_rows(&page, after.as_ref()).unwrap();
+        assert!(rows.len() <= 2);
+        assert!(rows.iter().all(|r| r.state == ReportState::Queued));
+        let Some(last) = rows.last() else { break };
+        after = Some(last.cursor());
+        seen.extend(rows.iter().map(|r| r.id));
+    }
+    assert_eq!(seen, full, "pages join up to the whole list, in its order");
+
+    let all = client.list_rows(&filter, None).unwrap();
+    let report = client.get(all[0].id).unwrap();
+    assert_eq!(all[0].note, report.note);
+    assert_eq!(all[0].category, "pothole");
+    assert_eq!(all[0].photo_count, 0);
+    assert_eq!(all[0].first_photo, None);
+    assert_eq!(all.len(), 6);
+}
+
 mod photos {
     use super::*;
     use crate::photo::fixtures::{self, ExifSpec, JpegSpec};
@@ -582,6 +635,12 @@ mod photos {
         );
         assert_eq!(f.client.attach_photo(b, &shot).unwrap(), pa);
         assert_eq!(f.client.get(a).unwrap().photos, vec![pa.clone()]);
+        let rows = f.client.list_rows(&ListFilter::default(), None).unwrap();
+        let row = rows.iter().find(|r| r.id == a).unwrap();
+        assert_eq!(
+            (row.photo_count, row.first_photo.as_ref()),
+            (1, Some(&pa.sha256))
+        );
         assert_eq!(
             media_files(&f),
             2,

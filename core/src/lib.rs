@@ -16,7 +16,7 @@ pub mod transport;
 pub use client::{Client, ClientConfig, Clock};
 pub use error::{Error, GridlineError};
 pub use model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
-pub use store::ListFilter;
+pub use store::{ListCursor, ListFilter, ReportRow};
 pub use sync::engine::SyncContext;
 pub use sync::{
     CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
 pub use photos::{NewPhoto, OrphanFiles};
-pub use reports::{ListFilter, StateChange};
+pub use reports::{ListCursor, ListFilter, ReportRow, StateChange};
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;
 pub use wipe::Unsent;

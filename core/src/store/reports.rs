@@ -33,6 +33,109 @@ pub struct ListFilter {
     pub limit: Option<u32>,
 }
 
+/// Where a page of [`Store::list_rows`] continues: just after this row, newest first. Keyset
+/// paging, so reports created or deleted while the rider scrolls neither repeat nor vanish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    /// The last row's creation time.
+    pub created_at: Timestamp,
+    /// The last row's id (orders reports created in the same millisecond).
+    pub id: Uuid,
+}
+
+/// One line of the queue screen: what a list shows, read without decoding the report's JSON
+/// columns (location, attributes, outreach) or loading its photos. Open one with `get`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    /// The report's id.
+    pub id: Uuid,
+    /// Outbox state.
+    pub state: ReportState,
+    /// What it is about.
+    pub kind: ReportKind,
+    /// Category code (empty until chosen).
+    pub category: String,
+    /// The rider's note.
+    pub note: String,
+    /// Urgency.
+    pub severity: Severity,
+    /// The grid the point lies in, once known.
+    pub grid_id: Option<String>,
+    /// When the draft was created (the list's order).
+    pub created_at: Timestamp,
+    /// Last local change.
+    pub updated_at: Timestamp,
+    /// When the rider submitted it.
+    pub submitted_at: Option<Timestamp>,
+    /// The server's ticket, once accepted.
+    pub ticket_id: Option<String>,
+    /// The ticket's latest status as last pulled.
+    pub ticket_status: Option<String>,
+    /// Why the server refused it (rejected state only).
+    pub rejection: Option<Rejection>,
+    /// How many photos are attached.
+    pub photo_count: u32,
+    /// The first photo's SHA-256 (its thumbnail is the list's picture).
+    pub first_photo: Option<String>,
+}
+
+impl ReportRow {
+    /// The cursor that continues the list after this row.
+    pub fn cursor(&self) -> ListCursor {
+        ListCursor {
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+const ROW_COLUMNS: &str = "id, state, kind, category, note, severity, grid_id, created_at,
+    updated_at, submitted_at, ticket_id, ticket_status, reject_field, reject_reason,
+    (SELECT count(*) FROM report_photos rp WHERE rp.report_id = reports.id),
+    (SELECT sha256 FROM report_photos rp WHERE rp.report_id = reports.id ORDER BY position LIMIT 1)";
+
+/// `+state`: the state filter must not pick `reports_by_state`, whose order is not the list's;
+/// `reports_by_created` gives the order and the page stops after `limit` rows.
+const ROW_FILTER: &str = "(?1 = '[]' OR +state IN (SELECT value FROM json_each(?1)))";
+
+fn decode_list_row(row: &Row<'_>) -> rusqlite::Result<Result<ReportRow>> {
+    let id: String = row.get(0)?;
+    let state: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let severity: String = row.get(5)?;
+    let reject_field: Option<String> = row.get(12)?;
+    let reject_reason: Option<String> = row.get(13)?;
+    let photo_count: i64 = row.get(14)?;
+    let (category, note, grid_id) = (row.get(3)?, row.get(4)?, row.get(6)?);
+    let (created_at, updated_at, submitted_at): (i64, i64, Option<i64>) =
+        (row.get(7)?, row.get(8)?, row.get(9)?);
+    let (ticket_id, ticket_status, first_photo) = (row.get(10)?, row.get(11)?, row.get(15)?);
+    let decoded = (|| {
+        Ok(ReportRow {
+            id: Uuid::parse_str(&id).map_err(|e| corrupt("id", &id, e))?,
+            state: ReportState::parse(&state).ok_or_else(|| corrupt("state", &id, &state))?,
+            kind: ReportKind::parse(&kind).ok_or_else(|| corrupt("kind", &id, &kind))?,
+            category,
+            note,
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| corrupt("severity", &id, &severity))?,
+            grid_id,
+            created_at: Timestamp::from_millis(created_at),
+            updated_at: Timestamp::from_millis(updated_at),
+            submitted_at: submitted_at.map(Timestamp::from_millis),
+            ticket_id,
+            ticket_status,
+            rejection: reject_reason.map(|reason| Rejection {
+                field: reject_field,
+                reason,
+            }),
+            photo_count: u32::try_from(photo_count).unwrap_or(u32::MAX),
+            first_photo,
+        })
+    })();
+    Ok(decoded)
+}
+
 const COLUMNS: &str =
     "id, state, kind, category, note, severity, location_json, attributes_json, outreach_json,
     location_warnings_json, grid_id, reporter, app_version, created_at, updated_at, submitted_at,
@@ -399,8 +502,7 @@ impl Store {
         let states_json = to_json(&states)?;
         let limit = filter.limit.map_or(-1, i64::from);
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM reports
-             WHERE ?1 = '[]' OR state IN (SELECT value FROM json_each(?1))
+            "SELECT {COLUMNS} FROM reports WHERE {ROW_FILTER}
              ORDER BY created_at DESC, id DESC LIMIT ?2"
         ))?;
         let raws: Vec<RawRow> = stmt
@@ -417,6 +519,47 @@ impl Store {
                 raw.into_report(p)
             })
             .collect()
+    }
+
+    /// One page of the list screen: rows matching `filter` (its `limit` is the page size),
+    /// newest first, starting after `after` (from the start when `None`). Reads only the
+    /// columns a list shows, along the `(created_at, id)` index.
+    pub fn list_rows(
+        &self,
+        filter: &ListFilter,
+        after: Option<&ListCursor>,
+    ) -> Result<Vec<ReportRow>> {
+        let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+        let states_json = to_json(&states)?;
+        let limit = filter.limit.map_or(-1, i64::from);
+        let rows = match after {
+            None => {
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "SELECT {ROW_COLUMNS} FROM reports WHERE {ROW_FILTER}
+                     ORDER BY created_at DESC, id DESC LIMIT ?2"
+                ))?;
+                stmt.query_map(params![states_json, limit], decode_list_row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            Some(cursor) => {
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "SELECT {ROW_COLUMNS} FROM reports WHERE {ROW_FILTER}
+                     AND (created_at, id) < (?3, ?4)
+                     ORDER BY created_at DESC, id DESC LIMIT ?2"
+                ))?;
+                stmt.query_map(
+                    params![
+                        states_json,
+                        limit,
+                        cursor.created_at.as_millis(),
+                        cursor.id.to_string()
+                    ],
+                    decode_list_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        rows.into_iter().collect()
     }
 
     /// Reports of `category` whose location lies in `bbox`, created since `since`.

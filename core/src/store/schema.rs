@@ -122,6 +122,11 @@ pub const MIGRATIONS: &[&str] = &[
     INSERT INTO payloads (report_id, json) SELECT id, payload_json FROM reports WHERE payload_json IS NOT NULL;
     ALTER TABLE reports DROP COLUMN payload_json;
     "#,
+    // v6: the queue screen pages newest first by (created_at, id): an index in that order,
+    // so a page is an index range instead of a sort of every row.
+    r#"
+    CREATE INDEX reports_by_created ON reports (created_at, id);
+    "#,
 ];
 
 /// The schema version this build writes.

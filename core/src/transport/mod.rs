@@ -93,7 +93,9 @@ impl TokenProvider for StaticToken {
     }
 }
 
+#[cfg(feature = "builtin-transport")]
 mod default;
+#[cfg(feature = "builtin-transport")]
 pub use default::DefaultTransport;
 
 /// Whether plain HTTP to `host` is acceptable: loopback only (tests, a server on the device's

@@ -74,9 +74,12 @@ public final class Gridline: @unchecked Sendable {
     }
 
     /// Sets the grid server (`https`, or `http` to loopback), the app's login and optionally its
-    /// HTTP stack (e.g. ``URLSessionTransport``; default: the built-in rustls one).
+    /// HTTP stack (e.g. ``URLSessionTransport``). Without one: the library's built-in rustls
+    /// stack where it has one, otherwise a ``URLSessionTransport`` (the iOS release library
+    /// leaves the built-in out, docs/size.md).
     public func setServer(url: String, tokens: TokenProvider, transport: HttpTransport? = nil) async throws {
-        try await call { try $0.setServer(server: ServerConfig(url: url, tokens: tokens, transport: transport)) }
+        let chosen: HttpTransport? = transport ?? (hasBuiltinTransport() ? nil : URLSessionTransport())
+        try await call { try $0.setServer(server: ServerConfig(url: url, tokens: tokens, transport: chosen)) }
     }
 
     /// Starts a report of `kind`; its id is made now and never changes.

@@ -22,6 +22,7 @@ import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onStart
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import okhttp3.OkHttpClient
 import org.gridline.ffi.Catalog
 import org.gridline.ffi.ClientConfig
 import org.gridline.ffi.ClientObserver
@@ -32,12 +33,14 @@ import org.gridline.ffi.DraftPatch
 import org.gridline.ffi.GridInfo
 import org.gridline.ffi.GridlineClient
 import org.gridline.ffi.HttpTransport
+import org.gridline.ffi.ListCursor
 import org.gridline.ffi.LocationFix
 import org.gridline.ffi.NearbyReport
 import org.gridline.ffi.PhotoRef
 import org.gridline.ffi.QueuedTriage
 import org.gridline.ffi.Report
 import org.gridline.ffi.ReportKind
+import org.gridline.ffi.ReportRow
 import org.gridline.ffi.ReportState
 import org.gridline.ffi.ServerConfig
 import org.gridline.ffi.SyncHandle
@@ -50,6 +53,7 @@ import org.gridline.ffi.Ticket
 import org.gridline.ffi.TicketStatus
 import org.gridline.ffi.TriageAction
 import org.gridline.ffi.TriageSummary
+import org.gridline.ffi.hasBuiltinTransport
 
 /**
  * Gridline on a rider's (or supervisor's) device: an offline outbox of reports with photos and
@@ -137,11 +141,14 @@ class Gridline private constructor(
 
     /**
      * Sets the grid server ([url]: https, or http to loopback), the app's login ([tokens]) and
-     * optionally its HTTP stack ([transport], e.g. [OkHttpTransport]; default: built-in rustls).
+     * optionally its HTTP stack ([transport], e.g. [OkHttpTransport]). Without one: the
+     * library's built-in rustls stack where it has one (JVM/desktop builds), otherwise a plain
+     * [OkHttpTransport] (the Android release library leaves the built-in out, docs/size.md).
      */
     suspend fun setServer(url: String, tokens: TokenSource, transport: HttpTransport? = null) = call {
-        setServer(ServerConfig(url = url, tokens = tokens.asProvider(), transport = transport))
-        this@Gridline.transport = transport
+        val chosen = transport ?: if (hasBuiltinTransport()) null else OkHttpTransport(OkHttpClient())
+        setServer(ServerConfig(url = url, tokens = tokens.asProvider(), transport = chosen))
+        this@Gridline.transport = chosen
     }
 
     /** Starts a report of [kind]; its id is made now and never changes. */
@@ -171,6 +178,14 @@ class Gridline private constructor(
     /** Reports in [states] (all when empty), newest first, at most [limit]. */
     suspend fun list(states: List<ReportState> = emptyList(), limit: Int? = null): List<Report> =
         call { list(states, limit) }
+
+    /**
+     * One page of the queue screen: rows in [states] (all when empty), newest first, at most
+     * [limit], after [after] (`ListCursor(last.createdAtMs, last.id)` of the previous page).
+     * Much cheaper than [list] for long queues: no payload, no photo records.
+     */
+    suspend fun listRows(states: List<ReportState> = emptyList(), limit: Int? = 50, after: ListCursor? = null): List<ReportRow> =
+        call { listRows(states, limit, after) }
 
     /** Deletes a draft that was never submitted. */
     suspend fun deleteDraft(id: String) = call { deleteDraft(id) }

@@ -10,6 +10,12 @@ package org.gridline.sdk
 /** A report as the device keeps it. */
 typealias Report = org.gridline.ffi.Report
 
+/** One line of the queue screen (no payload); see [Gridline.listRows]. */
+typealias ReportRow = org.gridline.ffi.ReportRow
+
+/** Where the next page of [Gridline.listRows] starts. */
+typealias ListCursor = org.gridline.ffi.ListCursor
+
 /** Changes to a draft; every field has a default, so name the ones you set. */
 typealias DraftPatch = org.gridline.ffi.DraftPatch
 
