@@ -38,6 +38,14 @@ struct AppTransport {
     inner: DefaultTransport,
     calls: AtomicUsize,
 }
+
+/// An app transport, as every app passes one to a mobile library without the built-in one.
+fn app_transport() -> Option<Arc<dyn HttpTransport>> {
+    Some(Arc::new(AppTransport {
+        inner: DefaultTransport::new().unwrap(),
+        calls: AtomicUsize::new(0),
+    }))
+}
 impl HttpTransport for AppTransport {
     fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
@@ -196,7 +204,7 @@ fn a_failing_token_provider_is_an_auth_error_and_nothing_is_lost() {
         .set_server(ServerConfig {
             url: server.base_url(),
             tokens: Arc::new(Failing),
-            transport: None,
+            transport: app_transport(),
         })
         .unwrap();
     let err = client
@@ -267,7 +275,7 @@ fn cancelled_before_it_starts_a_sync_stops_at_once() {
         .set_server(ServerConfig {
             url: server.base_url(),
             tokens: Arc::new(Fixed(rider.token)),
-            transport: None,
+            transport: app_transport(),
         })
         .unwrap();
     let handle = SyncHandle::new();
