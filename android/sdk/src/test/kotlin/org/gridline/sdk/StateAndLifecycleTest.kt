@@ -95,6 +95,26 @@ class StateAndLifecycleTest {
     }
 
     @Test
+    fun `the queue screen pages list rows newest first, joining up to the whole list`() = runBlocking {
+        open("rider-q").use { g ->
+            Fixtures.potholes(g, 5)
+            val whole = g.list(listOf(ReportState.QUEUED))
+            val seen = mutableListOf<ReportRow>()
+            var after: ListCursor? = null
+            while (true) {
+                val page = g.listRows(listOf(ReportState.QUEUED), limit = 2, after = after)
+                if (page.isEmpty()) break
+                assertTrue(page.size <= 2)
+                seen += page
+                after = ListCursor(page.last().createdAtMs, page.last().id)
+            }
+            assertEquals(whole.map { it.id }, seen.map { it.id })
+            assertEquals(whole.map { it.note }, seen.map { it.note })
+            assertEquals(whole.map { it.photos.size.toUInt() }, seen.map { it.photoCount })
+        }
+    }
+
+    @Test
     fun `close stops a running sync and frees the database`() = runBlocking {
         TestServer().use { server ->
             val token = server.addUser("rider-z", "rider")
