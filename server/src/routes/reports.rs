@@ -9,8 +9,8 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult};
-use gridline_protocol::{FieldError, Report, Timestamp};
+use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult, Limits};
+use gridline_protocol::{Catalog, FieldError, Report, Timestamp};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -49,34 +49,19 @@ fn process(
     raw: Bytes,
 ) -> Result<Vec<ItemOutcome>, ApiError> {
     let bytes = extract::decode(encoding, raw, state.limits.max_request_bytes)?;
-    let envelope: Envelope = extract::parse_json(&bytes)?;
-    let max = state.limits.max_reports_per_batch as usize;
-    if envelope.reports.len() > max {
-        return Err(ApiError::new(
-            ErrorCode::BatchTooLarge,
-            format!(
-                "{} reports in one batch; at most {max} are accepted",
-                envelope.reports.len()
-            ),
-        )
-        .with_field("reports"));
-    }
     let grids = state.grids.current(&*state.store)?;
-    let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(envelope.reports.len());
+    let admissions = admit_batch(&state.catalog, &state.limits, &grids, &bytes)?;
+    let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(admissions.len());
     let mut submissions = Vec::new();
     let mut positions = Vec::new();
-    for value in envelope.reports {
-        let id = value
-            .get("id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok());
-        match admit(state, &grids, value) {
+    for admission in admissions {
+        match admission {
             Ok(submission) => {
                 positions.push(outcomes.len());
                 submissions.push(submission);
                 outcomes.push(None);
             }
-            Err(FieldError { field, reason }) => outcomes.push(Some(ItemOutcome {
+            Err((id, FieldError { field, reason })) => outcomes.push(Some(ItemOutcome {
                 id,
                 result: ItemResult::Rejected { field, reason },
             })),
@@ -95,15 +80,55 @@ fn process(
         .collect()
 }
 
+/// One report of a batch after [`admit_batch`]: ready to store, or rejected (with its id when
+/// one could be read).
+pub type Admission = Result<Submission, (Option<Uuid>, FieldError)>;
+
+/// The store-free part of `POST /v1/reports:batch`: reads the (already decompressed) envelope,
+/// then parses, validates and locates each report on its own. Request-level problems (unreadable
+/// envelope, too many reports) are the `Err`; per-report problems are rejected [`Admission`]s,
+/// one per report in request order. The fuzz targets (`fuzz/`) drive the handler through it.
+pub fn admit_batch(
+    catalog: &Catalog,
+    limits: &Limits,
+    grids: &GridSnapshot,
+    bytes: &[u8],
+) -> Result<Vec<Admission>, ApiError> {
+    let envelope: Envelope = extract::parse_json(bytes)?;
+    let max = limits.max_reports_per_batch as usize;
+    if envelope.reports.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
+            format!(
+                "{} reports in one batch; at most {max} are accepted",
+                envelope.reports.len()
+            ),
+        )
+        .with_field("reports"));
+    }
+    Ok(envelope
+        .reports
+        .into_iter()
+        .map(|value| {
+            let id = value
+                .get("id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok());
+            admit(catalog, limits, grids, value).map_err(|e| (id, e))
+        })
+        .collect())
+}
+
 /// Checks one report and prepares it for storage.
 fn admit(
-    state: &AppState,
+    catalog: &Catalog,
+    limits: &Limits,
     grids: &GridSnapshot,
     value: serde_json::Value,
 ) -> Result<Submission, FieldError> {
     let report: Report = extract::from_value(value)?;
-    state.catalog.validate_report(&report)?;
-    let max_photo = state.limits.max_photo_bytes;
+    catalog.validate_report(&report)?;
+    let max_photo = limits.max_photo_bytes;
     if let Some((i, p)) = report
         .photos
         .iter()
