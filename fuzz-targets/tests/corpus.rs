@@ -1,5 +1,6 @@
-//! Replays every committed fuzz input (`fuzz/corpus/<target>/*`, and the regression inputs in
-//! `fuzz/regressions/<target>/*`) through the target's body, without libFuzzer or nightly, so
+//! Replays every committed fuzz input (`fuzz/corpus/<target>/*`, the seeds in
+//! `fuzz/seeds/<target>/*` and the regression inputs in `fuzz/regressions/<target>/*`) through
+//! the target's body, without libFuzzer or nightly, so
 //! `cargo test --workspace` keeps every finding fixed.
 
 use std::path::{Path, PathBuf};
@@ -29,8 +30,9 @@ fn every_corpus_file_replays_cleanly() {
             "fuzz/corpus/{} is missing or empty",
             target.name
         );
+        let seeds = files(&fuzz.join("seeds").join(target.name));
         let regressions = files(&fuzz.join("regressions").join(target.name));
-        for file in corpus.iter().chain(&regressions) {
+        for file in corpus.iter().chain(&seeds).chain(&regressions) {
             // A fuzzer running meanwhile may have just reduced (removed) this input.
             let Ok(data) = std::fs::read(file) else {
                 continue;
@@ -60,7 +62,7 @@ fn every_target_has_a_fuzz_target_file() {
 #[test]
 fn seeds_are_valid_documents() {
     use gridline_protocol::wire::{BatchResponse, ChangesPage, ErrorBody, Ticket, TicketPage};
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
     let read = |target: &str, name: &str| {
         std::fs::read(corpus.join(target).join(format!("seed-{name}"))).expect("a seed")
     };

@@ -1,7 +1,7 @@
 //! Writes the small seed inputs the fuzz corpus started from (`cargo test -p
 //! gridline-fuzz-targets --test seeds -- --ignored`), generated with `photo::fixtures` so no
-//! camera photo has to be committed. Seeds go into `fuzz/corpus/<target>/seed-*`; `cargo fuzz
-//! cmin` keeps those that still add coverage.
+//! camera photo has to be committed. Seeds go into `fuzz/seeds/<target>/seed-*` (committed);
+//! `scripts/fuzz` gives libFuzzer that folder next to `fuzz/corpus/<target>/`.
 
 use std::path::Path;
 
@@ -9,14 +9,14 @@ use gridline_core::photo::fixtures::{self, ExifSpec, JpegColor, JpegSpec, PngCol
 
 fn write(target: &str, name: &str, data: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
+        .join("../fuzz/seeds")
         .join(target);
     std::fs::create_dir_all(&dir).expect("create the corpus folder");
     std::fs::write(dir.join(format!("seed-{name}")), data).expect("write a seed");
 }
 
 #[test]
-#[ignore = "writes seed files into fuzz/corpus; run by hand"]
+#[ignore = "writes seed files into fuzz/seeds; run by hand"]
 fn write_seeds() {
     let rgb = fixtures::quadrants(24, 16);
     let exif = ExifSpec {
