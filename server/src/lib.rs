@@ -38,4 +38,5 @@ pub use error::ServerError;
 pub use grids::{GridLocator, LocatorFactory};
 pub use rate_limit::RateLimit;
 pub use routes::ROUTES;
+pub use routes::reports::{Admission, admit_batch};
 pub use server::{BoundServer, RunningServer, Server, serve_until_signal};

@@ -3,7 +3,7 @@
 mod catalog;
 mod changes;
 mod media;
-mod reports;
+pub(crate) mod reports;
 mod tickets;
 
 use axum::Router;

@@ -9,8 +9,8 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult};
-use gridline_protocol::{FieldError, Report, Timestamp};
+use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult, Limits};
+use gridline_protocol::{Catalog, FieldError, Report, Timestamp};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -62,24 +62,13 @@ fn process(
     raw: Bytes,
 ) -> Result<Vec<ItemOutcome>, ApiError> {
     let bytes = extract::decode(encoding, raw, state.limits.max_request_bytes)?;
-    let envelope: Envelope = extract::parse_json(&bytes)?;
-    let max = state.limits.max_reports_per_batch as usize;
-    if envelope.reports.len() > max {
-        return Err(ApiError::new(
-            ErrorCode::BatchTooLarge,
-            format!(
-                "{} reports in one batch; at most {max} are accepted",
-                envelope.reports.len()
-            ),
-        )
-        .with_field("reports"));
-    }
     let now = Timestamp::now();
+    let grids = state.grids.current(&*state.store)?;
+    let admissions = admit_batch(&state.catalog, &state.limits, &grids, &bytes, now)?;
     if let Some(quota) = state.write_quota {
         let since = Timestamp::from_millis(now.as_millis() - quota.per_ms);
-        let store = &state.store;
-        let recent = store.reports_since(user, since)?;
-        if recent.saturating_add(envelope.reports.len() as u64) > quota.reports {
+        let recent = state.store.reports_since(user, since)?;
+        if recent.saturating_add(admissions.len() as u64) > quota.reports {
             return Err(ApiError::new(
                 ErrorCode::QuotaExceeded,
                 format!(
@@ -92,22 +81,17 @@ fn process(
             .with_header("retry-after", "3600"));
         }
     }
-    let grids = state.grids.current(&*state.store)?;
-    let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(envelope.reports.len());
+    let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(admissions.len());
     let mut submissions = Vec::new();
     let mut positions = Vec::new();
-    for raw in envelope.reports {
-        let id = serde_json::from_str::<IdOnly>(raw.get())
-            .ok()
-            .and_then(|r| r.id)
-            .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()));
-        match admit(state, &grids, &raw, now) {
+    for admission in admissions {
+        match admission {
             Ok(submission) => {
                 positions.push(outcomes.len());
                 submissions.push(submission);
                 outcomes.push(None);
             }
-            Err(FieldError { field, reason }) => outcomes.push(Some(ItemOutcome {
+            Err((id, FieldError { field, reason })) => outcomes.push(Some(ItemOutcome {
                 id,
                 result: ItemResult::Rejected { field, reason },
             })),
@@ -126,9 +110,51 @@ fn process(
         .collect()
 }
 
+/// One report of a batch after [`admit_batch`]: ready to store, or rejected (with its id when
+/// one could be read).
+pub type Admission = Result<Submission, (Option<Uuid>, FieldError)>;
+
+/// The store-free part of `POST /v1/reports:batch`: reads the (already decompressed) envelope,
+/// then parses, validates and locates each report on its own, as of `now`. Request-level
+/// problems (unreadable envelope, too many reports) are the `Err`; per-report problems are
+/// rejected [`Admission`]s, one per report in request order. The fuzz targets (`fuzz/`) drive
+/// the handler through it.
+pub fn admit_batch(
+    catalog: &Catalog,
+    limits: &Limits,
+    grids: &GridSnapshot,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Result<Vec<Admission>, ApiError> {
+    let envelope: Envelope = extract::parse_json(bytes)?;
+    let max = limits.max_reports_per_batch as usize;
+    if envelope.reports.len() > max {
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
+            format!(
+                "{} reports in one batch; at most {max} are accepted",
+                envelope.reports.len()
+            ),
+        )
+        .with_field("reports"));
+    }
+    Ok(envelope
+        .reports
+        .into_iter()
+        .map(|raw| {
+            let id = serde_json::from_str::<IdOnly>(raw.get())
+                .ok()
+                .and_then(|r| r.id)
+                .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()));
+            admit(catalog, limits, grids, &raw, now).map_err(|e| (id, e))
+        })
+        .collect())
+}
+
 /// Checks one report and prepares it for storage.
 fn admit(
-    state: &AppState,
+    catalog: &Catalog,
+    limits: &Limits,
     grids: &GridSnapshot,
     raw: &RawValue,
     now: Timestamp,
@@ -136,7 +162,7 @@ fn admit(
     let value: serde_json::Value = serde_json::from_str(raw.get())
         .map_err(|e| FieldError::new("report", format!("is not valid JSON: {e}")))?;
     let report: Report = extract::from_value(value)?;
-    state.catalog.validate_report(&report)?;
+    catalog.validate_report(&report)?;
     let latest = Timestamp::from_millis(now.as_millis() + MAX_CLOCK_AHEAD_MS);
     for (field, at) in [
         ("created_at", report.created_at),
@@ -150,7 +176,7 @@ fn admit(
             ));
         }
     }
-    let max_photo = state.limits.max_photo_bytes;
+    let max_photo = limits.max_photo_bytes;
     if let Some((i, p)) = report
         .photos
         .iter()
