@@ -20,37 +20,70 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn every_corpus_file_replays_cleanly() {
+/// Replays every input of one target; one test per target so they run in parallel.
+fn replay(name: &str) {
+    let target = TARGETS
+        .iter()
+        .find(|t| t.name == name)
+        .expect("a known target");
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    for target in TARGETS {
-        let corpus = files(&fuzz.join("corpus").join(target.name));
+    let corpus = files(&fuzz.join("corpus").join(target.name));
+    assert!(
+        !corpus.is_empty(),
+        "fuzz/corpus/{} is missing or empty",
+        target.name
+    );
+    let seeds = files(&fuzz.join("seeds").join(target.name));
+    let regressions = files(&fuzz.join("regressions").join(target.name));
+    for file in corpus.iter().chain(&seeds).chain(&regressions) {
+        // A fuzzer running meanwhile may have just reduced (removed) this input.
+        let Ok(data) = std::fs::read(file) else {
+            continue;
+        };
+        let outcome = std::panic::catch_unwind(|| (target.run)(&data));
         assert!(
-            !corpus.is_empty(),
-            "fuzz/corpus/{} is missing or empty",
-            target.name
+            outcome.is_ok(),
+            "{} fails on {}",
+            target.name,
+            file.display()
         );
-        let seeds = files(&fuzz.join("seeds").join(target.name));
-        let regressions = files(&fuzz.join("regressions").join(target.name));
-        for file in corpus.iter().chain(&seeds).chain(&regressions) {
-            // A fuzzer running meanwhile may have just reduced (removed) this input.
-            let Ok(data) = std::fs::read(file) else {
-                continue;
-            };
-            let outcome = std::panic::catch_unwind(|| (target.run)(&data));
-            assert!(
-                outcome.is_ok(),
-                "{} fails on {}",
-                target.name,
-                file.display()
-            );
-        }
     }
+}
+
+#[test]
+fn replay_photo_process() {
+    replay("photo_process");
+}
+
+#[test]
+fn replay_photo_verify() {
+    replay("photo_verify");
+}
+
+#[test]
+fn replay_wire_batch() {
+    replay("wire_batch");
+}
+
+#[test]
+fn replay_wire_device() {
+    replay("wire_device");
+}
+
+#[test]
+fn replay_geojson() {
+    replay("geojson");
+}
+
+#[test]
+fn replay_catalog() {
+    replay("catalog");
 }
 
 #[test]
 fn every_target_has_a_fuzz_target_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+    assert_eq!(TARGETS.len(), 6, "a new target needs its replay test here");
     for target in TARGETS {
         let file = dir.join(format!("{}.rs", target.name));
         assert!(file.is_file(), "{} is missing", file.display());
