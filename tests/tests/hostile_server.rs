@@ -42,6 +42,26 @@ fn states(client: &Client, state: ReportState) -> usize {
         .len()
 }
 
+/// A changes page with one change, ending at `next`, that says more are waiting.
+fn endless_page(next: &str) -> Vec<u8> {
+    json(
+        200,
+        &value!({"changes": [{"cursor": next, "report_id": "01890a5d-ac96-774b-bcce-b302099a8057",
+            "ticket_id": "T1", "status": "accepted", "version": 2,
+            "at": "2026-12-01T00:00:00Z", "by": "x"}],
+            "next_cursor": next, "has_more": true}),
+    )
+}
+
+/// A rider device with one pothole report carrying one photo, synced through `url`.
+fn rider_with_photo(district: &District, url: &str) -> (Client, gridline_core::SyncContext) {
+    let photos = make_photos(&district.scratch("photos"), 1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
+    let ctx = district.context(url, &district.riders[0]);
+    (rider, ctx)
+}
+
 fn expect_protocol_error(result: Result<gridline_core::SyncSummary, GridlineError>) -> String {
     match result {
         Err(GridlineError::Network { reason, .. })
@@ -57,15 +77,7 @@ fn expect_protocol_error(result: Result<gridline_core::SyncSummary, GridlineErro
 fn a_changes_feed_whose_cursor_never_advances_ends_the_run() {
     let district = District::start(1);
     let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
-        (seen.path() == "/v1/changes").then(|| {
-            json(
-                200,
-                &value!({"changes": [{"cursor": "c1", "report_id": "01890a5d-ac96-774b-bcce-b302099a8057",
-                    "ticket_id": "T1", "status": "accepted", "version": 2,
-                    "at": "2026-12-01T00:00:00Z", "by": "x"}],
-                    "next_cursor": "c1", "has_more": true}),
-            )
-        })
+        (seen.path() == "/v1/changes").then(|| endless_page("c1"))
     })
     .unwrap();
     let rider = device(&district.scratch("d"), &district.riders[0]);
@@ -88,14 +100,12 @@ fn a_changes_feed_that_cycles_between_cursors_ends_the_run() {
     let flip = Arc::new(AtomicBool::new(false));
     let proxy = HostileProxy::start(upstream(&district), move |seen: &Seen| {
         (seen.path() == "/v1/changes").then(|| {
-            let next = if flip.fetch_xor(true, Ordering::SeqCst) { "b" } else { "a" };
-            json(
-                200,
-                &value!({"changes": [{"cursor": next, "report_id": "01890a5d-ac96-774b-bcce-b302099a8057",
-                    "ticket_id": "T1", "status": "accepted", "version": 2,
-                    "at": "2026-12-01T00:00:00Z", "by": "x"}],
-                    "next_cursor": next, "has_more": true}),
-            )
+            let next = if flip.fetch_xor(true, Ordering::SeqCst) {
+                "b"
+            } else {
+                "a"
+            };
+            endless_page(next)
         })
     })
     .unwrap();
@@ -119,10 +129,7 @@ fn patches_answered_without_progress_end_the_run_and_mark_nothing() {
         })
     })
     .unwrap();
-    let photos = make_photos(&district.scratch("photos"), 1);
-    let rider = device(&district.scratch("d"), &district.riders[0]);
-    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
-    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let (rider, ctx) = rider_with_photo(&district, &proxy.base_url());
     let result = rider.sync(&ctx, &options(), None, &CancelToken::new());
     // The HEAD (real server) says length N; the crafted PATCH answer names another length, so
     // the photo is simply not believed uploaded.
@@ -193,10 +200,7 @@ fn an_offset_beyond_the_length_is_not_taken_for_done() {
         })
     })
     .unwrap();
-    let photos = make_photos(&district.scratch("photos"), 1);
-    let rider = device(&district.scratch("d"), &district.riders[0]);
-    reports::pothole(&rider, 29.86, 121.53, "p", Some(&photos[0]));
-    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let (rider, ctx) = rider_with_photo(&district, &proxy.base_url());
     let summary = rider
         .sync(&ctx, &options(), None, &CancelToken::new())
         .unwrap();
