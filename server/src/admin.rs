@@ -1,8 +1,7 @@
 //! Administration without HTTP: creating users (and their one-time tokens) and importing grids,
-//! straight into a data folder. Safe while a server runs on the same folder (SQLite WAL); the
-//! server picks up new grids and supervisors on its next request.
-
-use std::path::Path;
+//! straight into a server's storage (a data folder, or a city's PostgreSQL database). Safe
+//! while servers run on it (SQLite WAL, PostgreSQL transactions); they pick up new grids and
+//! supervisors on their next request.
 
 use gridline_protocol::FieldError;
 use gridline_protocol::Timestamp;
@@ -10,12 +9,11 @@ use gridline_protocol::report::{MAX_ID_CHARS, check_text};
 
 pub use crate::store::NewUser;
 
-use crate::auth::{Role, User, new_token, token_hash};
-use crate::config::db_path;
+use crate::account::{Role, User, new_token, token_hash};
+use crate::backends::open_store;
+use crate::config::Storage;
 use crate::error::ServerError;
 use crate::grids::parse_geojson;
-use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
 
 /// A user just created, with the only copy of their token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +24,8 @@ pub struct CreatedUser {
     pub token: String,
 }
 
-fn open(data_dir: &Path) -> Result<SqliteStore, ServerError> {
-    std::fs::create_dir_all(data_dir)?;
-    Ok(SqliteStore::open(&db_path(data_dir))?)
-}
-
-/// Creates a user in the data folder and returns their new token.
-pub fn add_user(data_dir: &Path, user: &NewUser) -> Result<CreatedUser, ServerError> {
+/// Creates a user in `storage` (a data folder converts) and returns their new token.
+pub fn add_user(storage: impl Into<Storage>, user: &NewUser) -> Result<CreatedUser, ServerError> {
     let invalid = ServerError::Invalid;
     if user.name.trim().is_empty() {
         return Err(invalid(FieldError::new("name", "must not be empty")));
@@ -48,17 +41,18 @@ pub fn add_user(data_dir: &Path, user: &NewUser) -> Result<CreatedUser, ServerEr
         )));
     }
     let token = new_token();
-    let stored = open(data_dir)?.add_user(user, &token_hash(&token), Timestamp::now())?;
+    let stored =
+        open_store(&storage.into())?.add_user(user, &token_hash(&token), Timestamp::now())?;
     Ok(CreatedUser {
         user: stored,
         token,
     })
 }
 
-/// Replaces the data folder's grids with those of a GeoJSON FeatureCollection; returns how
+/// Replaces the grids in `storage` with those of a GeoJSON FeatureCollection; returns how
 /// many were imported. Nothing changes if any feature is invalid.
-pub fn import_grids(data_dir: &Path, geojson: &str) -> Result<usize, ServerError> {
+pub fn import_grids(storage: impl Into<Storage>, geojson: &str) -> Result<usize, ServerError> {
     let grids = parse_geojson(geojson).map_err(ServerError::Invalid)?;
-    open(data_dir)?.replace_grids(&grids)?;
+    open_store(&storage.into())?.replace_grids(&grids)?;
     Ok(grids.len())
 }

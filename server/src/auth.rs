@@ -1,12 +1,7 @@
 //! Who is calling, and what they may see.
 //!
-//! Bearer tokens are 256 random bits, shown once when a user is created and stored only as their
-//! SHA-256. A slow password hash (argon2, bcrypt) exists to protect *guessable* secrets; a token
-//! with 256 bits of entropy cannot be guessed or brute-forced from its hash, so a fast hash loses
-//! nothing, and keeps the per-request lookup a single indexed read.
-//!
-//! Visibility is decided here and only here ([`User::scope`]); the store enforces it in its
-//! queries. Something outside the caller's scope answers 404, never 403, so a rider cannot probe
+//! Accounts, roles and tokens live in [`crate::account`]; this module turns a request's bearer
+//! token into a [`Caller`]. Something outside the caller's scope answers 404, never 403, so a rider cannot probe
 //! which ticket ids or photo hashes exist. 403 is kept for what the caller can see but their role
 //! may not do (a rider taking a triage action on their own ticket).
 
@@ -17,110 +12,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use gridline_protocol::Timestamp;
 use gridline_protocol::wire::ErrorCode;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
+use crate::account::{User, token_hash};
 use crate::error::ApiError;
 use crate::listen::PeerAddr;
 use crate::state::AppState;
-
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Files reports; sees their own reports' tickets.
-    Rider,
-    /// Triages tickets of their grids.
-    Supervisor,
-    /// Sees and triages everything.
-    Admin,
-}
-
-impl Role {
-    /// The lowercase name used in the database and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rider => "rider",
-            Self::Supervisor => "supervisor",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses a role name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "rider" => Some(Self::Rider),
-            "supervisor" => Some(Self::Supervisor),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-
-    /// True for roles that take triage actions.
-    pub fn can_triage(self) -> bool {
-        matches!(self, Self::Supervisor | Self::Admin)
-    }
-}
-
-/// An authenticated user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Database id.
-    pub id: i64,
-    /// Unique name; appears as `by` in ticket history.
-    pub name: String,
-    /// What they may do.
-    pub role: Role,
-    /// Grids they supervise.
-    pub grids: Vec<String>,
-}
-
-/// Which tickets (and their photos and changes) a caller can see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Tickets of reports this user submitted.
-    Owner(i64),
-    /// Tickets in the grids this user supervises.
-    Grids(i64),
-    /// Everything.
-    All,
-}
-
-impl User {
-    /// The visibility rule: riders their own, supervisors their grids', admins all.
-    pub fn scope(&self) -> Scope {
-        match self.role {
-            Role::Rider => Scope::Owner(self.id),
-            Role::Supervisor => Scope::Grids(self.id),
-            Role::Admin => Scope::All,
-        }
-    }
-}
-
-/// Prefix of every token, so secret scanners and people recognise one.
-const TOKEN_PREFIX: &str = "glt_";
-
-/// A fresh random token (`glt_` + 64 hex digits = 256 bits from the OS-seeded CSPRNG).
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", hex(&bytes))
-}
-
-/// What the database stores for a token.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
 
 /// The authenticated (and rate-limited) caller of a request. Extracting it answers 401 for a
 /// missing, unknown or expired token and 429 when the token is over its rate.
@@ -131,34 +27,39 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        const FAILURES: &str = "failed authentications from this address";
         // A client address that sent too many bad tokens is refused before any lookup.
         let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
         let failures = state.auth_failures.as_deref().zip(peer);
         if let Some((limiter, ip)) = failures {
-            limiter.peek(ip, "failed authentications from this address")?;
+            limiter.peek(ip, FAILURES).await?;
         }
-        let failed = |e: ApiError| match failures {
-            Some((limiter, ip)) => limiter.check(ip).map_or_else(|limited| limited, |()| e),
-            None => e,
+        // A failure counts against the address; over its limit, the answer is 429.
+        let failed = |e: ApiError| async move {
+            match failures {
+                Some((limiter, ip)) => limiter.check(ip, FAILURES).await.err().unwrap_or(e),
+                None => e,
+            }
         };
-        let token = bearer_token(parts).map_err(failed)?;
+        let token = match bearer_token(parts) {
+            Ok(token) => token,
+            Err(e) => return Err(failed(e).await),
+        };
         let hash = token_hash(token);
         let store = state.store.clone();
         let found = crate::state::blocking(move || store.user_by_token(&hash)).await??;
         let Some((user, expires_at)) = found else {
-            return Err(failed(unauthorized(
-                ErrorCode::Unauthorized,
-                "unknown token",
-            )));
+            return Err(failed(unauthorized(ErrorCode::Unauthorized, "unknown token")).await);
         };
         if expires_at.is_some_and(|t| t <= Timestamp::now()) {
             return Err(failed(unauthorized(
                 ErrorCode::TokenExpired,
                 "the token has expired",
-            )));
+            ))
+            .await);
         }
         if let Some(limiter) = &state.rate_limiter {
-            limiter.check(user.id)?;
+            limiter.check(user.id, "requests for this token").await?;
         }
         Ok(Caller(Arc::new(user)))
     }
@@ -195,36 +96,4 @@ fn unauthorized(code: ErrorCode, message: &str) -> ApiError {
         "www-authenticate",
         r#"Bearer realm="gridline", error="invalid_token""#,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_long_random_and_hash_stably() {
-        let a = new_token();
-        let b = new_token();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
-        assert_eq!(token_hash(&a), token_hash(&a.clone()));
-        assert_ne!(token_hash(&a), token_hash(&b));
-        assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
-    }
-
-    #[test]
-    fn scopes_follow_roles() {
-        let user = |role| User {
-            id: 7,
-            name: "u".into(),
-            role,
-            grids: vec![],
-        };
-        assert_eq!(user(Role::Rider).scope(), Scope::Owner(7));
-        assert_eq!(user(Role::Supervisor).scope(), Scope::Grids(7));
-        assert_eq!(user(Role::Admin).scope(), Scope::All);
-        for r in [Role::Rider, Role::Supervisor, Role::Admin] {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! How a server is set up: where its data lives, where it listens, what it accepts.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gridline_protocol::Catalog;
@@ -15,8 +15,8 @@ use crate::rate_limit::RateLimit;
 /// adjust fields.
 #[derive(Clone)]
 pub struct Config {
-    /// The data folder: `gridline.db` and `media/` live here; created if missing.
-    pub data_dir: PathBuf,
+    /// Where tickets and photos are kept.
+    pub storage: Storage,
     /// Where to listen. Port 0 picks a free port (see `RunningServer::addr`).
     pub listen: SocketAddr,
     /// Published and enforced limits.
@@ -95,8 +95,13 @@ impl Config {
     /// benchmarks are not throttled unless they ask), a 120 s request timeout, the built-in
     /// catalog and the R-tree grid locator of `gridline-core`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self::with_storage(Storage::local(data_dir))
+    }
+
+    /// [`Config::new`]'s defaults on `storage`.
+    pub fn with_storage(storage: Storage) -> Self {
         Self {
-            data_dir: data_dir.into(),
+            storage,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             limits: Limits::default(),
             rate_limit: Some(RateLimit::default()),
@@ -113,22 +118,184 @@ impl Config {
             behind_tls_proxy: false,
         }
     }
+}
 
-    /// The database file inside the data folder.
-    pub fn db_path(&self) -> PathBuf {
-        db_path(&self.data_dir)
+/// Where a server keeps its records and photos: a data folder (a district's default: the
+/// SQLite file and the media folder in it), or a city's PostgreSQL database and S3 bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    /// The data folder: `gridline.db` and `media/` when those are local; created if needed.
+    pub data_dir: PathBuf,
+    /// The database.
+    pub database: Database,
+    /// The photo store.
+    pub media: MediaLocation,
+}
+
+impl Storage {
+    /// SQLite and photos in `data_dir`.
+    pub fn local(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            database: Database::Sqlite,
+            media: MediaLocation::Local,
+        }
+    }
+
+    /// True when something lives in the data folder.
+    pub fn uses_data_dir(&self) -> bool {
+        self.database == Database::Sqlite || self.media == MediaLocation::Local
     }
 }
 
-/// The database file of data folder `dir`.
-pub fn db_path(dir: &std::path::Path) -> PathBuf {
-    dir.join("gridline.db")
+impl From<&Path> for Storage {
+    fn from(dir: &Path) -> Self {
+        Self::local(dir)
+    }
+}
+
+impl From<&PathBuf> for Storage {
+    fn from(dir: &PathBuf) -> Self {
+        Self::local(dir)
+    }
+}
+
+impl From<PathBuf> for Storage {
+    fn from(dir: PathBuf) -> Self {
+        Self::local(dir)
+    }
+}
+
+impl From<&Storage> for Storage {
+    fn from(storage: &Storage) -> Self {
+        storage.clone()
+    }
+}
+
+/// Which database holds the records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `gridline.db` in the data folder (the default).
+    Sqlite,
+    /// A PostgreSQL database, shared by every instance of a city deployment.
+    Postgres(DatabaseUrl),
+}
+
+impl Database {
+    /// Parses `--database`: `sqlite` (the data folder's file) or a `postgres://` /
+    /// `postgresql://` URL (`?sslmode=disable`, the only mode this build speaks; see
+    /// docs/deploy.md).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "sqlite" {
+            return Ok(Self::Sqlite);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            text.parse::<postgres::Config>()
+                .map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+            return Ok(Self::Postgres(DatabaseUrl(text.to_string())));
+        }
+        Err("expected `sqlite` or a postgres://user@host:port/database URL".into())
+    }
+}
+
+/// A database URL; `Debug` hides any password in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            Ok(u) => u.to_string(),
+            Err(_) => "<unparsable URL>".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Where verified photos (and uploads in progress) are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaLocation {
+    /// `media/` in the data folder (the default).
+    Local,
+    /// An S3-compatible bucket.
+    S3(S3Location),
+}
+
+/// An S3 bucket (and key prefix) on an S3-compatible server; credentials come from the
+/// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optionally `AWS_SESSION_TOKEN`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix inside the bucket (no leading or trailing `/`; may be empty).
+    pub prefix: String,
+    /// The server, e.g. `http://127.0.0.1:8333`; `None` for AWS itself.
+    pub endpoint: Option<String>,
+    /// Region (`us-east-1` unless given).
+    pub region: String,
+}
+
+impl MediaLocation {
+    /// Parses `--media`: `local`, or `s3://bucket[/prefix][?endpoint=URL&region=NAME]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text == "local" {
+            return Ok(Self::Local);
+        }
+        let url = url::Url::parse(text).map_err(|e| format!("not a URL ({e})"))?;
+        if url.scheme() != "s3" {
+            return Err("expected `local` or s3://bucket/prefix?endpoint=URL".into());
+        }
+        let bucket = url.host_str().unwrap_or("").to_string();
+        if bucket.is_empty() {
+            return Err("the s3:// URL names no bucket".into());
+        }
+        let prefix = url.path().trim_matches('/').to_string();
+        let mut endpoint = None;
+        let mut region = "us-east-1".to_string();
+        for (key, value) in url.query_pairs() {
+            match &*key {
+                "endpoint" => {
+                    let parsed = url::Url::parse(&value)
+                        .map_err(|e| format!("endpoint {value:?} is not a URL ({e})"))?;
+                    if !matches!(parsed.scheme(), "http" | "https") {
+                        return Err(format!("endpoint {value:?} must be http:// or https://"));
+                    }
+                    endpoint = Some(value.trim_end_matches('/').to_string());
+                }
+                "region" => region = value.into_owned(),
+                other => return Err(format!("unknown s3:// parameter {other:?}")),
+            }
+        }
+        Ok(Self::S3(S3Location {
+            bucket,
+            prefix,
+            endpoint,
+            region,
+        }))
+    }
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("data_dir", &self.data_dir)
+            .field("storage", &self.storage)
             .field("listen", &self.listen)
             .field("limits", &self.limits)
             .field("rate_limit", &self.rate_limit)

@@ -17,14 +17,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod backends;
 pub mod config;
 pub mod error;
 mod extract;
 pub mod grids;
 pub mod listen;
 pub mod media;
+pub mod metrics;
 mod middleware;
 pub mod rate_limit;
 mod routes;
@@ -32,7 +35,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 
-pub use auth::Role;
+pub use account::Role;
 pub use config::Config;
 pub use error::ServerError;
 pub use grids::{GridLocator, LocatorFactory};

@@ -4,15 +4,23 @@
 //! A rider's phone syncing in batches makes a handful of requests a minute; the default limit is
 //! far above that so only runaway clients (or tests that ask for a tight limit) hit it. Over the
 //! limit the server answers `429 rate_limited` with `Retry-After` in whole seconds.
+//!
+//! One server process keeps its buckets in memory ([`RateLimiter`]); instances sharing a
+//! PostgreSQL database keep them in it ([`Limiter::Shared`]), so a client spreading its requests
+//! over instances behind a load balancer gets the same limit as one talking to one.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gridline_protocol::Timestamp;
 use gridline_protocol::wire::ErrorCode;
 
 use crate::error::ApiError;
+use crate::state::blocking;
+use crate::store::Store;
 
 /// Sustained rate and burst allowed per token.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,6 +125,81 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
                 at: now,
             })
             .take(self.limit, now)
+    }
+}
+
+/// A limit kept where the deployment needs it: in this process, or in the shared database.
+pub enum Limiter<K> {
+    /// Buckets in memory (one server process).
+    Local(RateLimiter<K>),
+    /// Buckets in the database every instance shares, named `<namespace>:<key>`.
+    Shared {
+        /// The database (its [`Store::coordination`] is `Some`).
+        store: Arc<dyn Store>,
+        /// The limit.
+        limit: RateLimit,
+        /// Keeps the keys of different limits apart.
+        namespace: &'static str,
+    },
+}
+
+impl<K: Hash + Eq + Copy + Display + Send + 'static> Limiter<K> {
+    /// A limiter for `limit`: shared through `store` when it coordinates instances.
+    pub fn new(limit: RateLimit, store: &Arc<dyn Store>, namespace: &'static str) -> Self {
+        if store.coordination().is_some() {
+            Self::Shared {
+                store: store.clone(),
+                limit,
+                namespace,
+            }
+        } else {
+            Self::Local(RateLimiter::new(limit))
+        }
+    }
+
+    /// Counts one request of `key`; `429` with `Retry-After` when over the limit.
+    pub async fn check(&self, key: K, what: &str) -> Result<(), ApiError> {
+        match self {
+            Self::Local(local) => local
+                .check_at(key, Instant::now())
+                .map_err(|wait| too_many(what, wait)),
+            Self::Shared { .. } => self.shared(key, 1.0, what).await,
+        }
+    }
+
+    /// `429` when `key` has no request left right now, without counting one.
+    pub async fn peek(&self, key: K, what: &str) -> Result<(), ApiError> {
+        match self {
+            Self::Local(local) => local.peek(key, what),
+            Self::Shared { .. } => self.shared(key, 0.0, what).await,
+        }
+    }
+
+    async fn shared(&self, key: K, cost: f64, what: &str) -> Result<(), ApiError> {
+        let Self::Shared {
+            store,
+            limit,
+            namespace,
+        } = self
+        else {
+            return Ok(());
+        };
+        let (store, limit, bucket) = (store.clone(), *limit, format!("{namespace}:{key}"));
+        let wait = blocking(move || match store.coordination() {
+            Some(shared) => shared.take_rate(
+                &bucket,
+                limit.per_second,
+                f64::from(limit.burst),
+                cost,
+                Timestamp::now(),
+            ),
+            None => Ok(None),
+        })
+        .await??;
+        match wait {
+            Some(wait) => Err(too_many(what, wait)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -13,13 +13,14 @@ use gridline_protocol::Timestamp;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::backends::{open_media, open_store};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::listen::{self, ConnectionPolicy};
-use crate::media::{MediaDir, UploadLocks};
-use crate::rate_limit::RateLimiter;
+use crate::media::UploadLocks;
+use crate::metrics::Metrics;
+use crate::rate_limit::Limiter;
 use crate::state::{AppState, GridCache, Published};
-use crate::store::sqlite::SqliteStore;
 use crate::{middleware, routes};
 
 /// Entry points; see the module docs.
@@ -230,62 +231,87 @@ async fn sweep_uploads_forever(state: AppState) {
     let mut every = tokio::time::interval(state.upload_policy.sweep_every);
     loop {
         every.tick().await;
-        let state = state.clone();
-        match tokio::task::spawn_blocking(move || sweep_uploads(&state, Timestamp::now())).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(uploads = n, "deleted expired uploads"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired uploads failed"),
-            Err(e) => tracing::warn!(error = %e, "the upload sweeper panicked"),
+        match sweep_uploads(&state, Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "deleted expired uploads"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired uploads failed"),
         }
     }
 }
 
 /// Deletes uploads untouched for the policy's `expire_after` as of `now` (sessions and their
-/// partial files, and partial files no session knows); returns how many sessions went.
-/// Blocking.
-pub fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, ServerError> {
+/// partial files, and partial files no session knows), and rate buckets idle as long;
+/// returns how many sessions went.
+pub async fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, ServerError> {
     let max_age = state.upload_policy.expire_after;
     let before = Timestamp::from_millis(
         now.as_millis()
             .saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX)),
     );
-    let expired = state.store.uploads_expired(before)?;
+    let store = state.store.clone();
+    let expired = tokio::task::spawn_blocking(move || {
+        if let Some(shared) = store.coordination() {
+            shared.forget_rates(before)?;
+        }
+        store.uploads_expired(before)
+    })
+    .await
+    .map_err(|e| ServerError::Stopped(e.to_string()))??;
     for (user, sha256) in &expired {
-        state.media.discard_partial(*user, sha256)?;
+        state.media.discard_partial(*user, sha256).await?;
     }
-    state.media.sweep_partials(max_age)?;
+    state.media.sweep_partials(max_age).await?;
     Ok(expired.len())
 }
 
 /// Opens the data folder and assembles the router with its state and layers. Blocking.
 pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
-    std::fs::create_dir_all(&config.data_dir)?;
     config.catalog.check().map_err(ServerError::Invalid)?;
-    let store = Arc::new(SqliteStore::open(&config.db_path())?);
-    let media = MediaDir::open(config.data_dir.join("media"))?;
+    let store = open_store(&config.storage)?;
+    let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
         ServerError::Invalid(gridline_protocol::FieldError::new("catalog", e.to_string()))
     })?;
     let grids = GridCache::new(config.locator.clone());
     // Build the grid snapshot now so a broken grid table fails startup, not the first request.
     grids.current(&*store)?;
+    let instance = format!(
+        "{}-{}-{:016x}",
+        hostname(),
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let state = AppState {
+        rate_limiter: config
+            .rate_limit
+            .map(|l| Arc::new(Limiter::new(l, &store, "token"))),
+        auth_failures: config
+            .auth_failure_limit
+            .map(|l| Arc::new(Limiter::new(l, &store, "auth-failures"))),
         store,
-        media: Arc::new(media),
+        media,
         uploads: Arc::new(UploadLocks::default()),
         upload_policy: config.uploads,
         limits: config.limits,
         catalog: Arc::new(config.catalog.clone()),
         catalog_doc: Arc::new(catalog_doc),
         grids: Arc::new(grids),
-        rate_limiter: config.rate_limit.map(|l| Arc::new(RateLimiter::new(l))),
-        auth_failures: config
-            .auth_failure_limit
-            .map(|l| Arc::new(RateLimiter::new(l))),
         write_quota: config.write_quota,
+        instance: instance.into(),
+        request_timeout: config.request_timeout,
+        metrics: Arc::new(Metrics::default()),
     };
     Ok((
         middleware::wrap(routes::router(state.clone()), config.request_timeout),
         state,
     ))
+}
+
+/// This machine's name, for naming the instance in upload leases (best effort).
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "gridline".into())
 }

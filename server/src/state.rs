@@ -10,12 +10,13 @@ use gridline_protocol::Catalog;
 use gridline_protocol::wire::Limits;
 use sha2::{Digest, Sha256};
 
-use crate::auth::hex;
+use crate::account::hex;
 use crate::config::{UploadPolicy, WriteQuota};
 use crate::error::ApiError;
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
-use crate::media::{MediaDir, UploadLocks};
-use crate::rate_limit::RateLimiter;
+use crate::media::{MediaStore, UploadLocks};
+use crate::metrics::Metrics;
+use crate::rate_limit::Limiter;
 use crate::store::{Store, StoreError};
 
 /// Shared server state.
@@ -23,8 +24,8 @@ use crate::store::{Store, StoreError};
 pub struct AppState {
     /// Persistence.
     pub store: Arc<dyn Store>,
-    /// Photo files.
-    pub media: Arc<MediaDir>,
+    /// Photo bytes.
+    pub media: Arc<dyn MediaStore>,
     /// One request at a time per account's upload of a photo.
     pub uploads: Arc<UploadLocks>,
     /// Upload quotas and timeouts.
@@ -38,11 +39,17 @@ pub struct AppState {
     /// Grids, their published document and locator, rebuilt when they change.
     pub grids: Arc<GridCache>,
     /// Per-token limiter, if enabled.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
+    pub rate_limiter: Option<Arc<Limiter<i64>>>,
     /// Failed authentications per client address, if limited.
-    pub auth_failures: Option<Arc<RateLimiter<IpAddr>>>,
+    pub auth_failures: Option<Arc<Limiter<IpAddr>>>,
     /// Reports per account and window, if limited.
     pub write_quota: Option<WriteQuota>,
+    /// This process among the instances sharing a database (names its upload leases).
+    pub instance: Arc<str>,
+    /// Longest a request may take.
+    pub request_timeout: std::time::Duration,
+    /// Counters and histograms served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// A document served with an `ETag`.

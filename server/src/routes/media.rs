@@ -6,14 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use gridline_protocol::Timestamp;
 use gridline_protocol::report::is_sha256_hex;
 use gridline_protocol::wire::ErrorCode;
 use gridline_protocol::wire::media::{OFFSET_CONTENT_TYPE, UPLOAD_LENGTH, UPLOAD_OFFSET};
 use http_body_util::BodyExt;
-use tokio::io::AsyncWriteExt;
 
-use crate::auth::{Caller, User};
+use crate::account::User;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::require_content_type;
 use crate::media::Finished;
@@ -52,25 +53,81 @@ fn offsets(offset: u64, length: u64) -> [(&'static str, String); 3] {
     ]
 }
 
-/// Takes the caller's lock on their upload of `sha256`, or answers "busy, retry" when another
+/// The caller's turn at their upload of a photo: this process's lock and, when instances
+/// share the database, the store's lease, released when dropped.
+struct Turn {
+    _local: tokio::sync::OwnedMutexGuard<()>,
+    lease: Option<(AppState, i64, String)>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some((state, user, sha256)) = self.lease.take() {
+            // Released off the request path; an unreleased lease just runs out.
+            tokio::task::spawn_blocking(move || {
+                if let Some(shared) = state.store.coordination() {
+                    let _ = shared.release_upload(user, &sha256, &state.instance);
+                }
+            });
+        }
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::new(
+        ErrorCode::UploadBusy,
+        "another request of yours is still uploading this photo; retry shortly",
+    )
+    .with_header("retry-after", "1")
+}
+
+/// Takes the caller's turn at their upload of `sha256`, or answers "busy, retry" when another
 /// request of theirs holds it for longer than the wait (a stalled connection of the same
-/// device; it ends at the upload idle timeout).
-async fn turn(
-    state: &AppState,
-    user: &User,
-    sha256: &str,
-) -> Result<tokio::sync::OwnedMutexGuard<()>, ApiError> {
-    state
+/// device, on this instance or another; it ends at the upload idle timeout).
+async fn turn(state: &AppState, user: &User, sha256: &str) -> Result<Turn, ApiError> {
+    let wait = state.upload_policy.lock_wait;
+    let local = state
         .uploads
-        .lock(user.id, sha256, state.upload_policy.lock_wait)
+        .lock(user.id, sha256, wait)
         .await
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UploadBusy,
-                "another request of yours is still uploading this photo; retry shortly",
-            )
-            .with_header("retry-after", "1")
+        .ok_or_else(busy)?;
+    if state.store.coordination().is_none() {
+        return Ok(Turn {
+            _local: local,
+            lease: None,
+        });
+    }
+    // The lease outlives the longest request, so it only runs out for a crashed instance.
+    let hold = state.request_timeout + state.upload_policy.idle_timeout;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let (store, instance, id, sha) = (
+            state.store.clone(),
+            state.instance.clone(),
+            user.id,
+            sha256.to_string(),
+        );
+        let taken = blocking(move || {
+            let now = Timestamp::now();
+            let until = Timestamp::from_millis(
+                now.as_millis() + i64::try_from(hold.as_millis()).unwrap_or(i64::MAX / 2),
+            );
+            store.coordination().map_or(Ok(true), |c| {
+                c.lease_upload(id, &sha, &instance, until, now)
+            })
         })
+        .await??;
+        if taken {
+            return Ok(Turn {
+                _local: local,
+                lease: Some((state.clone(), user.id, sha256.to_string())),
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(busy());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Verifies the caller's finished upload and records it; the error says why it was dropped.
@@ -81,29 +138,32 @@ async fn finish(state: &AppState, user: &User, sha256: &str, length: u64) -> Res
         user.clone(),
         sha256.to_string(),
     );
-    blocking(move || {
-        let finished = media.finish(user.id, &sha).map_err(ApiError::internal)?;
-        match finished {
-            Finished::Verified => {
-                store.media_stored(&user, &sha, length, Timestamp::now())?;
-                Ok(())
-            }
-            Finished::HashMismatch => {
-                store.upload_close(user.id, &sha)?;
-                Err(ApiError::new(
-                    ErrorCode::HashMismatch,
-                    "the bytes do not hash to the photo's name; nothing was kept, start again \
+    let finished = media
+        .finish(user.id, &sha)
+        .await
+        .map_err(ApiError::internal)?;
+    blocking(move || match finished {
+        Finished::Verified => {
+            store.media_stored(&user, &sha, length, Timestamp::now())?;
+            Ok(())
+        }
+        Finished::HashMismatch => {
+            store.upload_close(user.id, &sha)?;
+            Err(ApiError::new(
+                ErrorCode::HashMismatch,
+                "the bytes do not hash to the photo's name; nothing was kept, start again \
                      from 0",
-                ))
-            }
-            Finished::NotAPhoto(why) => {
-                store.upload_close(user.id, &sha)?;
-                Err(ApiError::new(
-                    ErrorCode::ValidationFailed,
-                    format!("the bytes are not a JPEG photo this server can read ({why}); nothing was kept"),
-                )
-                .with_field("body"))
-            }
+            ))
+        }
+        Finished::NotAPhoto(why) => {
+            store.upload_close(user.id, &sha)?;
+            Err(ApiError::new(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "the bytes are not a JPEG photo this server can read ({why}); nothing was kept"
+                ),
+            )
+            .with_field("body"))
         }
     })
     .await?
@@ -124,9 +184,10 @@ pub async fn head(
     let offset = if claim.held {
         length
     } else {
-        let (media, id, name) = (state.media.clone(), user.id, sha256.clone());
-        let held = blocking(move || media.partial_len(id, &name))
-            .await?
+        let held = state
+            .media
+            .partial_len(user.id, &sha256)
+            .await
             .map_err(ApiError::internal)?;
         if held == length && length > 0 {
             // Every byte arrived but the PATCH that brought the last ones was cut off (client
@@ -201,9 +262,10 @@ pub async fn upload(
             Err(mismatch(length, length))
         };
     }
-    let (media, id, name) = (state.media.clone(), user.id, sha256.clone());
-    let held = blocking(move || media.partial_len(id, &name))
-        .await?
+    let held = state
+        .media
+        .partial_len(user.id, &sha256)
+        .await
         .map_err(ApiError::internal)?;
     if offset != held {
         return Err(mismatch(held.min(length), length));
@@ -246,24 +308,22 @@ pub async fn upload(
 
 /// Deletes the caller's upload of `sha256`: its bytes and its session.
 async fn discard(state: &AppState, user: &User, sha256: &str) -> Result<(), ApiError> {
-    let (media, store, id, sha) = (
-        state.media.clone(),
-        state.store.clone(),
-        user.id,
-        sha256.to_string(),
-    );
-    blocking(move || {
-        media
-            .discard_partial(id, &sha)
-            .map_err(ApiError::internal)?;
-        store.upload_close(id, &sha).map_err(ApiError::from)
-    })
-    .await?
+    state
+        .media
+        .discard_partial(user.id, sha256)
+        .await
+        .map_err(ApiError::internal)?;
+    let (store, id, sha) = (state.store.clone(), user.id, sha256.to_string());
+    blocking(move || store.upload_close(id, &sha).map_err(ApiError::from)).await?
 }
 
-/// Streams the body onto the caller's partial file; returns the new offset. Bytes that
-/// arrived before the client vanished (or went quiet for the idle timeout) are kept: that is
-/// what makes the upload resumable. Bytes beyond the declared length discard the whole upload.
+/// Bytes a `PATCH` gathers before handing them to the media store: each hand-over is one
+/// piece in an object store, so not too small; what arrived before an interruption is kept.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// Streams the body into the caller's upload; returns the new offset. Bytes that arrived
+/// before the client vanished (or went quiet for the idle timeout) are kept: that is what makes
+/// the upload resumable. Bytes beyond the declared length discard the whole upload.
 async fn append(
     state: &AppState,
     user: &User,
@@ -272,25 +332,28 @@ async fn append(
     held: u64,
     length: u64,
 ) -> Result<u64, ApiError> {
-    let path = state.media.partial_path(user.id, sha256);
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .await
-        .map_err(ApiError::internal)?;
     let mut written = held;
+    let mut pending = BytesMut::new();
     let idle = state.upload_policy.idle_timeout;
+    let keep = |pending: BytesMut, at: u64| async move {
+        let n = pending.len() as u64;
+        state
+            .media
+            .append(user.id, sha256, at, pending.freeze())
+            .await
+            .map_err(ApiError::internal)?;
+        Ok::<u64, ApiError>(at + n)
+    };
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(_) => {
-                file.flush().await.map_err(ApiError::internal)?;
+                let kept = keep(pending, written).await?;
                 return Err(ApiError::new(
                     ErrorCode::Timeout,
                     format!(
-                        "no bytes arrived for {} s; {written} are kept, HEAD for the offset and \
+                        "no bytes arrived for {} s; {kept} are kept, HEAD for the offset and \
                          resume",
                         idle.as_secs()
                     ),
@@ -301,7 +364,7 @@ async fn append(
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
-                file.flush().await.map_err(ApiError::internal)?;
+                keep(pending, written).await?;
                 return Err(ApiError::invalid(
                     "body",
                     format!("the upload was interrupted ({e}); HEAD for the offset and resume"),
@@ -311,16 +374,17 @@ async fn append(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        if written.saturating_add(data.len() as u64) > length {
-            drop(file);
+        let arrived = written + pending.len() as u64;
+        if arrived.saturating_add(data.len() as u64) > length {
             discard(state, user, sha256).await?;
             return Err(too_long(length));
         }
-        file.write_all(&data).await.map_err(ApiError::internal)?;
-        written += data.len() as u64;
+        pending.extend_from_slice(&data);
+        if pending.len() >= PIECE_BYTES {
+            written = keep(std::mem::take(&mut pending), written).await?;
+        }
     }
-    file.flush().await.map_err(ApiError::internal)?;
-    Ok(written)
+    keep(pending, written).await
 }
 
 /// `GET`: the verified photo, for anyone who can see a ticket whose reporter uploaded it.
@@ -337,8 +401,8 @@ pub async fn download(
     if !visible {
         return Err(ApiError::not_found("photo"));
     }
-    match tokio::fs::read(state.media.complete_path(&sha256)).await {
-        Ok(bytes) => Ok((
+    match state.media.read(&sha256).await {
+        Ok(Some(bytes)) => Ok((
             [
                 (CONTENT_TYPE, "image/jpeg"),
                 (CACHE_CONTROL, "private, max-age=31536000, immutable"),
@@ -347,7 +411,7 @@ pub async fn download(
             bytes,
         )
             .into_response()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::new(
+        Ok(None) => Err(ApiError::new(
             ErrorCode::NotFound,
             "the photo has not been uploaded yet",
         )),

@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::{Caller, User};
+use crate::account::User;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Encoding};
 use crate::state::{AppState, GridSnapshot, blocking};

@@ -1,16 +1,25 @@
-//! Persistence behind one trait, so the embedded SQLite backend ([`sqlite::SqliteStore`]) and a
-//! later PostgreSQL one are interchangeable.
+//! Persistence behind one trait with two implementations: the embedded SQLite file of a
+//! district ([`sqlite::SqliteStore`], the default) and the PostgreSQL database of a city, shared
+//! by several server instances ([`postgres::PostgresStore`]). Both pass one test suite
+//! (`server/tests/store_contract.rs`) and decide everything that is not SQL the same way
+//! ([`rules`]).
 //!
-//! The trait is synchronous on purpose: SQLite is a blocking library, and the handlers call the
-//! store from `tokio::task::spawn_blocking`. A PostgreSQL backend fits the same shape through
-//! the blocking `postgres` client and a pool (or an async trait once one is needed). Every
-//! method that writes runs as one transaction, and the store never decides *who may* do
-//! something: it is handed a [`Scope`] computed by [`crate::auth`], and enforces it in its
-//! queries.
+//! The trait is synchronous on purpose: SQLite is a blocking library and the `postgres` client
+//! is a blocking one (docs/decisions/0025-postgres-driver.md); the handlers call the store from
+//! `tokio::task::spawn_blocking`. Every method that writes runs as one transaction, and the
+//! store never decides *who may* do something: it is handed a [`Scope`] computed by
+//! [`crate::account`], and enforces it in its queries.
 
 pub mod ids;
-pub mod schema;
+pub mod migrate;
+mod pg_pool;
+pub mod postgres;
+pub mod postgres_schema;
+pub mod rules;
 pub mod sqlite;
+pub mod sqlite_schema;
+
+use std::time::Duration;
 
 pub use ids::IdCodec;
 
@@ -18,7 +27,7 @@ use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketPage, Transition
 use gridline_protocol::wire::{TicketStatus, TriageAction};
 use gridline_protocol::{FieldError, Report, ReportKind, Timestamp};
 
-use crate::auth::{Role, Scope, User};
+use crate::account::{Role, Scope, User};
 use crate::grids::Grid;
 
 /// What can go wrong below the HTTP layer.
@@ -27,12 +36,21 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no.
+    #[error("database: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The database cannot be reached (connection refused, pool exhausted, bad URL).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Stored data could not be read back (a bug or manual tampering).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     /// A user with this name exists already.
     #[error("a user named {0:?} exists already")]
     UserExists(String),
+    /// The operation is refused as asked (the message says why and what to do).
+    #[error("{0}")]
+    Refused(String),
     /// The database was written by a newer server.
     #[error("database schema version {found} is newer than this server's {supported}")]
     TooNew {
@@ -130,6 +148,22 @@ pub enum ActionOutcome {
 pub trait Store: Send + Sync + 'static {
     /// How this database's row numbers appear on the wire (ticket ids, cursors).
     fn ids(&self) -> &IdCodec;
+
+    /// `"sqlite"` or `"postgres"`: for logs, metrics and the readiness check.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the database answers a trivial query (the readiness check).
+    fn ping(&self) -> Result<(), StoreError>;
+
+    /// State that several server instances share through this database (upload leases, rate
+    /// buckets), when the backend is one several instances can use; `None` for SQLite, whose
+    /// one server process keeps that state in memory.
+    fn coordination(&self) -> Option<&dyn Coordination> {
+        None
+    }
+
+    /// Unfinished uploads: how many, and their declared bytes (a metric).
+    fn pending_uploads(&self) -> Result<(u64, u64), StoreError>;
 
     /// The user a token hash belongs to, with the token's expiry.
     fn user_by_token(
@@ -231,3 +265,37 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError>;
 }
+
+/// What server instances sharing one database coordinate through it.
+pub trait Coordination: Send + Sync {
+    /// Takes (or renews) the lease on `user_id`'s upload of `sha256` for `holder` until
+    /// `until`; false while another holder's lease has not run out at `now`.
+    fn lease_upload(
+        &self,
+        user_id: i64,
+        sha256: &str,
+        holder: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives up `holder`'s lease on the upload, if it still has it.
+    fn release_upload(&self, user_id: i64, sha256: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Takes `cost` tokens from bucket `key` (refilled at `per_second` up to `burst`); `None`
+    /// when granted, else how long until enough are there. A cost of 0 only looks.
+    fn take_rate(
+        &self,
+        key: &str,
+        per_second: f64,
+        burst: f64,
+        cost: f64,
+        now: Timestamp,
+    ) -> Result<Option<Duration>, StoreError>;
+
+    /// Drops buckets untouched since `before` (full again by now); returns how many.
+    fn forget_rates(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// The SQLite database file inside a data folder.
+pub const SQLITE_FILE: &str = "gridline.db";

@@ -10,18 +10,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use gridline_protocol::wire::{
-    Change, ItemResult, Ticket, TicketEvent, TicketPage, TicketPhoto, TicketStatus, TriageAction,
-};
+use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketEvent, TicketPage, TriageAction};
 use gridline_protocol::{Report, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
+use super::rules::{self, EventRow, Existing, Refusal, TicketRow, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
-    UploadStart, schema,
+    UploadStart, sqlite_schema as schema,
 };
-use crate::auth::{Role, Scope, User};
+use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
 
 /// Idle read connections kept open.
@@ -148,14 +147,14 @@ fn scope_sql(scope: Scope) -> (&'static str, i64) {
     }
 }
 
-/// A photo's upload length is fixed by the first claim on it: the account's own earlier
-/// reports, and the verified bytes if any are stored. A report declaring another length for
-/// the same hash is refused, so no claim can stretch or shrink someone's upload.
+/// The first conflict between the photo sizes `report` declares and what is known of them
+/// (the account's own earlier reports, then the verified bytes): see
+/// [`rules::photo_length_conflict`].
 fn photo_length_conflict(
     tx: &rusqlite::Transaction<'_>,
     user_id: i64,
     report: &Report,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<ItemResult>, StoreError> {
     let mut own = tx.prepare_cached(
         "SELECT p.bytes FROM photos p JOIN tickets t ON t.id = p.ticket_id \
          WHERE p.sha256 = ?1 AND t.owner_id = ?2 LIMIT 1",
@@ -166,156 +165,75 @@ fn photo_length_conflict(
             .query_row(params![p.sha256, user_id], |r| r.get(0))
             .optional()?;
         let verified: Option<i64> = stored.query_row([&p.sha256], |r| r.get(0)).optional()?;
-        if let Some(known) = earlier.or(verified).map(to_u64).filter(|n| *n != p.bytes) {
-            return Ok(Some((
-                format!("photos.{i}.bytes"),
-                format!(
-                    "{} bytes, but this photo is known as {known} bytes; a photo's size \
-                     cannot change",
-                    p.bytes
-                ),
-            )));
+        if let Some(known) = earlier.or(verified).map(to_u64)
+            && let Some(conflict) = rules::photo_length_conflict(i, p.bytes, known)
+        {
+            return Ok(Some(conflict));
         }
     }
     Ok(None)
-}
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn parse_status(text: &str) -> Result<TicketStatus, StoreError> {
-    TicketStatus::parse(text).ok_or_else(|| corrupt(format!("unknown status {text:?}")))
-}
-
-fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The columns of `tickets` (alias `t`, owner `u`) that [`TicketRow::read`] expects.
 const TICKET_COLUMNS: &str = "t.id, t.report, t.grid_id, t.status, t.version, t.department, \
      t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name";
 
-/// One `tickets` row before its report, photos and history are attached.
-struct TicketRow {
-    id: i64,
-    report: String,
-    grid_id: Option<String>,
-    status: String,
-    version: i64,
-    department: Option<String>,
-    resolution_note: Option<String>,
-    reject_reason: Option<String>,
-    duplicate_of: Option<i64>,
-    received_at: i64,
-    updated_at: i64,
-    owner: String,
+fn read_ticket_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
+    Ok(TicketRow {
+        id: row.get(0)?,
+        report: row.get(1)?,
+        grid_id: row.get(2)?,
+        status: row.get(3)?,
+        version: row.get(4)?,
+        department: row.get(5)?,
+        resolution_note: row.get(6)?,
+        reject_reason: row.get(7)?,
+        duplicate_of: row.get(8)?,
+        received_at: row.get(9)?,
+        updated_at: row.get(10)?,
+        owner: row.get(11)?,
+    })
 }
 
-impl TicketRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(0)?,
-            report: row.get(1)?,
-            grid_id: row.get(2)?,
-            status: row.get(3)?,
-            version: row.get(4)?,
-            department: row.get(5)?,
-            resolution_note: row.get(6)?,
-            reject_reason: row.get(7)?,
-            duplicate_of: row.get(8)?,
-            received_at: row.get(9)?,
-            updated_at: row.get(10)?,
-            owner: row.get(11)?,
-        })
-    }
-
-    /// Builds the wire ticket: the stored report, photo upload state and full history.
-    fn assemble(self, conn: &Connection, ids: &IdCodec) -> Result<Ticket, StoreError> {
-        let report: Report = serde_json::from_str(&self.report).map_err(corrupt)?;
-        // "Uploaded" means the ticket's own reporter uploaded verified bytes, not merely that
-        // someone did: another account listing the same hash proves nothing.
-        let mut uploaded = conn.prepare_cached(
-            "SELECT 1 FROM media_holders h JOIN tickets t ON t.owner_id = h.user_id \
-             WHERE t.id = ?1 AND h.sha256 = ?2",
-        )?;
-        let mut photos = Vec::with_capacity(report.photos.len());
-        for p in &report.photos {
-            photos.push(TicketPhoto {
-                uploaded: uploaded.exists(params![self.id, &p.sha256])?,
-                sha256: p.sha256.clone(),
-                bytes: p.bytes,
-                width: p.width,
-                height: p.height,
-            });
+/// Builds the wire ticket: the stored report, photo upload state and full history.
+fn assemble(conn: &Connection, ids: &IdCodec, row: TicketRow) -> Result<Ticket, StoreError> {
+    let report = row.parse_report()?;
+    // "Uploaded" means the ticket's own reporter uploaded verified bytes, not merely that
+    // someone did: another account listing the same hash proves nothing.
+    let mut uploaded = conn.prepare_cached(
+        "SELECT 1 FROM media_holders h JOIN tickets t ON t.owner_id = h.user_id \
+         WHERE t.id = ?1 AND h.sha256 = ?2",
+    )?;
+    let mut held = std::collections::HashSet::new();
+    for p in &report.photos {
+        if uploaded.exists(params![row.id, &p.sha256])? {
+            held.insert(p.sha256.clone());
         }
-        let mut events = conn.prepare_cached(
-            "SELECT status, version, at, by_user, reason, department, note, duplicate_of \
-             FROM events WHERE ticket_id = ?1 ORDER BY seq",
-        )?;
-        let history = events
-            .query_map([self.id], |row| read_event(row, 0, ids))?
-            .map(|r| r.map_err(StoreError::from).and_then(|e| e))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Ticket {
-            id: ids.ticket_id(self.id),
-            report_id: report.id,
-            status: parse_status(&self.status)?,
-            version: to_u64(self.version),
-            kind: report.kind,
-            category: report.category,
-            grid_id: self.grid_id,
-            note: report.note,
-            severity: report.severity,
-            location: report.location,
-            location_warnings: report.location_warnings,
-            attributes: report.attributes,
-            outreach: report.outreach,
-            photos,
-            reporter: report.reporter,
-            submitted_by: self.owner,
-            created_at: report.created_at,
-            submitted_at: report.submitted_at,
-            received_at: Timestamp::from_millis(self.received_at),
-            updated_at: Timestamp::from_millis(self.updated_at),
-            department: self.department,
-            resolution_note: self.resolution_note,
-            reject_reason: self.reject_reason,
-            duplicate_of: self.duplicate_of.map(|row| ids.ticket_id(row)),
-            history,
-        })
     }
+    let mut events = conn.prepare_cached(
+        "SELECT status, version, at, by_user, reason, department, note, duplicate_of \
+         FROM events WHERE ticket_id = ?1 ORDER BY seq",
+    )?;
+    let history = events
+        .query_map([row.id], |r| read_event(r, 0))?
+        .map(|r| r.map_err(StoreError::from).and_then(|e| e.into_event(ids)))
+        .collect::<Result<Vec<_>, _>>()?;
+    row.assemble(report, |sha| held.contains(sha), history, ids)
 }
 
 /// Reads the 8 event columns starting at `at` (status, version, at, by, reason, department,
 /// note, duplicate_of).
-fn read_event(
-    row: &Row<'_>,
-    at: usize,
-    ids: &IdCodec,
-) -> rusqlite::Result<Result<TicketEvent, StoreError>> {
-    let status: String = row.get(at)?;
-    let version: i64 = row.get(at + 1)?;
-    let time: i64 = row.get(at + 2)?;
-    let by: String = row.get(at + 3)?;
-    let reason: Option<String> = row.get(at + 4)?;
-    let department: Option<String> = row.get(at + 5)?;
-    let note: Option<String> = row.get(at + 6)?;
-    let duplicate_of: Option<i64> = row.get(at + 7)?;
-    Ok(parse_status(&status).map(|status| TicketEvent {
-        status,
-        version: to_u64(version),
-        at: Timestamp::from_millis(time),
-        by,
-        reason,
-        department,
-        note,
-        duplicate_of: duplicate_of.map(|row| ids.ticket_id(row)),
-    }))
+fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        status: row.get(at)?,
+        version: row.get(at + 1)?,
+        at: row.get(at + 2)?,
+        by: row.get(at + 3)?,
+        reason: row.get(at + 4)?,
+        department: row.get(at + 5)?,
+        note: row.get(at + 6)?,
+        duplicate_of: row.get(at + 7)?,
+    })
 }
 
 fn load_ticket(
@@ -331,9 +249,9 @@ fn load_ticket(
     );
     let row = conn
         .prepare_cached(&sql)?
-        .query_row(params![id, param], TicketRow::read)
+        .query_row(params![id, param], read_ticket_row)
         .optional()?;
-    row.map(|r| r.assemble(conn, ids)).transpose()
+    row.map(|r| assemble(conn, ids, r)).transpose()
 }
 
 fn load_user(conn: &Connection, id: i64, name: String, role: &str) -> Result<User, StoreError> {
@@ -385,6 +303,25 @@ fn insert_event(
 impl Store for SqliteStore {
     fn ids(&self) -> &IdCodec {
         &self.ids
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+
+    fn pending_uploads(&self) -> Result<(u64, u64), StoreError> {
+        self.read(|conn| {
+            let (n, bytes): (i64, i64) = conn.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM uploads",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((to_u64(n), to_u64(bytes)))
+        })
     }
 
     fn user_by_token(
@@ -530,33 +467,25 @@ impl Store for SqliteStore {
                 let report_id = item.report.id.to_string();
                 let existing = find
                     .query_row([&report_id], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, Vec<u8>>(2)?,
-                        ))
+                        Ok(Existing {
+                            id: r.get(0)?,
+                            owner: r.get(1)?,
+                            content_hash: r.get(2)?,
+                        })
                     })
                     .optional()?;
                 let result = match existing {
-                    Some((id, owner, hash)) if owner == user.id && hash == item.content_hash => {
-                        ItemResult::AlreadyAccepted {
-                            ticket_id: self.ids.ticket_id(id),
-                        }
-                    }
-                    Some((id, owner, _)) if owner == user.id => ItemResult::Conflict {
-                        reason: format!(
-                            "report {report_id} was already accepted as ticket {} with different \
-                             content; a changed report needs a new id",
-                            self.ids.ticket_id(id)
-                        ),
-                    },
-                    Some(_) => ItemResult::Conflict {
-                        reason: format!("report id {report_id} is already used by another account"),
-                    },
-                    None if let Some((field, reason)) =
+                    Some(existing) => rules::resubmission(
+                        &self.ids,
+                        user,
+                        &report_id,
+                        &existing,
+                        &item.content_hash,
+                    ),
+                    None if let Some(conflict) =
                         photo_length_conflict(tx, user.id, &item.report)? =>
                     {
-                        ItemResult::Rejected { field, reason }
+                        conflict
                     }
                     None => {
                         insert.execute(params![
@@ -573,17 +502,7 @@ impl Store for SqliteStore {
                         for (i, p) in item.report.photos.iter().enumerate() {
                             photo.execute(params![id, i, p.sha256, to_i64(p.bytes)])?;
                         }
-                        let event = TicketEvent {
-                            status: TicketStatus::Submitted,
-                            version: 1,
-                            at: now,
-                            by: user.name.clone(),
-                            reason: None,
-                            department: None,
-                            note: None,
-                            duplicate_of: None,
-                        };
-                        insert_event(tx, id, &event, None)?;
+                        insert_event(tx, id, &rules::submitted_event(user, now), None)?;
                         ItemResult::Accepted {
                             ticket_id: self.ids.ticket_id(id),
                         }
@@ -746,7 +665,7 @@ impl Store for SqliteStore {
                 let seq: i64 = row.get(0)?;
                 let ticket: i64 = row.get(1)?;
                 let report_id: String = row.get(2)?;
-                let event = read_event(row, 3, &self.ids)?;
+                let event = read_event(row, 3)?;
                 Ok((seq, ticket, report_id, event))
             })?;
             let mut changes = Vec::new();
@@ -756,7 +675,7 @@ impl Store for SqliteStore {
                     cursor: self.ids.cursor(seq),
                     ticket_id: self.ids.ticket_id(ticket),
                     report_id: report_id.parse().map_err(corrupt)?,
-                    event: event?,
+                    event: event.into_event(&self.ids)?,
                 });
             }
             let has_more = changes.len() > limit as usize;
@@ -803,12 +722,12 @@ impl Store for SqliteStore {
             args.push((i64::from(filter.limit) + 1).into());
             let rows = conn
                 .prepare_cached(&sql)?
-                .query_map(rusqlite::params_from_iter(args), TicketRow::read)?
+                .query_map(rusqlite::params_from_iter(args), read_ticket_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             let has_more = rows.len() > filter.limit as usize;
             let mut tickets = Vec::with_capacity(rows.len());
             for row in rows.into_iter().take(filter.limit as usize) {
-                tickets.push(row.assemble(conn, &self.ids)?);
+                tickets.push(assemble(conn, &self.ids, row)?);
             }
             let next = match (has_more, tickets.last()) {
                 (true, Some(last)) => Some(last.id.clone()),
@@ -835,59 +754,23 @@ impl Store for SqliteStore {
             let Some(ticket) = load_ticket(tx, &self.ids, scope, id)? else {
                 return Ok(ActionOutcome::NotFound);
             };
-            if ticket.version != expected_version {
-                return Ok(ActionOutcome::Stale(Box::new(ticket)));
-            }
-            let next = match ticket.status.apply(action) {
-                Ok(next) => next,
-                Err(e) => return Ok(ActionOutcome::Invalid(Box::new(ticket), e)),
-            };
-            let mut event = TicketEvent {
-                status: next,
-                version: ticket.version + 1,
-                at: now,
-                by: user.name.clone(),
-                reason: None,
-                department: None,
-                note: None,
-                duplicate_of: None,
-            };
-            let mut duplicate_of = None;
-            match action {
-                TriageAction::Accept | TriageAction::Close => {}
-                TriageAction::Dispatch { department } => {
-                    event.department = Some(department.clone())
+            let plan = rules::transition(
+                &ticket,
+                user,
+                expected_version,
+                action,
+                now,
+                &self.ids,
+                |row| load_ticket(tx, &self.ids, scope, row),
+            )?;
+            let (event, duplicate_of) = match plan {
+                Ok(t) => (t.event, t.duplicate_of),
+                Err(Refusal::Stale) => return Ok(ActionOutcome::Stale(Box::new(ticket))),
+                Err(Refusal::Invalid(e)) => {
+                    return Ok(ActionOutcome::Invalid(Box::new(ticket), e));
                 }
-                TriageAction::Resolve { note } => event.note = Some(note.clone()),
-                TriageAction::Reject { reason } => event.reason = Some(reason.clone()),
-                TriageAction::MarkDuplicate { of } => {
-                    let original = self
-                        .ids
-                        .parse_ticket_id(of)
-                        .filter(|o| *o != id)
-                        .map(|o| load_ticket(tx, &self.ids, scope, o))
-                        .transpose()?
-                        .flatten();
-                    let Some(original) = original else {
-                        return Ok(ActionOutcome::BadField(gridline_protocol::FieldError::new(
-                            "of",
-                            "must name another ticket you can see",
-                        )));
-                    };
-                    if original.status == TicketStatus::Duplicate {
-                        return Ok(ActionOutcome::BadField(gridline_protocol::FieldError::new(
-                            "of",
-                            format!(
-                                "{} is itself a duplicate of {}; name the original",
-                                original.id,
-                                original.duplicate_of.as_deref().unwrap_or("another ticket")
-                            ),
-                        )));
-                    }
-                    event.duplicate_of = Some(original.id.clone());
-                    duplicate_of = self.ids.parse_ticket_id(&original.id);
-                }
-            }
+                Err(Refusal::BadField(e)) => return Ok(ActionOutcome::BadField(e)),
+            };
             tx.prepare_cached(
                 "UPDATE tickets SET status = ?2, version = ?3, updated_at = ?4, \
                  department = coalesce(?5, department), \
@@ -897,7 +780,7 @@ impl Store for SqliteStore {
             )?
             .execute(params![
                 id,
-                next.as_str(),
+                event.status.as_str(),
                 to_i64(event.version),
                 now.as_millis(),
                 event.department,
