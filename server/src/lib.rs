@@ -34,6 +34,7 @@ mod routes;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod testing;
 
 pub use account::Role;
 pub use config::Config;

@@ -32,17 +32,11 @@ fn photo(width: u32, seed: u8) -> Vec<u8> {
     fixtures::jpeg(&rgb, width, height, &fixtures::JpegSpec::default())
 }
 
-/// Files in the media folder's `partial/` whose name mentions `name`.
+/// Uploads in progress (any account) of photos whose name mentions `name`.
 fn partials_of(h: &Harness, name: &str) -> usize {
-    std::fs::read_dir(h.dir.path().join("media/partial"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains(name)
-        })
+    h.partial_uploads()
+        .iter()
+        .filter(|(_, sha)| sha.contains(name))
         .count()
 }
 

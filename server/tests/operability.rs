@@ -62,7 +62,7 @@ fn health_catalog_grids_and_limits_with_etags() {
     assert_eq!(grids["features"][0]["properties"]["supervisors"][0], "wang");
     // Re-importing replaces the grids; the running server picks them up.
     admin::import_grids(
-        h.dir.path(),
+        &h.storage,
         &GRIDS
             .replace("HS-A", "HS-C")
             .replace("Gulou West", "Tianyi"),
@@ -79,7 +79,7 @@ fn health_catalog_grids_and_limits_with_etags() {
 fn every_v1_route_needs_a_valid_unexpired_token() {
     let h = Harness::start();
     let expired = admin::add_user(
-        h.dir.path(),
+        &h.storage,
         &NewUser {
             name: "old".into(),
             role: Role::Rider,
@@ -132,19 +132,20 @@ fn every_v1_route_needs_a_valid_unexpired_token() {
 #[test]
 fn add_user_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
+    let storage = gridline_server::testing::storage(dir.path());
     let user = |name: &str, role, grids: Vec<String>| NewUser {
         name: name.into(),
         role,
         grids,
         expires_at: None,
     };
-    assert!(admin::add_user(dir.path(), &user("", Role::Rider, vec![])).is_err());
-    assert!(admin::add_user(dir.path(), &user("a\nb", Role::Rider, vec![])).is_err());
-    assert!(admin::add_user(dir.path(), &user("sup", Role::Supervisor, vec![])).is_err());
-    let first = admin::add_user(dir.path(), &user("li", Role::Rider, vec![])).unwrap();
+    assert!(admin::add_user(&storage, &user("", Role::Rider, vec![])).is_err());
+    assert!(admin::add_user(&storage, &user("a\nb", Role::Rider, vec![])).is_err());
+    assert!(admin::add_user(&storage, &user("sup", Role::Supervisor, vec![])).is_err());
+    let first = admin::add_user(&storage, &user("li", Role::Rider, vec![])).unwrap();
     assert!(first.token.starts_with("glt_"));
-    assert!(admin::add_user(dir.path(), &user("li", Role::Rider, vec![])).is_err());
-    assert!(admin::import_grids(dir.path(), "{\"type\":\"Feature\"}").is_err());
+    assert!(admin::add_user(&storage, &user("li", Role::Rider, vec![])).is_err());
+    assert!(admin::import_grids(&storage, "{\"type\":\"Feature\"}").is_err());
 }
 
 #[test]
@@ -263,9 +264,9 @@ fn binds_and_runs_inside_a_callers_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let bound = runtime
-        .block_on(gridline_server::Server::bind(gridline_server::Config::new(
-            dir.path(),
-        )))
+        .block_on(gridline_server::Server::bind(
+            gridline_server::Config::with_storage(gridline_server::testing::storage(dir.path())),
+        ))
         .unwrap();
     let addr = bound.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use gridline_core::transport::{DefaultTransport, HttpTransport, StaticToken, TokenProvider};
 use gridline_core::{Client, ClientConfig, SyncContext};
-use gridline_server::{Config, Role, RunningServer, Server, admin};
+use gridline_server::config::{MediaLocation, Storage};
+use gridline_server::{Config, Role, RunningServer, Server, admin, testing};
 
 /// A 2 x 2 block of grids (WGS-84), lon 121.52..121.58, lat 29.85..29.89.
 pub const GRIDS_GEOJSON: &str = r#"{"type":"FeatureCollection","features":[
@@ -33,6 +34,9 @@ pub struct Member {
 pub struct District {
     /// The server's data folder.
     pub data_dir: PathBuf,
+    /// Where the server keeps tickets and photos: the data folder, or a fresh PostgreSQL
+    /// database and S3 prefix when the environment names them (`gridline_server::testing`).
+    pub storage: Storage,
     /// The server (None after `stop`).
     pub server: Option<RunningServer>,
     /// Riders, in creation order.
@@ -46,9 +50,9 @@ pub struct District {
     _dir: tempfile::TempDir,
 }
 
-fn member(data_dir: &Path, name: &str, role: Role, grids: &[&str]) -> Member {
+fn member(storage: &Storage, name: &str, role: Role, grids: &[&str]) -> Member {
     let created = admin::add_user(
-        data_dir,
+        storage,
         &admin::NewUser {
             name: name.into(),
             role,
@@ -68,15 +72,17 @@ impl District {
     pub fn create(riders: usize) -> District {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("server");
-        admin::import_grids(&data_dir, GRIDS_GEOJSON).expect("import grids");
-        let sup_a = member(&data_dir, "sup-a", Role::Supervisor, &["NB-01", "NB-02"]);
-        let sup_b = member(&data_dir, "sup-b", Role::Supervisor, &["NB-03", "NB-04"]);
-        let admin = member(&data_dir, "admin", Role::Admin, &[]);
+        let storage = testing::storage(&data_dir);
+        admin::import_grids(&storage, GRIDS_GEOJSON).expect("import grids");
+        let sup_a = member(&storage, "sup-a", Role::Supervisor, &["NB-01", "NB-02"]);
+        let sup_b = member(&storage, "sup-b", Role::Supervisor, &["NB-03", "NB-04"]);
+        let admin = member(&storage, "admin", Role::Admin, &[]);
         let riders = (0..riders)
-            .map(|i| member(&data_dir, &format!("rider-{i}"), Role::Rider, &[]))
+            .map(|i| member(&storage, &format!("rider-{i}"), Role::Rider, &[]))
             .collect();
         District {
             data_dir,
+            storage,
             server: None,
             riders,
             sup_a,
@@ -89,8 +95,18 @@ impl District {
     /// Creates the district and starts its server.
     pub fn start(riders: usize) -> District {
         let mut d = District::create(riders);
-        d.start_server(Config::new(&d.data_dir));
+        d.start_server(d.config());
         d
+    }
+
+    /// The default server configuration on the district's storage.
+    pub fn config(&self) -> Config {
+        Config::with_storage(self.storage.clone())
+    }
+
+    /// True when photos are in the data folder (tests that reach into it need that).
+    pub fn media_is_local(&self) -> bool {
+        self.storage.media == MediaLocation::Local
     }
 
     /// Starts (or restarts) the server with `config`.
@@ -148,27 +164,26 @@ impl District {
         admin.worklist(&[]).expect("worklist")
     }
 
-    /// The complete photo files the server holds: (sha256 named, sha256 of the bytes).
+    /// The complete photos the server holds: (sha256 named, sha256 of the bytes).
     pub fn server_photos(&self) -> Vec<(String, String)> {
         use sha2::{Digest, Sha256};
+        let media = gridline_server::backends::open_media(&self.storage).expect("media store");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let names = runtime.block_on(media.photos()).expect("list photos");
         let mut out = Vec::new();
-        let media = self.data_dir.join("media");
-        for shard in std::fs::read_dir(&media).into_iter().flatten().flatten() {
-            if shard.file_name() == "partial" || !shard.path().is_dir() {
-                continue;
-            }
-            for file in std::fs::read_dir(shard.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let bytes = std::fs::read(file.path()).expect("read photo");
-                let hash: String = Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                out.push((file.file_name().to_string_lossy().into_owned(), hash));
-            }
+        for name in names {
+            let bytes = runtime
+                .block_on(media.read(&name))
+                .expect("read photo")
+                .expect("a listed photo is there");
+            let hash: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            out.push((name, hash));
         }
         out.sort();
         out

@@ -93,17 +93,25 @@ fn head_finishes_a_fully_received_but_unverified_upload() {
         ],
     );
     assert_eq!(r.status, 204);
-    let partials: Vec<_> = std::fs::read_dir(district.data_dir.join("media").join("partial"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(partials.len(), 1, "{partials:?}");
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&partials[0])
+    // The last byte goes straight into the server's media store (its folder or its bucket), as
+    // the cut-off PATCH would have left it.
+    let media = gridline_server::backends::open_media(&district.storage).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
-    std::io::Write::write_all(&mut file, &bytes[bytes.len() - 1..]).unwrap();
-    drop(file);
+    let partials = runtime.block_on(media.partials()).unwrap();
+    assert_eq!(partials.len(), 1, "{partials:?}");
+    let (owner, name) = &partials[0];
+    assert_eq!(name, &photo_ref.sha256);
+    runtime
+        .block_on(media.append(
+            *owner,
+            name,
+            bytes.len() as u64 - 1,
+            bytes[bytes.len() - 1..].to_vec().into(),
+        ))
+        .unwrap();
 
     let head = send(
         "HEAD",

@@ -288,7 +288,7 @@ fn observers_see_syncing_with_progress_then_idle_or_waiting() {
     let reopened = device(&scratch, rider);
     assert!(matches!(reopened.sync_status(), SyncStatus::Waiting { .. }));
     // A refused token is an error status.
-    district.start_server(gridline_server::Config::new(&district.data_dir));
+    district.start_server(district.config());
     let mut bad = district.context(&district.url(), rider);
     bad.tokens = Arc::new(gridline_core::transport::StaticToken("not-a-token".into()));
     let err = app.sync(&bad, &SyncOptions::default(), None, &CancelToken::new());

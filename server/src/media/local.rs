@@ -151,6 +151,43 @@ impl MediaStore for MediaDir {
         .await
     }
 
+    async fn partials(&self) -> std::io::Result<Vec<(i64, String)>> {
+        let folder = self.root.join("partial");
+        blocking(move || {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(folder)? {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                if let Some((user, sha)) = name.split_once('-')
+                    && let Ok(user) = user.parse()
+                {
+                    found.push((user, sha.to_string()));
+                }
+            }
+            found.sort();
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn photos(&self) -> std::io::Result<Vec<String>> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut names = Vec::new();
+            for shard in std::fs::read_dir(&root)? {
+                let shard = shard?;
+                if shard.file_name() == "partial" || !shard.file_type()?.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(shard.path())? {
+                    names.push(file?.file_name().to_string_lossy().into_owned());
+                }
+            }
+            names.sort();
+            Ok(names)
+        })
+        .await
+    }
+
     async fn sweep_partials(&self, max_age: Duration) -> std::io::Result<usize> {
         let folder = self.root.join("partial");
         blocking(move || {

@@ -62,6 +62,12 @@ pub trait MediaStore: Send + Sync + 'static {
     /// photos into a city's store).
     async fn put_verified(&self, sha256: &str, bytes: Bytes) -> std::io::Result<()>;
 
+    /// Every upload in progress, as (account, photo) (for checks and the sweeper's logs).
+    async fn partials(&self) -> std::io::Result<Vec<(i64, String)>>;
+
+    /// The names of every verified photo stored (for checks and migrations; not for requests).
+    async fn photos(&self) -> std::io::Result<Vec<String>>;
+
     /// Deletes uploads in progress not written to for `max_age` (abandoned before the
     /// database knew of them, e.g. after a crash); returns how many went.
     async fn sweep_partials(&self, max_age: Duration) -> std::io::Result<usize>;

@@ -223,6 +223,43 @@ impl MediaStore for S3Media {
         }
     }
 
+    async fn partials(&self) -> std::io::Result<Vec<(i64, String)>> {
+        let prefix = self.key("partial");
+        let depth = prefix.parts().count();
+        let mut found: Vec<(i64, String)> = self
+            .store
+            .list(Some(&prefix))
+            .try_filter_map(|meta| {
+                let upload = meta
+                    .location
+                    .parts()
+                    .nth(depth)
+                    .map(|part| part.as_ref().to_string());
+                std::future::ready(Ok(upload.and_then(|name| {
+                    let (user, sha) = name.split_once('-')?;
+                    Some((user.parse().ok()?, sha.to_string()))
+                })))
+            })
+            .try_collect()
+            .await
+            .map_err(io)?;
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn photos(&self) -> std::io::Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .store
+            .list(Some(&self.key("media")))
+            .map_ok(|meta| meta.location.filename().unwrap_or("").to_string())
+            .try_collect()
+            .await
+            .map_err(io)?;
+        names.sort();
+        Ok(names)
+    }
+
     async fn sweep_partials(&self, max_age: Duration) -> std::io::Result<usize> {
         let cutoff = chrono_seconds_ago(max_age);
         let stale: Vec<Path> = self

@@ -126,6 +126,20 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// Closes the idle connections on a thread of their own: a `postgres::Client` closes by
+    /// blocking on its connection, which panics inside an async runtime, and the last owner of
+    /// a store is often an async task of the server shutting down.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut lock(&self.state).idle);
+        if !idle.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("gridline-pg-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 impl Deref for Pooled<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {

@@ -4,7 +4,8 @@
 #![allow(dead_code)]
 
 use gridline_server::admin::{self, NewUser};
-use gridline_server::{Config, Role, RunningServer, Server};
+use gridline_server::config::Storage;
+use gridline_server::{Config, Role, RunningServer, Server, testing};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -24,6 +25,9 @@ pub const IN_B: (f64, f64) = (29.865, 121.555);
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
+    /// Where this server keeps its data: the temporary folder, or a fresh PostgreSQL database
+    /// and S3 prefix when the environment names them (`gridline_server::testing`).
+    pub storage: Storage,
     pub server: Option<RunningServer>,
     pub base: String,
     pub http: Client,
@@ -38,8 +42,9 @@ impl Harness {
     /// A server with the two grids imported and `tweak` applied to its config.
     pub fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        admin::import_grids(dir.path(), GRIDS).expect("import grids");
-        let mut config = Config::new(dir.path());
+        let storage = testing::storage(dir.path());
+        admin::import_grids(&storage, GRIDS).expect("import grids");
+        let mut config = Config::with_storage(storage.clone());
         tweak(&mut config);
         let server = Server::start(config).expect("server starts");
         let base = server.base_url();
@@ -48,6 +53,7 @@ impl Harness {
         let http = Client::builder().build().expect("client");
         Self {
             dir,
+            storage,
             server: Some(server),
             base,
             http,
@@ -57,7 +63,7 @@ impl Harness {
     /// Creates a user and returns their token.
     pub fn user(&self, name: &str, role: Role, grids: &[&str]) -> String {
         admin::add_user(
-            self.dir.path(),
+            &self.storage,
             &NewUser {
                 name: name.into(),
                 role,
@@ -138,6 +144,19 @@ impl Harness {
             .json(&action)
             .send()
             .expect("request")
+    }
+}
+
+impl Harness {
+    /// Uploads in progress in this server's media store, as (account, photo).
+    pub fn partial_uploads(&self) -> Vec<(i64, String)> {
+        let media = gridline_server::backends::open_media(&self.storage).expect("media store");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(media.partials())
+            .expect("list uploads")
     }
 }
 
