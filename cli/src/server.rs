@@ -1,22 +1,61 @@
 //! `gridline serve` and `gridline server ...`: run the reference grid server and administer its
-//! data folder (users and tokens, grids).
+//! storage (users and tokens, grids): a district's data folder by default, or a city's
+//! PostgreSQL database and S3 bucket (`--database`, `--media`).
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use gridline_protocol::Timestamp;
 use gridline_server::admin::{self, NewUser};
+use gridline_server::config::{Database, MediaLocation, Storage};
 use gridline_server::{Config, RateLimit, Role};
+
+/// Where the server's records and photos live; shared by `serve` and every admin command.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Data folder: the SQLite database and the photos unless `--database` / `--media` say
+    /// otherwise; created if missing.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// `sqlite` (the data folder's gridline.db, the default) or a PostgreSQL URL,
+    /// postgres://user[:password]@host:port/database.
+    #[arg(long, env = "GRIDLINE_DATABASE", default_value = "sqlite", value_parser = Database::parse)]
+    pub database: Database,
+    /// `local` (the data folder's media/, the default) or an S3-compatible bucket,
+    /// s3://bucket[/prefix]?endpoint=http://host:port[&region=name]; credentials from
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    #[arg(long, env = "GRIDLINE_MEDIA", default_value = "local", value_parser = MediaLocation::parse)]
+    pub media: MediaLocation,
+}
+
+impl StorageArgs {
+    /// The storage, or a clear error when something local is asked for without `--data`.
+    pub fn storage(&self) -> Result<Storage, String> {
+        let storage = Storage {
+            data_dir: self.data.clone().unwrap_or_default(),
+            database: self.database.clone(),
+            media: self.media.clone(),
+        };
+        if storage.uses_data_dir() && self.data.is_none() {
+            return Err(
+                "--data DIR is required unless both --database postgres://… and --media s3://… \
+                 are given"
+                    .into(),
+            );
+        }
+        Ok(storage)
+    }
+}
 
 /// `gridline serve`: run the reference city grid server until Ctrl-C or SIGTERM.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Data folder (database and photos); created if missing.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Where records and photos live.
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -52,9 +91,9 @@ pub struct ServeArgs {
 pub enum ServerCommand {
     /// Create a user and print their bearer token (shown only this once).
     AddUser {
-        /// Data folder.
-        #[arg(long)]
-        data: PathBuf,
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
         /// Unique user name.
         #[arg(long)]
         name: String,
@@ -70,11 +109,22 @@ pub enum ServerCommand {
     },
     /// Replace the grids with those of a GeoJSON FeatureCollection.
     ImportGrids {
-        /// Data folder.
-        #[arg(long)]
-        data: PathBuf,
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
         /// GeoJSON file: Polygon/MultiPolygon features with an `id` (or `properties.id`) and `name`.
         file: PathBuf,
+    },
+    /// Move a district's data folder (SQLite and photos) into a city deployment (PostgreSQL
+    /// and usually S3), keeping every ticket id and cursor; safe to run again.
+    MigrateFromSqlite {
+        /// The district's data folder (gridline.db and media/).
+        #[arg(long)]
+        from: PathBuf,
+        /// The city deployment: `--database postgres://…` and `--media s3://…` (or a local
+        /// `--data` folder for the photos).
+        #[command(flatten)]
+        storage: StorageArgs,
     },
 }
 
@@ -109,7 +159,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
-    let mut config = Config::new(&args.data);
+    let mut config = Config::with_storage(args.storage.storage()?);
     config.listen = args.listen;
     config.limits.max_reports_per_batch = args.max_batch;
     config.request_timeout = Duration::from_secs(args.request_timeout);
@@ -133,7 +183,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         ServerCommand::AddUser {
-            data,
+            storage,
             name,
             role,
             grids,
@@ -145,7 +195,7 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
                 )
             });
             let created = admin::add_user(
-                &data,
+                storage.storage()?,
                 &NewUser {
                     name,
                     role: role.into(),
@@ -164,16 +214,40 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
                 );
             }
         }
-        ServerCommand::ImportGrids { data, file } => {
+        ServerCommand::ImportGrids { storage, file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let n = admin::import_grids(&data, &text)?;
+            let n = admin::import_grids(storage.storage()?, &text)?;
             if json {
                 println!("{}", serde_json::json!({ "imported": n }));
             } else {
                 println!("imported {n} grids");
             }
         }
+        ServerCommand::MigrateFromSqlite { from, storage } => {
+            migrate(&from, &storage.storage()?, json)?;
+        }
+    }
+    Ok(())
+}
+
+/// `gridline server migrate-from-sqlite`, with progress on stderr.
+fn migrate(from: &Path, city: &Storage, json: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let summary = admin::migrate_from_sqlite(from, city, |line| eprintln!("{line}"))?;
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "moved {} users, {} grids, {} tickets, {} history events and {} photo records; \
+             {} photos in the city's store, {} missing from the district",
+            summary.records.users,
+            summary.records.grids,
+            summary.records.tickets,
+            summary.records.events,
+            summary.records.photos,
+            summary.photos_stored,
+            summary.photos_missing
+        );
     }
     Ok(())
 }

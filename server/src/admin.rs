@@ -56,3 +56,71 @@ pub fn import_grids(storage: impl Into<Storage>, geojson: &str) -> Result<usize,
     open_store(&storage.into())?.replace_grids(&grids)?;
     Ok(grids.len())
 }
+
+/// What [`migrate_from_sqlite`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationSummary {
+    /// Rows copied into the database (0 for rows a previous run copied).
+    pub records: crate::store::migrate::ImportSummary,
+    /// Photos now in the city's store (copied, or found there already).
+    pub photos_stored: u64,
+    /// Photos the district's database records but whose file is missing or damaged (their
+    /// tickets keep them listed as not uploaded yet; the device re-uploads on its next sync).
+    pub photos_missing: u64,
+}
+
+/// Moves a district's data folder into a city deployment (`city.database` must be
+/// PostgreSQL): photos first (verified by hash, created only if absent), then every record
+/// in one transaction, keeping row numbers, sequence numbers and the id key, so ticket ids and
+/// cursors on the district's devices stay valid and nothing is duplicated. Safe to run again.
+/// `progress` is told what happens, line by line.
+pub fn migrate_from_sqlite(
+    district: &std::path::Path,
+    city: &Storage,
+    mut progress: impl FnMut(&str),
+) -> Result<MigrationSummary, ServerError> {
+    use crate::config::Database;
+    use sha2::{Digest, Sha256};
+
+    let Database::Postgres(url) = &city.database else {
+        return Err(ServerError::Invalid(FieldError::new(
+            "database",
+            "the city deployment's database must be PostgreSQL (--database postgres://…)",
+        )));
+    };
+    let sqlite = district.join(crate::store::SQLITE_FILE);
+    let names = crate::store::migrate::stored_photos(&sqlite)?;
+    let source = crate::media::MediaDir::open(district.join("media"))?;
+    let target = crate::backends::open_media(city)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut summary = MigrationSummary::default();
+    progress(&format!(
+        "copying {} photos to the city's {} store",
+        names.len(),
+        target.backend()
+    ));
+    for (i, name) in names.iter().enumerate() {
+        let bytes = runtime.block_on(crate::media::MediaStore::read(&source, name))?;
+        match bytes {
+            Some(bytes) if crate::account::hex(&Sha256::digest(&bytes)) == *name => {
+                runtime.block_on(target.put_verified(name, bytes))?;
+                summary.photos_stored += 1;
+            }
+            _ => {
+                progress(&format!(
+                    "photo {name} is missing or damaged in the district"
+                ));
+                summary.photos_missing += 1;
+            }
+        }
+        if (i + 1) % 500 == 0 {
+            progress(&format!("{} of {} photos", i + 1, names.len()));
+        }
+    }
+    progress("copying records");
+    let store = crate::store::postgres::PostgresStore::open(url.expose())?;
+    summary.records = crate::store::migrate::copy_sqlite_into(&store, &sqlite)?;
+    Ok(summary)
+}

@@ -2,6 +2,11 @@
 
 /// `GET`: liveness probe, no authentication.
 pub const HEALTHZ: &str = "/healthz";
+/// `GET`: readiness probe, no authentication: 200 when the database and the photo store
+/// answer, 503 otherwise (load balancers stop sending requests to the instance).
+pub const READYZ: &str = "/readyz";
+/// `GET`: operational metrics in the Prometheus text format (admin token).
+pub const METRICS: &str = "/metrics";
 /// `GET`: the report catalog (ETag).
 pub const CATALOG: &str = "/v1/catalog";
 /// `GET`: grid polygons as a GeoJSON FeatureCollection (ETag).

@@ -142,6 +142,11 @@ async fn finish(state: &AppState, user: &User, sha256: &str, length: u64) -> Res
         .finish(user.id, &sha)
         .await
         .map_err(ApiError::internal)?;
+    state.metrics.photo(match &finished {
+        Finished::Verified => "verified",
+        Finished::HashMismatch => "hash_mismatch",
+        Finished::NotAPhoto(_) => "not_a_photo",
+    });
     blocking(move || match finished {
         Finished::Verified => {
             store.media_stored(&user, &sha, length, Timestamp::now())?;

@@ -3,6 +3,7 @@
 mod catalog;
 mod changes;
 mod media;
+mod ops;
 pub(crate) mod reports;
 mod tickets;
 
@@ -17,6 +18,8 @@ use crate::state::AppState;
 /// and an integration test checks that each answers something other than the 404 fallback.
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::HEALTHZ),
+    ("get", paths::READYZ),
+    ("get", paths::METRICS),
     ("get", paths::CATALOG),
     ("get", paths::GRIDS),
     ("get", paths::LIMITS),
@@ -34,6 +37,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(paths::HEALTHZ, get(catalog::healthz))
+        .route(paths::READYZ, get(ops::readyz))
+        .route(paths::METRICS, get(ops::metrics))
         .route(paths::CATALOG, get(catalog::catalog))
         .route(paths::GRIDS, get(catalog::grids))
         .route(paths::LIMITS, get(catalog::limits))
@@ -46,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route(paths::TICKETS, get(tickets::list))
         .route(paths::TICKET_TEMPLATE, get(tickets::one))
         .route(paths::TICKET_ACTIONS_TEMPLATE, post(tickets::act))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::track,
+        ))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -52,7 +52,11 @@ pub async fn batch(
     extract::require_content_type(&headers, &["application/json"])?;
     let encoding = extract::content_encoding(&headers)?;
     let raw = extract::read_body(&headers, body, state.limits.max_request_bytes).await?;
+    let metrics = state.metrics.clone();
     let results = blocking(move || process(&state, &user, encoding, raw)).await??;
+    for result in &results {
+        metrics.ingested(result_name(&result.result), 1);
+    }
     Ok(Json(BatchResponse { results }))
 }
 
@@ -212,4 +216,14 @@ fn admit(
         content_hash,
         grid_id,
     })
+}
+
+/// The metric label of an item result.
+fn result_name(result: &ItemResult) -> &'static str {
+    match result {
+        ItemResult::Accepted { .. } => "accepted",
+        ItemResult::AlreadyAccepted { .. } => "already_accepted",
+        ItemResult::Conflict { .. } => "conflict",
+        ItemResult::Rejected { .. } => "rejected",
+    }
 }

@@ -240,6 +240,23 @@ pub fn copy_sqlite_into(
     })
 }
 
+/// The names of the verified photos the SQLite database at `sqlite` records.
+pub fn stored_photos(sqlite: &Path) -> Result<Vec<String>, StoreError> {
+    if !sqlite.is_file() {
+        return Err(StoreError::Refused(format!(
+            "{} does not exist; name the district's data folder",
+            sqlite.display()
+        )));
+    }
+    drop(SqliteStore::open(sqlite)?);
+    let source = Connection::open_with_flags(sqlite, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = source.prepare("SELECT sha256 FROM media ORDER BY sha256")?;
+    let names = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(names)
+}
+
 /// The target must be empty, or hold a previous import of this same district (its id key).
 fn check_target(tx: &mut Transaction<'_>, source_key: i64) -> Result<(), StoreError> {
     let key: i64 = tx
