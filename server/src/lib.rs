@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 mod extract;
 pub mod grids;

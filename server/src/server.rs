@@ -261,6 +261,7 @@ pub fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, ServerEr
 pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
     std::fs::create_dir_all(&config.data_dir)?;
     config.catalog.check().map_err(ServerError::Invalid)?;
+    config.check_departments().map_err(ServerError::Invalid)?;
     let store = Arc::new(SqliteStore::open(&config.db_path())?);
     let media = MediaDir::open(config.data_dir.join("media"))?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
@@ -283,9 +284,15 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
             .auth_failure_limit
             .map(|l| Arc::new(RateLimiter::new(l))),
         write_quota: config.write_quota,
+        departments: Arc::new(gridline_protocol::wire::Departments {
+            departments: config.departments.clone(),
+        }),
     };
     Ok((
-        middleware::wrap(routes::router(state.clone()), config.request_timeout),
+        middleware::wrap(
+            routes::router(state.clone()).merge(crate::console::router()),
+            config.request_timeout,
+        ),
         state,
     ))
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use gridline_protocol::Catalog;
-use gridline_protocol::wire::Limits;
+use gridline_protocol::wire::{Departments, Limits};
 use sha2::{Digest, Sha256};
 
 use crate::auth::hex;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub auth_failures: Option<Arc<RateLimiter<IpAddr>>>,
     /// Reports per account and window, if limited.
     pub write_quota: Option<WriteQuota>,
+    /// `GET /v1/departments`.
+    pub departments: Arc<Departments>,
 }
 
 /// A document served with an `ETag`.
