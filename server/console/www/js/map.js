@@ -33,10 +33,15 @@ export function createMap(ctx) {
   const py = (lat) => -lat * K;
   const unproject = (x, y) => [x / (cos0 * K), -y / K];
 
+  /** Map units per screen pixel (the viewBox is fitted whole: the tighter side decides). */
+  function unitsPerPx(v = view) {
+    return Math.max(v.w / Math.max(1, svg.clientWidth || 400), v.h / Math.max(1, svg.clientHeight || 300));
+  }
+
   function setView(v) {
     view = v;
     svg.setAttribute('viewBox', `${v.x} ${v.y} ${v.w} ${v.h}`);
-    const perPx = v.w / Math.max(1, svg.clientWidth || 400);
+    const perPx = unitsPerPx(v);
     svg.style.setProperty('--pr', `${4.5 * perPx}px`);
     svg.style.setProperty('--pr-current', `${8 * perPx}px`);
     svg.style.setProperty('--fs', `${11 * perPx}px`);
@@ -132,7 +137,7 @@ export function createMap(ctx) {
   }
 
   function nearest(pt) {
-    const perPx = view.w / Math.max(1, svg.clientWidth);
+    const perPx = unitsPerPx();
     let best = null;
     let bestD = (HIT_PX * perPx) ** 2;
     for (const e of shown) {
@@ -175,7 +180,7 @@ export function createMap(ctx) {
     const dy = ev.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     if (!drag.moved) return;
-    const perPx = view.w / Math.max(1, svg.clientWidth);
+    const perPx = unitsPerPx(drag.view);
     setView({ ...drag.view, x: drag.view.x - dx * perPx, y: drag.view.y - dy * perPx });
   });
   svg.addEventListener('pointerup', () => {
