@@ -32,6 +32,27 @@ pub struct DemoArgs {
     /// Reports each rider files while offline.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=2000))]
     pub reports_per_rider: u32,
+    /// After the story, keep the server running (until Ctrl-C) and print the triage console's
+    /// URL and the supervisors' tokens, so the demo's tickets can be triaged in a browser.
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: where the server listens afterwards (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0", requires = "serve")]
+    pub listen: std::net::SocketAddr,
+}
+
+/// The departments the demo district dispatches to (`GET /v1/departments`).
+const DEPARTMENTS: &[&str] = &[
+    "海曙区住建局 road maintenance",
+    "海曙区环卫所 sanitation",
+    "海曙区城管执法中队 enforcement",
+    "海曙公安分局反诈中心 anti-fraud centre",
+];
+
+fn demo_config(data: &Path) -> Config {
+    let mut config = Config::new(data);
+    config.departments = DEPARTMENTS.iter().map(|d| d.to_string()).collect();
+    config
 }
 
 /// The four grids of the demo district (Haishu, Ningbo), WGS-84.
@@ -336,7 +357,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     }
 
     // 3. Signal is back: the server comes up and riders sync in batches.
-    let server = Server::start(Config::new(&data)).map_err(io)?;
+    let server = Server::start(demo_config(&data)).map_err(io)?;
     let url = server.base_url();
     out.server = url.clone();
     say(format!(
@@ -481,10 +502,60 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         rows.push((name.clone(), reports.len(), by_status));
     }
     out.riders_in_step_with_server = in_step;
+    if args.serve {
+        // Fresh work for the desk: the story triaged every ticket it filed.
+        let s = &SAMPLES[0];
+        for i in 0..3 {
+            file(
+                &phones[0],
+                s,
+                29.861 + f64::from(i) * 0.004,
+                121.531 + f64::from(i) * 0.006,
+                None,
+            )?;
+        }
+        phones[0].sync(
+            &context(&url, &riders[0].1)?,
+            &SyncOptions::default(),
+            None,
+            &CancelToken::new(),
+        )?;
+    }
     server.shutdown().map_err(io)?;
-    if json {
+    if json && !args.serve {
         return print_json(&out);
     }
+    if !json {
+        summary(&out, &rows);
+    }
+    if args.serve {
+        let mut config = demo_config(&data);
+        config.listen = args.listen;
+        let (wang, chen) = (sup_wang.1.clone(), sup_chen.1.clone());
+        gridline_server::serve_until_signal(config, move |addr| {
+            if json {
+                let _ = print_json(&serde_json::json!({
+                    "demo": out,
+                    "console": format!("http://{addr}/console/"),
+                    "supervisor_tokens": {"sup-wang": wang, "sup-chen": chen},
+                }));
+            } else {
+                println!("\nThe server keeps running: triage the demo's tickets in a browser.");
+                println!("  console   http://{addr}/console/");
+                println!("  sup-wang  {wang}   (grids HS-01, HS-02)");
+                println!("  sup-chen  {chen}   (grids HS-03, HS-04)");
+                println!("Paste a token to sign in. Ctrl-C stops the server.");
+            }
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        })
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Prints the story's closing table.
+fn summary(out: &DemoSummary, rows: &[(String, usize, BTreeMap<String, u64>)]) {
     let columns = [
         "submitted",
         "accepted",
@@ -501,7 +572,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         "reports",
         columns.map(|c| format!("{c:>11}")).join("")
     );
-    for (name, n, by) in &rows {
+    for (name, n, by) in rows {
         let cells: String = columns
             .iter()
             .map(|c| format!("{:>11}", by.get(*c).copied().unwrap_or(0)))
@@ -512,5 +583,4 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         "\n{} reports and {} photos filed offline, {} sent exactly once ({} resends recognised), {} triage decisions applied.",
         out.reports_filed, out.photos_filed, out.sent, out.already_accepted, out.triage_applied
     );
-    Ok(())
 }

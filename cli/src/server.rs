@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// TLS-terminating proxy sits in front of it.
     #[arg(long)]
     pub behind_tls_proxy: bool,
+    /// A department tickets can be dispatched to (repeatable, in the order the console lists
+    /// them); published at `GET /v1/departments`.
+    #[arg(long = "department", value_name = "NAME")]
+    pub departments: Vec<String>,
 }
 
 /// `gridline server ...`: administer a server's data folder (works while it runs).
@@ -167,6 +171,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     config.connections.header_read_timeout = Duration::from_secs(args.header_timeout.max(1));
     config.uploads.pending_quota = args.upload_quota_mb.saturating_mul(1024 * 1024);
     config.behind_tls_proxy = args.behind_tls_proxy;
+    config.departments = args.departments;
     config.rate_limit = (args.rate_limit > 0.0).then_some(RateLimit {
         per_second: args.rate_limit,
         burst: args.rate_burst.max(1),
@@ -174,6 +179,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     gridline_server::serve_until_signal(config, |addr| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "gridline server listening on http://{addr}");
+        let _ = writeln!(out, "triage console: http://{addr}/console/");
         let _ = out.flush();
     })?;
     Ok(())

@@ -391,3 +391,70 @@ fn a_second_report_of_the_same_problem_is_flagged_as_nearby() {
         "3.5 km away is not nearby"
     );
 }
+
+/// A plain HTTP/1.1 GET on loopback: (status, body).
+fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[test]
+fn demo_serve_keeps_the_server_up_with_the_console_and_a_supervisor_token() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridline"))
+        .args([
+            "--json",
+            "demo",
+            "--serve",
+            "--reports-per-rider",
+            "2",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let console = v["console"].as_str().unwrap().to_string();
+    let token = v["supervisor_tokens"]["sup-wang"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = console.strip_suffix("/console/").unwrap();
+
+    let (status, page) = http_get(&console, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("js/app.js"));
+    let (status, me) = http_get(&format!("{base}/v1/me"), Some(&token));
+    assert_eq!(status, 200);
+    assert!(me.contains(r#""role":"supervisor""#), "{me}");
+    let (_, departments) = http_get(&format!("{base}/v1/departments"), Some(&token));
+    assert!(departments.contains("road maintenance"), "{departments}");
+    // Fresh work is waiting: the story triaged all it filed, then a rider filed three more.
+    let (_, tickets) = http_get(&format!("{base}/v1/tickets?status=submitted"), Some(&token));
+    let tickets: serde_json::Value = serde_json::from_str(&tickets).unwrap();
+    assert_eq!(tickets["tickets"].as_array().unwrap().len(), 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

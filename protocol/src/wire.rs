@@ -14,6 +14,7 @@
 //! [`ErrorCode`], which clients must treat as open (unknown codes read as
 //! [`ErrorCode::Unknown`]).
 
+mod account;
 mod api_error;
 mod batch;
 mod changes;
@@ -23,6 +24,7 @@ pub mod paths;
 mod query;
 mod ticket;
 
+pub use account::{Account, AccountRole, Departments};
 pub use api_error::{ErrorBody, ErrorCode};
 pub use batch::{BatchRequest, BatchResponse, ItemOutcome, ItemResult};
 pub use changes::{Change, ChangesPage};

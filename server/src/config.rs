@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gridline_protocol::Catalog;
-use gridline_protocol::wire::Limits;
+use gridline_protocol::wire::{Limits, TriageAction};
 
 use crate::grids::{LocatorFactory, rtree_locator_factory};
 use crate::listen::ConnectionPolicy;
@@ -41,6 +41,9 @@ pub struct Config {
     /// The server speaks plain HTTP; off loopback that is allowed only when a TLS-terminating
     /// proxy is in front of it, which this flag asserts.
     pub behind_tls_proxy: bool,
+    /// Departments tickets are dispatched to, published at `GET /v1/departments` (the
+    /// console offers them as a list). Empty: the server names none and clients ask for text.
+    pub departments: Vec<String>,
 }
 
 /// How many reports one account may file per rolling window.
@@ -116,7 +119,29 @@ impl Config {
             uploads: UploadPolicy::default(),
             connections: ConnectionPolicy::default(),
             behind_tls_proxy: false,
+            departments: Vec::new(),
         }
+    }
+
+    /// Checks the configured departments: each must be a valid `dispatch` department
+    /// (non-empty, single line, at most 128 characters), and none may repeat.
+    pub fn check_departments(&self) -> Result<(), gridline_protocol::FieldError> {
+        for (i, name) in self.departments.iter().enumerate() {
+            TriageAction::Dispatch {
+                department: name.clone(),
+            }
+            .validate()
+            .map_err(|e| {
+                gridline_protocol::FieldError::new(format!("departments.{i}"), e.reason)
+            })?;
+            if self.departments[..i].contains(name) {
+                return Err(gridline_protocol::FieldError::new(
+                    format!("departments.{i}"),
+                    format!("{name:?} is listed twice"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -306,6 +331,7 @@ impl std::fmt::Debug for Config {
             .field("uploads", &self.uploads)
             .field("connections", &self.connections)
             .field("behind_tls_proxy", &self.behind_tls_proxy)
+            .field("departments", &self.departments)
             .finish_non_exhaustive()
     }
 }

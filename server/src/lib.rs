@@ -22,6 +22,7 @@ pub mod admin;
 pub mod auth;
 pub mod backends;
 pub mod config;
+pub mod console;
 pub mod error;
 mod extract;
 pub mod grids;

@@ -267,6 +267,7 @@ pub async fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, Se
 /// Opens the data folder and assembles the router with its state and layers. Blocking.
 pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
     config.catalog.check().map_err(ServerError::Invalid)?;
+    config.check_departments().map_err(ServerError::Invalid)?;
     let store = open_store(&config.storage)?;
     let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
@@ -300,9 +301,15 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         instance: instance.into(),
         request_timeout: config.request_timeout,
         metrics: Arc::new(Metrics::default()),
+        departments: Arc::new(gridline_protocol::wire::Departments {
+            departments: config.departments.clone(),
+        }),
     };
     Ok((
-        middleware::wrap(routes::router(state.clone()), config.request_timeout),
+        middleware::wrap(
+            routes::router(state.clone()).merge(crate::console::router()),
+            config.request_timeout,
+        ),
         state,
     ))
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use gridline_protocol::Catalog;
-use gridline_protocol::wire::Limits;
+use gridline_protocol::wire::{Departments, Limits};
 use sha2::{Digest, Sha256};
 
 use crate::account::hex;
@@ -50,6 +50,8 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// Counters and histograms served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// `GET /v1/departments`.
+    pub departments: Arc<Departments>,
 }
 
 /// A document served with an `ETag`.

@@ -13,6 +13,10 @@ pub const CATALOG: &str = "/v1/catalog";
 pub const GRIDS: &str = "/v1/grids";
 /// `GET`: the server's [`Limits`](super::Limits).
 pub const LIMITS: &str = "/v1/limits";
+/// `GET`: the caller's [`Account`](super::Account): name, role, grids.
+pub const ME: &str = "/v1/me";
+/// `GET`: the [`Departments`](super::Departments) tickets can be dispatched to.
+pub const DEPARTMENTS: &str = "/v1/departments";
 /// `POST`: a [`BatchRequest`](super::BatchRequest), answered with a [`BatchResponse`](super::BatchResponse).
 pub const REPORTS_BATCH: &str = "/v1/reports:batch";
 /// `GET`: a [`ChangesPage`](super::ChangesPage) after `?cursor=`.

@@ -1,5 +1,6 @@
 //! The HTTP surface of protocol v1: one module per resource, assembled into one router here.
 
+mod account;
 mod catalog;
 mod changes;
 mod media;
@@ -23,6 +24,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::CATALOG),
     ("get", paths::GRIDS),
     ("get", paths::LIMITS),
+    ("get", paths::ME),
+    ("get", paths::DEPARTMENTS),
     ("post", paths::REPORTS_BATCH),
     ("head", paths::MEDIA_TEMPLATE),
     ("patch", paths::MEDIA_TEMPLATE),
@@ -42,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::CATALOG, get(catalog::catalog))
         .route(paths::GRIDS, get(catalog::grids))
         .route(paths::LIMITS, get(catalog::limits))
+        .route(paths::ME, get(account::me))
+        .route(paths::DEPARTMENTS, get(account::departments))
         .route(paths::REPORTS_BATCH, post(reports::batch))
         .route(
             paths::MEDIA_TEMPLATE,
