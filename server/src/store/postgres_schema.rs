@@ -169,7 +169,7 @@ pub fn migrate(client: &mut Client) -> Result<i64, StoreError> {
     )?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('id_key', $1) ON CONFLICT (key) DO NOTHING",
-        &[&rand::random::<i64>().max(1)],
+        &[&rand::random_range(1..=i64::MAX)],
     )?;
     let key: i64 = tx
         .query_one("SELECT value FROM meta WHERE key = 'id_key'", &[])?

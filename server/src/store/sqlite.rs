@@ -117,7 +117,7 @@ fn id_codec(conn: &mut Connection) -> Result<IdCodec, StoreError> {
             let key = if has_tickets {
                 0
             } else {
-                rand::random::<i64>().max(1)
+                rand::random_range(1..=i64::MAX)
             };
             tx.execute("INSERT INTO meta (key, value) VALUES ('id_key', ?1)", [key])?;
             key
@@ -810,6 +810,12 @@ mod tests {
             "a new district's first ticket does not say it is the first"
         );
         assert_eq!(fresh.ids().parse_ticket_id(&id), Some(1));
+        let other = SqliteStore::open(&dir.path().join("other.db")).unwrap();
+        assert_ne!(
+            other.ids().ticket_id(1),
+            id,
+            "every district has a key of its own (a key shared by all would make ids countable)"
+        );
         drop(fresh);
         let again = SqliteStore::open(&dir.path().join("new.db")).unwrap();
         assert_eq!(again.ids().ticket_id(1), id, "the key is kept");
