@@ -47,7 +47,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         let hash = token_hash(token);
         let store = state.store.clone();
-        let found = crate::state::blocking(move || store.user_by_token(&hash)).await??;
+        let found = crate::task::blocking(move || store.user_by_token(&hash)).await??;
         let Some((user, expires_at)) = found else {
             return Err(failed(unauthorized(ErrorCode::Unauthorized, "unknown token")).await);
         };

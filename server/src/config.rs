@@ -9,7 +9,6 @@ use gridline_protocol::wire::{Limits, TriageAction};
 
 use crate::grids::{LocatorFactory, rtree_locator_factory};
 use crate::listen::ConnectionPolicy;
-use crate::rate_limit::RateLimit;
 
 /// Everything [`Server::start`](crate::Server::start) needs. Build with [`Config::new`] and
 /// adjust fields.
@@ -44,6 +43,25 @@ pub struct Config {
     /// Departments tickets are dispatched to, published at `GET /v1/departments` (the
     /// console offers them as a list). Empty: the server names none and clients ask for text.
     pub departments: Vec<String>,
+}
+
+/// Sustained rate and burst allowed per token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Requests per second refilled.
+    pub per_second: f64,
+    /// Bucket size: requests allowed back to back.
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    /// 1,000 requests/s with bursts of 10,000: generous enough for benchmarks and tests.
+    fn default() -> Self {
+        Self {
+            per_second: 1000.0,
+            burst: 10_000,
+        }
+    }
 }
 
 /// How many reports one account may file per rolling window.

@@ -35,13 +35,14 @@ mod routes;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod task;
 pub mod testing;
 
 pub use account::Role;
 pub use config::Config;
+pub use config::RateLimit;
 pub use error::ServerError;
 pub use grids::{GridLocator, LocatorFactory};
-pub use rate_limit::RateLimit;
 pub use routes::ROUTES;
 pub use routes::reports::{Admission, admit_batch};
 pub use server::{BoundServer, RunningServer, Server, serve_until_signal};

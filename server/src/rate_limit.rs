@@ -18,28 +18,10 @@ use std::time::{Duration, Instant};
 use gridline_protocol::Timestamp;
 use gridline_protocol::wire::ErrorCode;
 
+use crate::config::RateLimit;
 use crate::error::ApiError;
-use crate::state::blocking;
 use crate::store::Store;
-
-/// Sustained rate and burst allowed per token.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    /// Requests per second refilled.
-    pub per_second: f64,
-    /// Bucket size: requests allowed back to back.
-    pub burst: u32,
-}
-
-impl Default for RateLimit {
-    /// 1,000 requests/s with bursts of 10,000: generous enough for benchmarks and tests.
-    fn default() -> Self {
-        Self {
-            per_second: 1000.0,
-            burst: 10_000,
-        }
-    }
-}
+use crate::task::blocking;
 
 /// One user's bucket.
 #[derive(Debug, Clone, Copy)]

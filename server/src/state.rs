@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use crate::account::hex;
 use crate::config::{UploadPolicy, WriteQuota};
-use crate::error::ApiError;
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::media::{MediaStore, UploadLocks};
 use crate::metrics::Metrics;
@@ -137,16 +136,4 @@ impl GridCache {
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
         Ok(snapshot)
     }
-}
-
-/// Runs blocking work (SQLite, hashing, file I/O) off the async workers; a panic inside becomes
-/// `500 internal` instead of taking the connection down.
-pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))
 }

@@ -348,4 +348,27 @@ fn city_instances_agree() {
         followed, full,
         "the live reader skipped or repeated nothing"
     );
+
+    // Limits hold across instances: failed authentications from one address (burst 100, 5/s)
+    // are counted in the shared database, alternating between the instances. The address is
+    // refused after about 100 of them, where per-instance counting would allow about 200.
+    let mut refused_at = None;
+    for i in 0..300 {
+        let status = http
+            .get(format!("{}/v1/limits", bases[i % 2]))
+            .bearer_auth(format!("glt_{i:064x}"))
+            .send()
+            .unwrap()
+            .status();
+        if status == 429 {
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(status, 401);
+    }
+    let refused_at = refused_at.expect("the address was refused at all");
+    assert!(
+        (100..150).contains(&refused_at),
+        "refused after {refused_at} failures across both instances"
+    );
 }

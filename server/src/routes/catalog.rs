@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::if_none_match;
-use crate::state::{AppState, Published, blocking};
+use crate::state::{AppState, Published};
+use crate::task::blocking;
 
 /// `GET /healthz`: 200 when the database answers, no authentication.
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -8,7 +8,8 @@ use gridline_protocol::wire::{ChangesPage, ChangesQuery};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::query;
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
+use crate::task::blocking;
 
 /// The handler. An empty or absent cursor starts from the beginning.
 pub async fn changes(

@@ -18,8 +18,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::require_content_type;
 use crate::media::Finished;
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
 use crate::store::{MediaClaim, UploadStart};
+use crate::task::blocking;
 
 fn check_name(sha256: &str) -> Result<(), ApiError> {
     if is_sha256_hex(sha256) {

@@ -17,7 +17,8 @@ use crate::account::Role;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::metrics::Gauges;
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
+use crate::task::blocking;
 
 /// `GET /readyz`: 200 when this instance's database and photo store both answer, else 503
 /// with which one did not (details go to the log, not to the unauthenticated caller).

@@ -20,8 +20,9 @@ use crate::account::User;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, Encoding};
-use crate::state::{AppState, GridSnapshot, blocking};
+use crate::state::{AppState, GridSnapshot};
 use crate::store::Submission;
+use crate::task::blocking;
 
 /// The envelope, with reports kept as unparsed JSON text so each can fail on its own (a
 /// number out of range in one report must not fail its neighbours).

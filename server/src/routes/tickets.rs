@@ -13,8 +13,9 @@ use gridline_protocol::wire::{ErrorCode, Ticket, TicketPage, TicketQuery, Triage
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{self, query};
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
 use crate::store::{ActionOutcome, TicketFilter};
+use crate::task::blocking;
 
 /// `GET /v1/tickets`.
 pub async fn list(
