@@ -17,13 +17,12 @@ use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
 use crate::store::{ListCursor, ListFilter, NewPhoto, OrphanFiles, QueuedTriage, ReportRow, Store};
-use crate::sync::engine::SyncContext;
 use crate::sync::lease::SyncLease;
 use crate::sync::status::Observers;
 use crate::sync::triage::TriageSummary;
 use crate::sync::{
-    CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,
-    SyncProgress, SyncStatus, SyncSummary,
+    CancelToken, Change, ClientObserver, Device, ObserverId, SyncContext, SyncObserver,
+    SyncOptions, SyncPhase, SyncProgress, SyncStatus, SyncSummary,
 };
 use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction};
 
@@ -258,7 +257,7 @@ impl Client {
 
     /// When the platform scheduler should run sync again (after retryable failures), if at all.
     pub fn next_retry_at(&self) -> Result<Option<Timestamp>, GridlineError> {
-        crate::sync::engine::next_retry_at(self)
+        crate::sync::engine::next_retry_at(&self.store())
     }
 
     /// Installs grid polygons (GeoJSON in `crs`), after validating them all; a bad file never
@@ -640,6 +639,30 @@ impl Client {
     /// Runs SQLite's integrity check on the store.
     pub fn integrity_check(&self) -> Result<(), GridlineError> {
         Ok(self.store().integrity_check()?)
+    }
+}
+
+/// What the sync engine and triage need of the client: the store, the clock, the media folder
+/// and the installers (so they depend on this trait, not on `Client`).
+impl Device for Client {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        Client::store(self)
+    }
+
+    fn now(&self) -> Timestamp {
+        Client::now(self)
+    }
+
+    fn media_dir(&self) -> PathBuf {
+        Client::media_dir(self)
+    }
+
+    fn install_catalog(&self, json: &str) -> Result<(), GridlineError> {
+        Client::install_catalog(self, json)
+    }
+
+    fn install_grids(&self, geojson: &str) -> Result<String, GridlineError> {
+        Client::install_grids(self, geojson, CoordSystem::Wgs84)
     }
 }
 

@@ -147,3 +147,22 @@ pub struct Counts {
     /// Refused by the server and waiting for the rider.
     pub rejected: u64,
 }
+
+/// What a per-item batch result does to the local report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemTransition {
+    /// The server holds it as this ticket (new or already).
+    Accepted {
+        /// The ticket id.
+        ticket_id: String,
+        /// True when the server had it already (a resend after a lost answer).
+        already: bool,
+    },
+    /// Parked with the server's reason, for the rider to fix; never resent blindly.
+    Parked {
+        /// The field at fault, when named.
+        field: Option<String>,
+        /// Why.
+        reason: String,
+    },
+}

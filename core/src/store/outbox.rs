@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::ReportState;
-use crate::sync::policy::ItemTransition;
+use crate::model::{ItemTransition, ReportState};
 
 /// Settings key of the changes cursor.
 pub const CURSOR_KEY: &str = "sync.cursor";

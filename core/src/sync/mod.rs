@@ -6,6 +6,11 @@
 //! - `engine`: the driver that carries the decisions out against the store.
 //! - `lease`: one sync at a time per database, across threads and processes.
 //! - `status`: the observable sync status and data-change notifications.
+//! - `triage`: the supervisor's worklist and triage decisions.
+//!
+//! The engine and triage work on a [`Device`] (the store, the clock, the media folder and the
+//! catalog/grid installers) and a [`SyncContext`] (the server, the transport, the tokens); they
+//! know nothing else of [`crate::Client`], which implements [`Device`] and drives them.
 //!
 //! Exactly-once rests on two facts: a report's id is born on the device and the server answers
 //! the same id with the same ticket; and every local state change is one transaction, so a
@@ -18,15 +23,45 @@ pub mod policy;
 pub mod status;
 pub mod triage;
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use gridline_protocol::Timestamp;
 use serde::Serialize;
 
+use crate::error::GridlineError;
+use crate::store::Store;
+use crate::transport::{HttpTransport, TokenProvider};
+
 pub use policy::Backoff;
 pub use status::{Change, ClientObserver, ObserverId, SyncStatus};
+
+/// Where and how to sync: the server, and the host's transport and token provider.
+#[derive(Clone)]
+pub struct SyncContext {
+    /// Base URL of the grid server (`https://...`, or `http://` to loopback).
+    pub server_url: String,
+    /// How requests are sent.
+    pub transport: Arc<dyn HttpTransport>,
+    /// Where bearer tokens come from.
+    pub tokens: Arc<dyn TokenProvider>,
+}
+
+/// The device side of a sync: what the engine records into and reads from.
+pub trait Device {
+    /// The store, locked for one transaction (or a few, never across a request).
+    fn store(&self) -> MutexGuard<'_, Store>;
+    /// The current time by the device's clock.
+    fn now(&self) -> Timestamp;
+    /// The folder that holds processed photos.
+    fn media_dir(&self) -> PathBuf;
+    /// Checks and installs a catalog fetched from the server (the old one stays if it is bad).
+    fn install_catalog(&self, json: &str) -> Result<(), GridlineError>;
+    /// Checks and installs grids fetched from the server (WGS-84 GeoJSON); returns their version.
+    fn install_grids(&self, geojson: &str) -> Result<String, GridlineError>;
+}
 
 /// Stops a running sync at its next safe point (between requests); cloning shares the flag.
 #[derive(Debug, Clone, Default)]

@@ -9,8 +9,7 @@ use gridline_protocol::wire::{ErrorCode, TicketQuery, TriageAction};
 use serde::Serialize;
 
 use super::api::{CallError, ServerApi};
-use super::engine::SyncContext;
-use crate::client::Client;
+use super::{Device, SyncContext};
 use crate::error::GridlineError;
 use crate::store::TriageState;
 use crate::transport::check_server_url;
@@ -61,7 +60,7 @@ fn network(e: CallError) -> GridlineError {
 
 /// Pulls every ticket matching `query` (all pages) into the worklist; returns how many.
 pub fn refresh_worklist(
-    client: &Client,
+    device: &dyn Device,
     ctx: &SyncContext,
     query: &TicketQuery,
 ) -> Result<u64, GridlineError> {
@@ -90,7 +89,7 @@ pub fn refresh_worklist(
             }
         }
         total += page.tickets.len() as u64;
-        client.store().upsert_tickets(&page.tickets, client.now())?;
+        device.store().upsert_tickets(&page.tickets, device.now())?;
         match next {
             Some(next) => query.cursor = Some(next),
             None => return Ok(total),
@@ -101,12 +100,12 @@ pub fn refresh_worklist(
 /// Queues `action` on a worklist ticket, checked against the ticket's status as the device
 /// knows it. Returns the queue sequence number.
 pub fn queue_triage(
-    client: &Client,
+    device: &dyn Device,
     ticket_id: &str,
     action: TriageAction,
 ) -> Result<i64, GridlineError> {
     let ticket =
-        client
+        device
             .store()
             .worklist_ticket(ticket_id)?
             .ok_or_else(|| GridlineError::NotFound {
@@ -118,18 +117,18 @@ pub fn queue_triage(
         .map_err(|e| GridlineError::Conflict {
             reason: e.to_string(),
         })?;
-    let seq = client
+    let seq = device
         .store()
-        .queue_triage(ticket_id, ticket.version, &action, client.now())?;
+        .queue_triage(ticket_id, ticket.version, &action, device.now())?;
     Ok(seq)
 }
 
 /// Sends queued triage actions in order. Network trouble stops the run with the rest still
 /// queued; auth failures are errors.
-pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut summary = TriageSummary::default();
-    let queued = client.store().triage_actions(Some(TriageState::Queued))?;
+    let queued = device.store().triage_actions(Some(TriageState::Queued))?;
     // Actions queued one after another on the same ticket chain their versions.
     let mut advanced: std::collections::HashMap<String, (u64, u64)> = Default::default();
     for (i, item) in queued.iter().enumerate() {
@@ -140,12 +139,12 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
         match api.ticket_action(&item.ticket_id, base, &item.action) {
             Ok(ticket) => {
                 advanced.insert(item.ticket_id.clone(), (item.base_version, ticket.version));
-                client.store().finish_triage(
+                device.store().finish_triage(
                     item.seq,
                     TriageState::Sent,
                     None,
                     Some(&ticket),
-                    client.now(),
+                    device.now(),
                 )?;
                 summary.applied += 1;
             }
@@ -164,9 +163,9 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                     TriageState::Failed
                 };
                 let why = body.as_ref().map_or(reason, |b| b.message.clone());
-                client
+                device
                     .store()
-                    .finish_triage(item.seq, state, Some(&why), ticket, client.now())?;
+                    .finish_triage(item.seq, state, Some(&why), ticket, device.now())?;
                 if stale {
                     summary.conflicts += 1
                 } else {
@@ -178,12 +177,12 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                 body: Some(body), ..
             }) => {
                 let why = body.message;
-                client.store().finish_triage(
+                device.store().finish_triage(
                     item.seq,
                     TriageState::Failed,
                     Some(&why),
                     None,
-                    client.now(),
+                    device.now(),
                 )?;
                 summary.failed += 1;
                 summary.last_error = Some(why);
