@@ -3,10 +3,10 @@
 //! interceptors apply), and a log sink. Each adapter turns the app's failures into the core's,
 //! so an exception thrown in Kotlin ends as a typed error, never a crash.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Duration;
 
+use gridline_core::GridlineError;
 use gridline_core::transport as core;
 use uniffi::UnexpectedUniFFICallbackError;
 
@@ -150,23 +150,7 @@ impl core::HttpTransport for ForeignTransport {
             max_response_bytes: i64::try_from(r.max_response_bytes).unwrap_or(i64::MAX),
         };
         match self.0.send(request) {
-            Ok(resp) => Ok(core::HttpResponse {
-                status: u16::try_from(resp.status)
-                    .ok()
-                    .filter(|s| (100..=999).contains(s))
-                    .ok_or_else(|| {
-                        core::TransportError::Connection(format!(
-                            "the app's HTTP transport returned status {}",
-                            resp.status
-                        ))
-                    })?,
-                headers: resp
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                    .collect::<BTreeMap<_, _>>(),
-                body: resp.body,
-            }),
+            Ok(a) => core::HttpResponse::from_host(a.status, a.headers, a.body),
             Err(TransportError::Connection { reason }) => {
                 Err(core::TransportError::Connection(reason))
             }
@@ -227,7 +211,28 @@ pub fn set_log_sink(sink: Arc<dyn LogSink>, level: LogLevel) {
     });
 }
 
-/// Timeout conversion shared by the adapters.
-pub(crate) fn millis(ms: u64) -> Duration {
-    Duration::from_millis(ms)
+/// Whether this library carries the built-in HTTPS transport (reqwest + rustls) that
+/// `set_server` uses when the app passes none. The Android and iOS release libraries do not
+/// (docs/size.md): there the app passes its HTTP stack, and the Kotlin SDK passes OkHttp itself.
+#[uniffi::export]
+pub fn has_builtin_transport() -> bool {
+    cfg!(feature = "builtin-transport")
+}
+
+/// The built-in transport, or why there is none.
+pub(crate) fn builtin_transport() -> Result<Arc<dyn core::HttpTransport>, GridlineError> {
+    #[cfg(feature = "builtin-transport")]
+    return match core::DefaultTransport::new() {
+        Ok(t) => Ok(Arc::new(t)),
+        Err(e) => Err(GridlineError::Network {
+            reason: e.to_string(),
+            retryable: false,
+        }),
+    };
+    #[cfg(not(feature = "builtin-transport"))]
+    Err(GridlineError::Validation {
+        field: "transport".into(),
+        reason: "this library has no built-in HTTP transport: pass the app's (OkHttp, URLSession)"
+            .into(),
+    })
 }

@@ -67,6 +67,7 @@ pub const NEARBY_RADIUS_M: f64 = 50.0;
 
 /// A report near a draft that may describe the same problem.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NearbyReport {
     /// The report's id (local reports) or the ticket's report id (worklist tickets).
     pub report_id: Uuid,
@@ -77,7 +78,7 @@ pub struct NearbyReport {
     /// Local outbox state, for the device's own reports.
     pub state: Option<ReportState>,
     /// The ticket's status, when known.
-    pub ticket_status: Option<String>,
+    pub ticket_status: Option<TicketStatus>,
     /// When it was filed.
     pub created_at: Timestamp,
     /// Its note.
@@ -342,7 +343,7 @@ impl Client {
                     ticket_id: r.ticket_id.clone(),
                     distance_m: d,
                     state: Some(r.state),
-                    ticket_status: r.ticket_status.clone(),
+                    ticket_status: r.ticket_status,
                     created_at: r.created_at,
                     note: r.note.clone(),
                 })
@@ -357,7 +358,7 @@ impl Client {
                     ticket_id: Some(t.id.clone()),
                     distance_m: d,
                     state: None,
-                    ticket_status: Some(t.status.as_str().to_string()),
+                    ticket_status: Some(t.status),
                     created_at: t.created_at,
                     note: t.note.clone(),
                 });
@@ -372,7 +373,7 @@ impl Client {
         &self,
         ctx: &SyncContext,
         query: &TicketQuery,
-    ) -> Result<u64, GridlineError> {
+    ) -> Result<i64, GridlineError> {
         let n = crate::sync::triage::refresh_worklist(self, ctx, query)?;
         self.changed(Change::Worklist);
         Ok(n)
@@ -691,6 +692,22 @@ impl SyncObserver for StatusTracker<'_> {
             o.on_progress(progress);
         }
     }
+}
+
+/// Converts a point between WGS-84, GCJ-02 and BD-09 ([`geo::convert`]), with the public error.
+pub fn convert_point(
+    lon: f64,
+    lat: f64,
+    from: CoordSystem,
+    to: CoordSystem,
+) -> Result<(f64, f64), GridlineError> {
+    geo::convert(lon, lat, from, to).map_err(|e| match e {
+        GeoError::InvalidPoint(f) => f.into(),
+        other => GridlineError::Validation {
+            field: "point".into(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// Maps a geo error to the public error: bad input names its feature or field.

@@ -11,12 +11,17 @@
 
 pub mod client;
 pub mod error;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 pub mod geo;
 pub mod model;
 pub mod photo;
 pub mod store;
 pub mod sync;
 pub mod transport;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub use client::{Client, ClientConfig, Clock};
 pub use error::{Error, GridlineError};
@@ -25,7 +30,7 @@ pub use store::{ListCursor, ListFilter, ReportRow};
 pub use sync::engine::SyncContext;
 pub use sync::{
     CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,
-    SyncProgress, SyncStatus, SyncSummary,
+    SyncProgress, SyncSettings, SyncStatus, SyncSummary,
 };
 
 #[cfg(test)]

@@ -42,6 +42,11 @@ pub(crate) fn protocol_error(reason: impl std::fmt::Display) -> GridlineError {
     }
 }
 
+/// A byte count as the summary's signed integer (saturating; photos never get near).
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The end of a call that was retried as long as the run allows.
 enum Attempt<T> {
     /// The server answered.
@@ -114,7 +119,7 @@ pub fn sync(
 }
 
 impl<'a> Run<'a> {
-    fn progress(&self, phase: SyncPhase, done: u64, total: u64) {
+    fn progress(&self, phase: SyncPhase, done: i64, total: i64) {
         if let Some(o) = self.observer {
             o.on_progress(SyncProgress { phase, done, total });
         }
@@ -272,7 +277,7 @@ impl<'a> Run<'a> {
             .max(1);
         let max_bytes = usize::try_from(limits.max_request_bytes).unwrap_or(usize::MAX);
         let total = self.device.store().queued_count()?;
-        let mut done = 0u64;
+        let mut done = 0i64;
         self.progress(SyncPhase::Reports, 0, total);
         loop {
             if self.cancelled() {
@@ -329,7 +334,7 @@ impl<'a> Run<'a> {
                     }
                     let now = self.device.now();
                     self.device.store().apply_results(&transitions, now)?;
-                    done += transitions.len() as u64;
+                    done += transitions.len() as i64;
                     self.progress(SyncPhase::Reports, done, total);
                     if !unanswered.is_empty() {
                         self.device.store().requeue(
@@ -386,7 +391,7 @@ impl<'a> Run<'a> {
                 }) if body.code != ErrorCode::Unknown => {
                     let parked = ids.len() == 1;
                     self.isolate(&ids, &mut max_items, body.field, reason, true)?;
-                    done += u64::from(parked);
+                    done += i64::from(parked);
                 }
                 Err(CallError::Permanent {
                     status: status @ (400 | 415 | 422),
@@ -454,8 +459,8 @@ impl<'a> Run<'a> {
 
     fn photos(&mut self) -> Result<(), GridlineError> {
         let pending = self.device.store().photos_to_upload()?;
-        let total: u64 = pending.iter().map(|p| p.bytes).sum();
-        let mut sent_total = 0u64;
+        let total = signed(pending.iter().map(|p| p.bytes).sum());
+        let mut sent_total = 0i64;
         self.progress(SyncPhase::Photos, 0, total);
         let media = self.device.media_dir();
         'photos: for photo in pending {
@@ -511,8 +516,8 @@ impl<'a> Run<'a> {
                                 continue 'photos;
                             }
                             let sent = state.offset.saturating_sub(offset);
-                            self.summary.photo_bytes += sent;
-                            sent_total += sent;
+                            self.summary.photo_bytes += signed(sent);
+                            sent_total += signed(sent);
                             self.progress(SyncPhase::Photos, sent_total, total);
                             if state.is_complete(len) {
                                 // Marked and counted at the top of the loop.
@@ -607,7 +612,7 @@ impl<'a> Run<'a> {
                 .device
                 .store()
                 .apply_changes(&page.changes, &page.next_cursor)?;
-            self.summary.changes += n as u64;
+            self.summary.changes += n as i64;
             self.progress(SyncPhase::Changes, self.summary.changes, 0);
             if !page.has_more || page.changes.is_empty() {
                 return Ok(());

@@ -16,15 +16,16 @@ use crate::transport::check_server_url;
 
 /// What sending queued triage actions achieved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TriageSummary {
     /// Actions the server applied.
-    pub applied: u64,
+    pub applied: i64,
     /// Actions refused because the ticket had changed (the worklist now shows the server's copy).
-    pub conflicts: u64,
+    pub conflicts: i64,
     /// Actions refused for good (invalid for the ticket's state, out of the supervisor's grids).
-    pub failed: u64,
+    pub failed: i64,
     /// Actions still queued (network trouble); send again later.
-    pub remaining: u64,
+    pub remaining: i64,
     /// The last problem met.
     pub last_error: Option<String>,
 }
@@ -63,10 +64,10 @@ pub fn refresh_worklist(
     device: &dyn Device,
     ctx: &SyncContext,
     query: &TicketQuery,
-) -> Result<u64, GridlineError> {
+) -> Result<i64, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut query = query.clone();
-    let mut total = 0u64;
+    let mut total = 0i64;
     let mut seen = std::collections::HashSet::new();
     loop {
         let page = api.tickets(&query).map_err(network)?;
@@ -88,7 +89,7 @@ pub fn refresh_worklist(
                 ));
             }
         }
-        total += page.tickets.len() as u64;
+        total += page.tickets.len() as i64;
         device.store().upsert_tickets(&page.tickets, device.now())?;
         match next {
             Some(next) => query.cursor = Some(next),
@@ -132,13 +133,15 @@ pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSumma
     // Actions queued one after another on the same ticket chain their versions.
     let mut advanced: std::collections::HashMap<String, (u64, u64)> = Default::default();
     for (i, item) in queued.iter().enumerate() {
+        // Stored as SQLite's signed integer; a ticket version is never negative.
+        let queued_at = u64::try_from(item.base_version).unwrap_or(0);
         let base = match advanced.get(&item.ticket_id) {
-            Some(&(from, to)) if item.base_version == from => to,
-            _ => item.base_version,
+            Some(&(from, to)) if queued_at == from => to,
+            _ => queued_at,
         };
         match api.ticket_action(&item.ticket_id, base, &item.action) {
             Ok(ticket) => {
-                advanced.insert(item.ticket_id.clone(), (item.base_version, ticket.version));
+                advanced.insert(item.ticket_id.clone(), (queued_at, ticket.version));
                 device.store().finish_triage(
                     item.seq,
                     TriageState::Sent,
@@ -194,7 +197,7 @@ pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSumma
             | Err(CallError::Permanent {
                 body: None, reason, ..
             }) => {
-                summary.remaining = (queued.len() - i) as u64;
+                summary.remaining = (queued.len() - i) as i64;
                 summary.last_error = Some(reason);
                 return Ok(summary);
             }

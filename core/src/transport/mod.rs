@@ -37,6 +37,32 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// An answer from the host's HTTP stack: header names lowercased, a status that is no HTTP
+    /// status refused as a failed exchange.
+    pub fn from_host(
+        status: i32,
+        headers: impl IntoIterator<Item = (String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Self, TransportError> {
+        let status = u16::try_from(status)
+            .ok()
+            .filter(|s| (100..=999).contains(s))
+            .ok_or_else(|| {
+                TransportError::Connection(format!(
+                    "the app's HTTP transport returned status {status}"
+                ))
+            })?;
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// A header's value by lowercase name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
