@@ -113,7 +113,7 @@ impl GridlineClient {
         gridline_core::transport::check_server_url(&server.url)?;
         let transport: Arc<dyn gridline_core::transport::HttpTransport> = match server.transport {
             Some(t) => Arc::new(ForeignTransport(t)),
-            None => crate::foreign::builtin_transport()?,
+            None => gridline_core::transport::builtin()?,
         };
         let tokens = Arc::new(ForeignTokens(server.tokens));
         let ctx = core::SyncContext {

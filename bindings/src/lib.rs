@@ -6,7 +6,8 @@
 //! wrappers run it on a background dispatcher / task and expose `suspend` and `async`.
 //!
 //! - [`client::GridlineClient`]: the long-lived object (store, catalog, sync, triage).
-//! - [`foreign`]: what the host app plugs in (token provider, HTTP transport, log sink).
+//! - [`foreign`]: what the host app plugs in (token provider, HTTP transport); the log sink is
+//!   the core's `logging` module.
 //! - [`supervisor`]: worklist tickets, whose foreign shape differs from the wire's.
 
 uniffi::setup_scaffolding!();

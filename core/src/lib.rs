@@ -5,7 +5,7 @@
 //! the sync engine. [`Client`] is the entry point; [`GridlineError`] the public error.
 //!
 //! Modules depend one way, bottom first (a test below checks every `crate::` path):
-//! `error` -> `model` -> `geo` -> `photo` -> `transport` -> `store` -> `sync` -> `client`.
+//! `error` -> `logging` -> `model` -> `geo` -> `photo` -> `transport` -> `store` -> `sync` -> `client`.
 //! The outbox's transitions are model types the store applies; the sync engine works on a
 //! [`sync::Device`] (store, clock, media folder, installers), which `Client` implements.
 
@@ -14,6 +14,7 @@ pub mod error;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
 pub mod geo;
+pub mod logging;
 pub mod model;
 pub mod photo;
 pub mod store;
@@ -40,8 +41,9 @@ mod layering {
     //! and triage see it only through [`crate::sync::Device`].
 
     /// Bottom first.
-    const ORDER: [&str; 8] = [
+    const ORDER: [&str; 9] = [
         "error",
+        "logging",
         "model",
         "geo",
         "photo",

@@ -124,6 +124,33 @@ mod default;
 #[cfg(feature = "builtin-transport")]
 pub use default::DefaultTransport;
 
+/// Whether this build carries the built-in HTTPS transport (the `builtin-transport` feature),
+/// which [`builtin`] returns. The Android and iOS release libraries do not (docs/size.md): there
+/// the app passes its HTTP stack, and the Kotlin SDK passes OkHttp itself.
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+pub fn has_builtin_transport() -> bool {
+    cfg!(feature = "builtin-transport")
+}
+
+/// The built-in transport, for an app that passes none; a `Validation` error on `transport`
+/// in a build without it.
+pub fn builtin() -> Result<std::sync::Arc<dyn HttpTransport>, crate::error::GridlineError> {
+    #[cfg(feature = "builtin-transport")]
+    return match DefaultTransport::new() {
+        Ok(t) => Ok(std::sync::Arc::new(t)),
+        Err(e) => Err(crate::error::GridlineError::Network {
+            reason: e.to_string(),
+            retryable: false,
+        }),
+    };
+    #[cfg(not(feature = "builtin-transport"))]
+    Err(crate::error::GridlineError::Validation {
+        field: "transport".into(),
+        reason: "this library has no built-in HTTP transport: pass the app's (OkHttp, URLSession)"
+            .into(),
+    })
+}
+
 /// Whether plain HTTP to `host` is acceptable: loopback only (tests, a server on the device's
 /// own machine). Everything else must be HTTPS.
 pub fn is_loopback_host(host: &str) -> bool {

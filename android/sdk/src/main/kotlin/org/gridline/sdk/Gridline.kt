@@ -52,7 +52,7 @@ import org.gridline.ffi.Ticket
 import org.gridline.protocol.TicketStatus
 import org.gridline.protocol.TriageAction
 import org.gridline.core.TriageSummary
-import org.gridline.ffi.hasBuiltinTransport
+import org.gridline.core.hasBuiltinTransport
 
 /**
  * Gridline on a rider's (or supervisor's) device: an offline outbox of reports with photos and

@@ -6,7 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import okhttp3.OkHttpClient
 import org.gridline.ffi.HttpRequest
-import org.gridline.ffi.LogLevel
+import org.gridline.core.LogLevel
 import org.gridline.ffi.TransportException
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
