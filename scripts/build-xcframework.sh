@@ -3,8 +3,8 @@
 #   1. the static library for iOS (device, simulator arm64 + x86_64) and macOS (arm64 + x86_64,
 #      so `swift test` runs on a Mac);
 #   2. the Swift bindings, generated from the library with the workspace's uniffi-bindgen, into
-#      ios/Sources/GridlineFFI/generated (the package's GridlineFFI target);
-#   3. ios/build/GridlineFFI.xcframework with header + modulemap.
+#      ios/Sources/GridlineFFI/generated (the package's GridlineFFI target: one file per crate);
+#   3. ios/build/GridlineFFI.xcframework with the three headers under one modulemap.
 # With `--release VERSION URL_PREFIX` it also zips the XCFramework, computes its SwiftPM checksum
 # and writes url + checksum into ios/Package.swift; commit that and the generated sources on the
 # release tag, upload the zip to URL_PREFIX/VERSION/GridlineFFI.xcframework.zip.
@@ -46,9 +46,19 @@ rm -rf "$out" "$gen"
 mkdir -p "$out/headers" "$out/sim" "$out/macos" "$gen"
 target/debug/uniffi-bindgen generate --library target/aarch64-apple-ios/release/libgridline_ffi.a \
   --language swift --out-dir "$out/bindings"
-cp "$out/bindings/GridlineFFI.swift" "$gen/"
-cp "$out/bindings/GridlineFFIFFI.h" "$out/headers/"
-cp "$out/bindings/GridlineFFIFFI.modulemap" "$out/headers/module.modulemap"
+# One Swift file per crate (gridline-ffi, gridline-core, gridline-protocol), all in the GridlineFFI
+# target; one C module GridlineFFIFFI over the three headers (their shared declarations are
+# guarded, so they are declared once).
+cp "$out"/bindings/Gridline{FFI,Core,Protocol}.swift "$gen/"
+cp "$out"/bindings/Gridline{FFIFFI,CoreFFI,ProtocolFFI}.h "$out/headers/"
+cat > "$out/headers/module.modulemap" <<'MAP'
+module GridlineFFIFFI {
+    header "GridlineFFIFFI.h"
+    header "GridlineCoreFFI.h"
+    header "GridlineProtocolFFI.h"
+    export *
+}
+MAP
 
 lipo -create target/aarch64-apple-ios-sim/release/libgridline_ffi.a target/x86_64-apple-ios/release/libgridline_ffi.a \
   -output "$out/sim/libgridline_ffi.a"
@@ -59,7 +69,7 @@ xcodebuild -create-xcframework \
   -library "$out/sim/libgridline_ffi.a" -headers "$out/headers" \
   -library "$out/macos/libgridline_ffi.a" -headers "$out/headers" \
   -output "$out/GridlineFFI.xcframework"
-echo "built $out/GridlineFFI.xcframework and $gen/GridlineFFI.swift; now: cd ios && swift build"
+echo "built $out/GridlineFFI.xcframework and the bindings in $gen; now: cd ios && swift build"
 
 if [ -n "$release_version" ]; then
   (cd "$out" && rm -f GridlineFFI.xcframework.zip && zip -qry GridlineFFI.xcframework.zip GridlineFFI.xcframework)

@@ -1,11 +1,11 @@
 //! What the host app plugs in, as foreign traits (Kotlin interfaces, Swift protocols): its own
 //! login (token provider), its own HTTP stack (so its proxies, certificate pinning and
-//! interceptors apply), and a log sink. Each adapter turns the app's failures into the core's,
-//! so an exception thrown in Kotlin ends as a typed error, never a crash.
+//! interceptors apply); the log sink is the core's own (`gridline_core::logging`). Each adapter
+//! turns the app's failures into the core's, so an exception thrown in Kotlin ends as a typed
+//! error, never a crash.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use gridline_core::transport as core;
 use uniffi::UnexpectedUniFFICallbackError;
@@ -105,26 +105,6 @@ pub trait HttpTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// Log levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum LogLevel {
-    /// Something failed.
-    Error,
-    /// Something to look at.
-    Warn,
-    /// Normal operation.
-    Info,
-    /// Detail for debugging.
-    Debug,
-}
-
-/// Receives the core's log lines (route them to Logcat, OSLog, or the app's logger).
-#[uniffi::export(with_foreign)]
-pub trait LogSink: Send + Sync {
-    /// One log line.
-    fn log(&self, level: LogLevel, target: String, message: String);
-}
-
 /// Adapts the app's token provider to the core.
 pub(crate) struct ForeignTokens(pub Arc<dyn TokenProvider>);
 
@@ -150,23 +130,7 @@ impl core::HttpTransport for ForeignTransport {
             max_response_bytes: i64::try_from(r.max_response_bytes).unwrap_or(i64::MAX),
         };
         match self.0.send(request) {
-            Ok(resp) => Ok(core::HttpResponse {
-                status: u16::try_from(resp.status)
-                    .ok()
-                    .filter(|s| (100..=999).contains(s))
-                    .ok_or_else(|| {
-                        core::TransportError::Connection(format!(
-                            "the app's HTTP transport returned status {}",
-                            resp.status
-                        ))
-                    })?,
-                headers: resp
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                    .collect::<BTreeMap<_, _>>(),
-                body: resp.body,
-            }),
+            Ok(a) => core::HttpResponse::from_host(a.status, a.headers, a.body),
             Err(TransportError::Connection { reason }) => {
                 Err(core::TransportError::Connection(reason))
             }
@@ -174,60 +138,4 @@ impl core::HttpTransport for ForeignTransport {
             Err(TransportError::Refused { reason }) => Err(core::TransportError::Refused(reason)),
         }
     }
-}
-
-/// The one installed log sink (the `log` facade allows one logger per process).
-static SINK: OnceLock<RwLock<Option<Arc<dyn LogSink>>>> = OnceLock::new();
-
-struct SinkLogger;
-
-impl log::Log for SinkLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Debug
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        let Some(lock) = SINK.get() else { return };
-        let Some(sink) = lock.read().ok().and_then(|s| s.clone()) else {
-            return;
-        };
-        let level = match record.level() {
-            log::Level::Error => LogLevel::Error,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Debug | log::Level::Trace => LogLevel::Debug,
-        };
-        let (target, message) = (record.target().to_string(), record.args().to_string());
-        // A sink that fails (an exception escaping Kotlin or Swift) loses this line only: the
-        // code that logged must go on.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sink.log(level, target, message)
-        }));
-    }
-
-    fn flush(&self) {}
-}
-
-static LOGGER: SinkLogger = SinkLogger;
-
-/// Routes the core's log lines to `sink` (replacing any earlier sink); `Info` and above by default.
-#[uniffi::export]
-pub fn set_log_sink(sink: Arc<dyn LogSink>, level: LogLevel) {
-    let lock = SINK.get_or_init(|| RwLock::new(None));
-    if let Ok(mut slot) = lock.write() {
-        *slot = Some(sink);
-    }
-    // Fails only if another logger was installed first; then that one keeps receiving.
-    let _ = log::set_logger(&LOGGER);
-    log::set_max_level(match level {
-        LogLevel::Error => log::LevelFilter::Error,
-        LogLevel::Warn => log::LevelFilter::Warn,
-        LogLevel::Info => log::LevelFilter::Info,
-        LogLevel::Debug => log::LevelFilter::Debug,
-    });
-}
-
-/// Timeout conversion shared by the adapters.
-pub(crate) fn millis(ms: u64) -> Duration {
-    Duration::from_millis(ms)
 }

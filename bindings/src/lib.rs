@@ -1,26 +1,47 @@
 //! Gridline for Kotlin and Swift: the uniffi surface of `gridline-core`.
 //!
-//! A thin layer, one module per concept: it converts records and errors and forwards calls;
-//! every decision lives in the core, which is tested without any FFI. The surface is
-//! synchronous on purpose: the Kotlin and Swift wrappers run it on a background dispatcher /
-//! task and expose `suspend` functions and `async` methods.
+//! The records, enums, the error (`GridlineError`) and the observer traits are the core's and
+//! the protocol's own types, which derive their uniffi traits under the `uniffi` feature; this
+//! crate only wraps calls. The surface is synchronous on purpose: the Kotlin and Swift
+//! wrappers run it on a background dispatcher / task and expose `suspend` and `async`.
 //!
 //! - [`client::GridlineClient`]: the long-lived object (store, catalog, sync, triage).
-//! - [`foreign`]: what the host app plugs in (token provider, HTTP transport, log sink).
-//! - [`status`]: the observable sync status and data-change notifications.
-//! - [`error::GridlineError`]: the one error enum, with stable variants.
+//! - [`foreign`]: what the host app plugs in (token provider, HTTP transport); the log sink is
+//!   the core's `logging` module.
+//! - [`supervisor`]: worklist tickets, whose foreign shape differs from the wire's.
 
 uniffi::setup_scaffolding!();
 
-pub mod catalog;
 pub mod client;
-pub mod error;
 pub mod foreign;
-pub mod geo;
-pub mod report;
-pub mod status;
 pub mod supervisor;
-pub mod sync;
 
 pub use client::GridlineClient;
-pub use error::GridlineError;
+pub use gridline_core::GridlineError;
+use gridline_protocol::{CoordSystem, PhotoRef};
+use uuid::Uuid;
+
+// Ids and photo records cross as the core defines them (text; signed sizes).
+uniffi::use_remote_type!(gridline_core::Uuid);
+uniffi::use_remote_type!(gridline_core::PhotoRef);
+
+/// A longitude/latitude pair.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Coordinates {
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// Latitude in degrees.
+    pub lat: f64,
+}
+
+/// Converts a point between WGS-84, GCJ-02 (AMap, Tencent) and BD-09 (Baidu); exact inverse,
+/// identity outside China. Use it for a pin the rider moved on a Chinese map.
+#[uniffi::export]
+pub fn convert_coordinates(
+    point: Coordinates,
+    from: CoordSystem,
+    to: CoordSystem,
+) -> Result<Coordinates, GridlineError> {
+    let (lon, lat) = gridline_core::client::convert_point(point.lon, point.lat, from, to)?;
+    Ok(Coordinates { lon, lat })
+}

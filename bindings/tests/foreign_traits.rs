@@ -6,16 +6,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gridline_core::transport::{DefaultTransport, HttpTransport as _};
+use gridline_core::{DraftPatch, ReportState, SyncObserver, SyncProgress, SyncSettings};
 use gridline_ffi::GridlineError;
+use gridline_ffi::client::SyncHandle;
 use gridline_ffi::client::{ClientConfig, GridlineClient, ServerConfig};
 use gridline_ffi::foreign::{
     HttpRequest, HttpResponse, HttpTransport, TokenError, TokenProvider, TransportError,
 };
-use gridline_ffi::report::{
-    AttrValue, CoordSystem, DraftPatch, LocationFix, LocationProvider, ReportKind, ReportState,
+use gridline_protocol::{
+    AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
 };
-use gridline_ffi::sync::{SyncHandle, SyncProgress, SyncProgressListener, SyncSettings};
 use gridline_server::{Config, Role, Server, admin};
+use uuid::Uuid;
 
 struct Fixed(String);
 impl TokenProvider for Fixed {
@@ -73,7 +75,7 @@ impl HttpTransport for AppTransport {
 
 #[derive(Default)]
 struct Progress(Mutex<Vec<SyncProgress>>);
-impl SyncProgressListener for Progress {
+impl SyncObserver for Progress {
     fn on_progress(&self, p: SyncProgress) {
         self.0.lock().unwrap().push(p);
     }
@@ -91,10 +93,10 @@ fn open(dir: &std::path::Path, name: &str) -> Arc<GridlineClient> {
     .unwrap()
 }
 
-fn pothole(client: &GridlineClient, lat: f64) -> Result<String, GridlineError> {
+fn pothole(client: &GridlineClient, lat: f64) -> Result<Uuid, GridlineError> {
     let id = client.create_draft(ReportKind::RoadDamage)?.id;
     client.update_draft(
-        id.clone(),
+        id,
         DraftPatch {
             category: Some("pothole".into()),
             location: Some(LocationFix {
@@ -103,21 +105,15 @@ fn pothole(client: &GridlineClient, lat: f64) -> Result<String, GridlineError> {
                 accuracy_m: 5.0,
                 altitude_m: None,
                 provider: LocationProvider::Gps,
-                fix_time_ms: 1_764_300_000_000,
+                fix_time: Timestamp::from_millis(1_764_300_000_000),
                 mock: false,
                 source_crs: CoordSystem::Wgs84,
             }),
-            set_attributes: [(
-                "size".to_string(),
-                AttrValue::Text {
-                    value: "large".into(),
-                },
-            )]
-            .into(),
+            set_attributes: [("size".to_string(), AttrValue::Text("large".into()))].into(),
             ..Default::default()
         },
     )?;
-    client.submit(id.clone())?;
+    client.submit(id)?;
     Ok(id)
 }
 
@@ -227,13 +223,22 @@ fn hostile_input_through_the_surface_is_typed() {
         field(pothole(&client, f64::NAN).unwrap_err()),
         "location.lat"
     );
-    assert_eq!(field(client.get("not-a-uuid".into()).unwrap_err()), "id");
-    assert_eq!(field(client.submit("".into()).unwrap_err()), "id");
+    // An id arriving from Kotlin or Swift as text: refused as it is lifted, with the typed
+    // error uniffi hands back to the caller (it downcasts the lift error to the method's).
+    for text in ["not-a-uuid", "", "../outside.txt"] {
+        let lowered = <String as uniffi::Lower<gridline_ffi::UniFfiTag>>::lower(text.into());
+        let err = <Uuid as uniffi::Lift<gridline_ffi::UniFfiTag>>::try_lift(lowered).unwrap_err();
+        assert_eq!(
+            field(err.downcast::<GridlineError>().unwrap()),
+            "id",
+            "{text:?}"
+        );
+    }
     let bad = dir.path().join("bad.jpg");
     std::fs::write(&bad, b"\xFF\xD8\xFF garbage").unwrap();
     let draft = client.create_draft(ReportKind::Other).unwrap().id;
     assert!(matches!(
-        client.attach_photo(draft.clone(), bad.to_string_lossy().into()),
+        client.attach_photo(draft, bad.to_string_lossy().into()),
         Err(GridlineError::Photo { .. })
     ));
     assert!(client.get(draft).unwrap().photos.is_empty());

@@ -249,10 +249,10 @@ struct DemoSummary {
     server: String,
     reports_filed: u64,
     photos_filed: u64,
-    sent: u64,
-    already_accepted: u64,
-    photos_uploaded: u64,
-    triage_applied: u64,
+    sent: i64,
+    already_accepted: i64,
+    photos_uploaded: i64,
+    triage_applied: i64,
     statuses: BTreeMap<String, u64>,
     riders_in_step_with_server: bool,
 }
@@ -489,8 +489,8 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         for r in &reports {
             let status = r
                 .ticket_status
-                .clone()
-                .unwrap_or_else(|| r.state.as_str().to_string());
+                .map_or(r.state.as_str(), |s| s.as_str())
+                .to_string();
             *by_status.entry(status.clone()).or_default() += 1;
             *out.statuses.entry(status).or_default() += 1;
             in_step &= r.ticket_id.is_some();

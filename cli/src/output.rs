@@ -85,6 +85,7 @@ impl From<GridlineError> for CliError {
             GridlineError::Photo { .. } => Self::new("photo", None, message, 2),
             GridlineError::Busy { .. } => Self::new("busy", None, message, 75),
             GridlineError::Unsent { .. } => Self::new("unsent", None, message, 1),
+            GridlineError::Closed => Self::new("closed", None, message, 1),
         }
     }
 }

@@ -61,7 +61,7 @@ impl<'a> QueueRow<'a> {
             created_at: r.created_at.to_rfc3339(),
             submitted_at: r.submitted_at.map(|t| t.to_rfc3339()),
             ticket_id: r.ticket_id.as_deref(),
-            ticket_status: r.ticket_status.as_deref(),
+            ticket_status: r.ticket_status.map(|s| s.as_str()),
             rejection: r.rejection.as_ref(),
         }
     }
@@ -124,7 +124,7 @@ pub fn print_table(reports: &[LocalReport]) {
             .replace(['\n', '\r', '\t'], " ");
         let ticket = r
             .ticket_status
-            .as_deref()
+            .map(|s| s.as_str())
             .or(r.ticket_id.as_deref())
             .unwrap_or("-");
         println!(

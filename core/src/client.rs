@@ -17,13 +17,12 @@ use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
 use crate::store::{ListCursor, ListFilter, NewPhoto, OrphanFiles, QueuedTriage, ReportRow, Store};
-use crate::sync::engine::SyncContext;
 use crate::sync::lease::SyncLease;
 use crate::sync::status::Observers;
 use crate::sync::triage::TriageSummary;
 use crate::sync::{
-    CancelToken, Change, ClientObserver, ObserverId, SyncObserver, SyncOptions, SyncPhase,
-    SyncProgress, SyncStatus, SyncSummary,
+    CancelToken, Change, ClientObserver, Device, ObserverId, SyncContext, SyncObserver,
+    SyncOptions, SyncPhase, SyncProgress, SyncStatus, SyncSummary,
 };
 use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction};
 
@@ -68,6 +67,7 @@ pub const NEARBY_RADIUS_M: f64 = 50.0;
 
 /// A report near a draft that may describe the same problem.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NearbyReport {
     /// The report's id (local reports) or the ticket's report id (worklist tickets).
     pub report_id: Uuid,
@@ -78,7 +78,7 @@ pub struct NearbyReport {
     /// Local outbox state, for the device's own reports.
     pub state: Option<ReportState>,
     /// The ticket's status, when known.
-    pub ticket_status: Option<String>,
+    pub ticket_status: Option<TicketStatus>,
     /// When it was filed.
     pub created_at: Timestamp,
     /// Its note.
@@ -258,7 +258,7 @@ impl Client {
 
     /// When the platform scheduler should run sync again (after retryable failures), if at all.
     pub fn next_retry_at(&self) -> Result<Option<Timestamp>, GridlineError> {
-        crate::sync::engine::next_retry_at(self)
+        crate::sync::engine::next_retry_at(&self.store())
     }
 
     /// Installs grid polygons (GeoJSON in `crs`), after validating them all; a bad file never
@@ -343,7 +343,7 @@ impl Client {
                     ticket_id: r.ticket_id.clone(),
                     distance_m: d,
                     state: Some(r.state),
-                    ticket_status: r.ticket_status.clone(),
+                    ticket_status: r.ticket_status,
                     created_at: r.created_at,
                     note: r.note.clone(),
                 })
@@ -358,7 +358,7 @@ impl Client {
                     ticket_id: Some(t.id.clone()),
                     distance_m: d,
                     state: None,
-                    ticket_status: Some(t.status.as_str().to_string()),
+                    ticket_status: Some(t.status),
                     created_at: t.created_at,
                     note: t.note.clone(),
                 });
@@ -373,7 +373,7 @@ impl Client {
         &self,
         ctx: &SyncContext,
         query: &TicketQuery,
-    ) -> Result<u64, GridlineError> {
+    ) -> Result<i64, GridlineError> {
         let n = crate::sync::triage::refresh_worklist(self, ctx, query)?;
         self.changed(Change::Worklist);
         Ok(n)
@@ -643,6 +643,30 @@ impl Client {
     }
 }
 
+/// What the sync engine and triage need of the client: the store, the clock, the media folder
+/// and the installers (so they depend on this trait, not on `Client`).
+impl Device for Client {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        Client::store(self)
+    }
+
+    fn now(&self) -> Timestamp {
+        Client::now(self)
+    }
+
+    fn media_dir(&self) -> PathBuf {
+        Client::media_dir(self)
+    }
+
+    fn install_catalog(&self, json: &str) -> Result<(), GridlineError> {
+        Client::install_catalog(self, json)
+    }
+
+    fn install_grids(&self, geojson: &str) -> Result<String, GridlineError> {
+        Client::install_grids(self, geojson, CoordSystem::Wgs84)
+    }
+}
+
 /// Feeds a run's progress to the shared status and the observers, then to the caller's observer.
 struct StatusTracker<'a> {
     client: &'a Client,
@@ -668,6 +692,22 @@ impl SyncObserver for StatusTracker<'_> {
             o.on_progress(progress);
         }
     }
+}
+
+/// Converts a point between WGS-84, GCJ-02 and BD-09 ([`geo::convert`]), with the public error.
+pub fn convert_point(
+    lon: f64,
+    lat: f64,
+    from: CoordSystem,
+    to: CoordSystem,
+) -> Result<(f64, f64), GridlineError> {
+    geo::convert(lon, lat, from, to).map_err(|e| match e {
+        GeoError::InvalidPoint(f) => f.into(),
+        other => GridlineError::Validation {
+            field: "point".into(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// Maps a geo error to the public error: bad input names its feature or field.

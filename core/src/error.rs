@@ -51,6 +51,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The public error: few, stable variants that Kotlin and Swift see as sealed exceptions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum GridlineError {
     /// Input broke a rule; `field` names it (`location.lat`, `attributes.depth_cm`, ...).
     #[error("invalid {field}: {reason}")]
@@ -110,12 +111,15 @@ pub enum GridlineError {
     #[error("{reports} reports, {photos} photos and {triage} triage decisions are not sent yet")]
     Unsent {
         /// Reports not accepted by the server (drafts, queued, parked).
-        reports: u64,
+        reports: i64,
         /// Photos not yet uploaded.
-        photos: u64,
+        photos: i64,
         /// Triage decisions not yet sent.
-        triage: u64,
+        triage: i64,
     },
+    /// The client was closed (the FFI handle's `close_store`); open a new one.
+    #[error("the Gridline client is closed")]
+    Closed,
 }
 
 impl From<Error> for GridlineError {

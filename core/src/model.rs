@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use gridline_protocol::wire::TicketStatus;
 use gridline_protocol::{
     AttrValue, LocationFix, Outreach, PhotoRef, ReportKind, Severity, Timestamp,
 };
@@ -15,6 +16,7 @@ use uuid::Uuid;
 /// Where a report stands in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReportState {
     /// Being written by the rider; editable; never sent.
     Draft,
@@ -62,6 +64,7 @@ impl ReportState {
 
 /// A report as the device keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocalReport {
     /// UUIDv7 born with the draft; the idempotency key end to end.
     pub id: Uuid,
@@ -99,14 +102,16 @@ pub struct LocalReport {
     pub submitted_at: Option<Timestamp>,
     /// The server's ticket, once accepted.
     pub ticket_id: Option<String>,
-    /// The ticket's latest status as last pulled from the server.
-    pub ticket_status: Option<String>,
+    /// The ticket's latest status as last pulled from the server (`None` until accepted, or
+    /// for a status this build does not know).
+    pub ticket_status: Option<TicketStatus>,
     /// Why the server refused it (rejected state only).
     pub rejection: Option<Rejection>,
 }
 
 /// The server's reason for refusing a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Rejection {
     /// The field at fault, when the server named one.
     pub field: Option<String>,
@@ -116,34 +121,63 @@ pub struct Rejection {
 
 /// Changes to a draft; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DraftPatch {
     /// New kind (clears nothing else; submit validates the combination).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub kind: Option<ReportKind>,
     /// New category code.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub category: Option<String>,
     /// New note.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub note: Option<String>,
     /// New severity.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub severity: Option<Severity>,
     /// New location fix, already in WGS-84.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub location: Option<LocationFix>,
     /// Attribute values to set (merged into the existing ones).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub set_attributes: BTreeMap<String, AttrValue>,
     /// Attribute codes to remove.
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub remove_attributes: Vec<String>,
     /// New outreach figures.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub outreach: Option<Outreach>,
 }
 
 /// How many reports are in each state, for a badge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Counts {
     /// Drafts not yet submitted.
-    pub drafts: u64,
+    pub drafts: i64,
     /// Submitted, waiting to be sent (including those being sent).
-    pub pending: u64,
+    pub pending: i64,
     /// Accepted by the server.
-    pub accepted: u64,
+    pub accepted: i64,
     /// Refused by the server and waiting for the rider.
-    pub rejected: u64,
+    pub rejected: i64,
+}
+
+/// What a per-item batch result does to the local report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemTransition {
+    /// The server holds it as this ticket (new or already).
+    Accepted {
+        /// The ticket id.
+        ticket_id: String,
+        /// True when the server had it already (a resend after a lost answer).
+        already: bool,
+    },
+    /// Parked with the server's reason, for the rider to fix; never resent blindly.
+    Parked {
+        /// The field at fault, when named.
+        field: Option<String>,
+        /// Why.
+        reason: String,
+    },
 }

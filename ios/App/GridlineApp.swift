@@ -55,7 +55,7 @@ final class AppModel: NSObject, ObservableObject, CLLocationManagerDelegate {
         do {
             let draft = try await g.createDraft(kind: .roadDamage)
             _ = try await g.updateDraft(id: draft.id, patch: DraftPatch(category: "pothole", note: note, location: lastFix,
-                                                                        setAttributes: ["size": .text(value: size)]))
+                                                                        setAttributes: ["size": .text(size)]))
             if let jpeg = photoJPEG {
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(draft.id).jpg")
                 try jpeg.write(to: file)

@@ -12,6 +12,7 @@ use crate::{FieldError, MAX_NOTE_CHARS, Timestamp};
 /// Attribute datatypes, as in Open311 GeoReport v2 service definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Datatype {
     /// One line of text (at most 200 characters).
     String,
@@ -32,6 +33,7 @@ pub const MAX_STRING_ATTR_CHARS: usize = 200;
 
 /// One allowed value of a list attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AllowedValue {
     /// What is stored and sent.
     pub key: String,
@@ -41,6 +43,7 @@ pub struct AllowedValue {
 
 /// One question a category asks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AttributeDef {
     /// Stable code, the key in `Report::attributes`.
     pub code: String,
@@ -64,6 +67,7 @@ pub struct AttributeDef {
 
 /// A category of a kind, e.g. `pothole` under `road_damage`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CategoryDef {
     /// Stable code.
     pub code: String,
@@ -82,6 +86,7 @@ pub struct CategoryDef {
 
 /// A report kind and its categories.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct KindDef {
     /// The kind.
     pub code: ReportKind,
@@ -96,6 +101,7 @@ pub struct KindDef {
 
 /// The whole catalog, identified by its version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Catalog {
     /// Opaque version string; a different string means different content.
     pub version: String,

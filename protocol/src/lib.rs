@@ -18,5 +18,8 @@ pub use location::{CoordSystem, LocationFix, LocationProvider};
 pub use report::{AttrValue, Outreach, PhotoRef, Report, ReportKind, Severity, VenueType};
 pub use timestamp::Timestamp;
 
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 /// Longest free-text note a report may carry, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;

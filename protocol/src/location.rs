@@ -11,6 +11,7 @@ use crate::{FieldError, Timestamp};
 /// The protocol only ever carries WGS-84; the other two exist so input can say what it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CoordSystem {
     /// The GNSS datum used by GPS, BeiDou and every map outside China.
     #[default]
@@ -45,6 +46,7 @@ impl CoordSystem {
 /// Where a fix came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LocationProvider {
     /// Satellite positioning.
     Gps,
@@ -86,6 +88,7 @@ impl LocationProvider {
 /// One position reading, in WGS-84.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocationFix {
     /// Latitude in degrees, WGS-84, -90..=90.
     pub lat: f64,
@@ -95,6 +98,7 @@ pub struct LocationFix {
     pub accuracy_m: f64,
     /// Altitude above the WGS-84 ellipsoid in metres, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub altitude_m: Option<f64>,
     /// Where the fix came from.
     pub provider: LocationProvider,
@@ -102,6 +106,7 @@ pub struct LocationFix {
     pub fix_time: Timestamp,
     /// The OS said the position was simulated (Android `isMock`, iOS `isSimulatedBySoftware`).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub mock: bool,
     /// The system the coordinates arrived in before conversion to WGS-84.
     #[serde(default)]

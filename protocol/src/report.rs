@@ -11,6 +11,7 @@ use crate::{FieldError, LocationFix, MAX_NOTE_CHARS, Timestamp};
 /// What a report is about; each kind has its own categories in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReportKind {
     /// Potholes, cracks, missing manhole covers, waterlogging.
     RoadDamage,
@@ -52,6 +53,7 @@ impl ReportKind {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Severity {
     /// Cosmetic; fix when convenient.
     Low,
@@ -86,6 +88,7 @@ impl Severity {
 /// Where an outreach session took place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum VenueType {
     /// On the street or a square.
     Street,
@@ -194,12 +197,15 @@ pub fn is_sha256_hex(text: &str) -> bool {
 /// One attribute value, in the Open311 service-definition spirit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AttrValue {
     /// For `number` attributes.
     Number(f64),
     /// For `string`, `text`, `datetime` (RFC 3339) and `singlevaluelist` (the value's key).
     Text(String),
-    /// For `multivaluelist`: the chosen values' keys.
+    /// For `multivaluelist`: the chosen values' keys (`Choices` in Kotlin and Swift, where
+    /// `List` would shadow the language's own list type).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "Choices"))]
     List(Vec<String>),
 }
 

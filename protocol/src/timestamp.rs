@@ -54,6 +54,13 @@ impl Timestamp {
     }
 }
 
+// Milliseconds since the Unix epoch in Kotlin (`Long`) and Swift (`Int64`).
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Timestamp, i64, {
+    lower: |t| t.as_millis(),
+    try_lift: |ms| Ok(Timestamp::from_millis(ms)),
+});
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())

@@ -159,10 +159,10 @@ fn thirty_percent_faults_everything_arrives_exactly_once() {
             s.spawn(move || sync_until_done(client, &ctx));
         }
     });
-    let server_status: HashMap<uuid::Uuid, String> = district
+    let server_status: HashMap<uuid::Uuid, _> = district
         .all_tickets()
         .into_iter()
-        .map(|t| (t.report_id, t.status.as_str().to_string()))
+        .map(|t| (t.report_id, t.status))
         .collect();
     for client in &riders {
         for r in client.list(&ListFilter::default()).unwrap() {

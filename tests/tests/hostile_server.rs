@@ -180,7 +180,7 @@ fn patches_that_claim_success_but_make_no_progress_are_bounded() {
         .unwrap();
     assert_eq!(
         (summary.photos, summary.photo_bytes),
-        (1, len),
+        (1, len as i64),
         "{summary:?}"
     );
 }

@@ -90,12 +90,12 @@ fn offline_reports_sync_triage_and_statuses_flow_back() {
         .unwrap();
     assert!(pulled.changes >= 2, "{pulled:?}");
     assert_eq!(
-        rider.get(a).unwrap().ticket_status.as_deref(),
-        Some(TicketStatus::Resolved.as_str())
+        rider.get(a).unwrap().ticket_status,
+        Some(TicketStatus::Resolved)
     );
     assert_eq!(
-        rider.get(b).unwrap().ticket_status.as_deref(),
-        Some(TicketStatus::Submitted.as_str())
+        rider.get(b).unwrap().ticket_status,
+        Some(TicketStatus::Submitted)
     );
 }
 

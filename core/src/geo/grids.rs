@@ -25,6 +25,7 @@ use geo::BoundingRect;
 
 /// What a grid is: the answer to "which grid is this point in?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GridInfo {
     /// The grid id: the feature's `id`, else its `properties.id` (integers become decimal text;
     /// both given and different is refused), by [`grid_id`](super::grid_id).

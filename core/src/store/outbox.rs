@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::ReportState;
-use crate::sync::policy::ItemTransition;
+use crate::model::{ItemTransition, ReportState};
 
 /// Settings key of the changes cursor.
 pub const CURSOR_KEY: &str = "sync.cursor";
@@ -129,13 +128,13 @@ impl Store {
     }
 
     /// Number of reports waiting to be sent.
-    pub fn queued_count(&self) -> Result<u64> {
+    pub fn queued_count(&self) -> Result<i64> {
         let n: i64 = self.conn.query_row(
             "SELECT count(*) FROM reports WHERE state IN ('queued','sending')",
             [],
             |r| r.get(0),
         )?;
-        Ok(n as u64)
+        Ok(n)
     }
 
     /// Marks reports as being sent (before the request leaves). Set-based: a batch of 500 is
@@ -260,13 +259,13 @@ impl Store {
     }
 
     /// Photos counted by upload state: (uploaded, not yet).
-    pub fn photo_upload_counts(&self) -> Result<(u64, u64)> {
+    pub fn photo_upload_counts(&self) -> Result<(i64, i64)> {
         let (done, todo): (i64, i64) = self.conn.query_row(
             "SELECT coalesce(sum(uploaded = 1), 0), coalesce(sum(uploaded = 0), 0) FROM photos",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok((done as u64, todo as u64))
+        Ok((done, todo))
     }
 
     /// The cursor up to which changes have been applied.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use gridline_protocol::wire::TicketStatus;
 use gridline_protocol::{PhotoRef, Report, ReportKind, Severity, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
@@ -33,9 +34,18 @@ pub struct ListFilter {
     pub limit: Option<u32>,
 }
 
+impl ListFilter {
+    /// Reports in `states` (all when empty), at most `limit` (a negative limit lists none).
+    pub fn new(states: Vec<ReportState>, limit: Option<i32>) -> Self {
+        let limit = limit.map(|n| u32::try_from(n).unwrap_or(0));
+        ListFilter { states, limit }
+    }
+}
+
 /// Where a page of [`Store::list_rows`] continues: just after this row, newest first. Keyset
 /// paging, so reports created or deleted while the rider scrolls neither repeat nor vanish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ListCursor {
     /// The last row's creation time.
     pub created_at: Timestamp,
@@ -46,6 +56,7 @@ pub struct ListCursor {
 /// One line of the queue screen: what a list shows, read without decoding the report's JSON
 /// columns (location, attributes, outreach) or loading its photos. Open one with `get`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReportRow {
     /// The report's id.
     pub id: Uuid,
@@ -70,11 +81,11 @@ pub struct ReportRow {
     /// The server's ticket, once accepted.
     pub ticket_id: Option<String>,
     /// The ticket's latest status as last pulled.
-    pub ticket_status: Option<String>,
+    pub ticket_status: Option<TicketStatus>,
     /// Why the server refused it (rejected state only).
     pub rejection: Option<Rejection>,
     /// How many photos are attached.
-    pub photo_count: u32,
+    pub photo_count: i64,
     /// The first photo's SHA-256 (its thumbnail is the list's picture).
     pub first_photo: Option<String>,
 }
@@ -114,7 +125,8 @@ fn decode_list_row(row: &Row<'_>) -> rusqlite::Result<Result<ReportRow>> {
     let (category, note, grid_id) = (row.get(3)?, row.get(4)?, row.get(6)?);
     let (created_at, updated_at, submitted_at): (i64, i64, Option<i64>) =
         (row.get(7)?, row.get(8)?, row.get(9)?);
-    let (ticket_id, ticket_status, first_photo) = (row.get(10)?, row.get(11)?, row.get(15)?);
+    let (ticket_id, first_photo) = (row.get(10)?, row.get(15)?);
+    let ticket_status: Option<String> = row.get(11)?;
     let decoded = (|| {
         Ok(ReportRow {
             id: Uuid::parse_str(id).map_err(|e| corrupt("id", id, e))?,
@@ -128,12 +140,12 @@ fn decode_list_row(row: &Row<'_>) -> rusqlite::Result<Result<ReportRow>> {
             updated_at: Timestamp::from_millis(updated_at),
             submitted_at: submitted_at.map(Timestamp::from_millis),
             ticket_id,
-            ticket_status,
+            ticket_status: ticket_status.as_deref().and_then(TicketStatus::parse),
             rejection: reject_reason.map(|reason| Rejection {
                 field: reject_field,
                 reason,
             }),
-            photo_count: u32::try_from(photo_count).unwrap_or(u32::MAX),
+            photo_count,
             first_photo,
         })
     })();
@@ -241,7 +253,7 @@ impl RawRow {
             updated_at: Timestamp::from_millis(self.updated_at),
             submitted_at: self.submitted_at.map(Timestamp::from_millis),
             ticket_id: self.ticket_id,
-            ticket_status: self.ticket_status,
+            ticket_status: self.ticket_status.as_deref().and_then(TicketStatus::parse),
             rejection: self.reject_reason.map(|reason| Rejection {
                 field: self.reject_field,
                 reason,
@@ -604,7 +616,6 @@ impl Store {
         let mut counts = Counts::default();
         for row in rows {
             let (state, n) = row?;
-            let n = n as u64;
             match ReportState::parse(&state) {
                 Some(ReportState::Draft) => counts.drafts += n,
                 Some(ReportState::Queued | ReportState::Sending) => counts.pending += n,

@@ -9,11 +9,11 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unsent {
     /// Reports not accepted by the server: drafts, queued, sending, parked.
-    pub reports: u64,
+    pub reports: i64,
     /// Photos of accepted reports not yet uploaded.
-    pub photos: u64,
+    pub photos: i64,
     /// Triage decisions not yet sent.
-    pub triage: u64,
+    pub triage: i64,
 }
 
 impl Unsent {
@@ -26,10 +26,7 @@ impl Unsent {
 impl Store {
     /// Counts what a wipe would lose.
     pub fn unsent(&self) -> Result<Unsent> {
-        let count = |sql: &str| -> Result<u64> {
-            let n: i64 = self.conn.query_row(sql, [], |r| r.get(0))?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
         Ok(Unsent {
             reports: count("SELECT count(*) FROM reports WHERE state <> 'accepted'")?,
             photos: count(

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 /// Where a queued triage action stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TriageState {
     /// Waiting to be sent.
     Queued,
@@ -47,13 +48,14 @@ impl TriageState {
 
 /// A triage action taken on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct QueuedTriage {
     /// Order of queueing.
     pub seq: i64,
     /// The ticket acted on.
     pub ticket_id: String,
     /// The ticket version the supervisor saw when deciding.
-    pub base_version: u64,
+    pub base_version: i64,
     /// The action.
     pub action: TriageAction,
     /// Where it stands.
@@ -175,7 +177,7 @@ impl Store {
             out.push(QueuedTriage {
                 seq,
                 ticket_id,
-                base_version: base as u64,
+                base_version: base,
                 action: serde_json::from_str(&action)
                     .map_err(|e| Error::Corrupt(format!("triage action {seq}: {e}")))?,
                 state: TriageState::parse(&state)

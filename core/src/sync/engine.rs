@@ -5,30 +5,19 @@
 //! when to try again.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gridline_protocol::Timestamp;
 use gridline_protocol::wire::{ErrorCode, Limits, paths};
-use gridline_protocol::{CoordSystem, Timestamp};
 use uuid::Uuid;
 
+pub use super::SyncContext;
 use super::api::{CallError, ServerApi, UploadState};
 use super::policy::{ItemTransition, item_transition, plan_batches};
-use super::{CancelToken, SyncObserver, SyncOptions, SyncPhase, SyncProgress, SyncSummary};
-use crate::client::Client;
+use super::{CancelToken, Device, SyncObserver, SyncOptions, SyncPhase, SyncProgress, SyncSummary};
 use crate::error::GridlineError;
-use crate::transport::{HttpTransport, TokenProvider, check_server_url};
-
-/// Where and how to sync: the server, and the host's transport and token provider.
-#[derive(Clone)]
-pub struct SyncContext {
-    /// Base URL of the grid server (`https://...`, or `http://` to loopback).
-    pub server_url: String,
-    /// How requests are sent.
-    pub transport: Arc<dyn HttpTransport>,
-    /// Where bearer tokens come from.
-    pub tokens: Arc<dyn TokenProvider>,
-}
+use crate::store::Store;
+use crate::transport::check_server_url;
 
 const FAILURES_KEY: &str = "sync.failures";
 const NEXT_RETRY_KEY: &str = "sync.next_retry_at";
@@ -53,6 +42,11 @@ pub(crate) fn protocol_error(reason: impl std::fmt::Display) -> GridlineError {
     }
 }
 
+/// A byte count as the summary's signed integer (saturating; photos never get near).
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The end of a call that was retried as long as the run allows.
 enum Attempt<T> {
     /// The server answered.
@@ -71,7 +65,7 @@ enum Flow {
 }
 
 struct Run<'a> {
-    client: &'a Client,
+    device: &'a dyn Device,
     api: ServerApi<'a>,
     opts: &'a SyncOptions,
     observer: Option<&'a dyn SyncObserver>,
@@ -86,20 +80,20 @@ struct Run<'a> {
 /// Runs one sync. Errors are only those that need the user (auth) or the integrator (a bad
 /// URL, storage failure); network trouble ends the run early with `incomplete` set instead.
 pub fn sync(
-    client: &Client,
+    device: &dyn Device,
     ctx: &SyncContext,
     opts: &SyncOptions,
     observer: Option<&dyn SyncObserver>,
     cancel: &CancelToken,
 ) -> Result<SyncSummary, GridlineError> {
     let base = check_server_url(&ctx.server_url)?;
-    let failures = client
+    let failures = device
         .store()
         .setting(FAILURES_KEY)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let mut run = Run {
-        client,
+        device,
         api: ServerApi::new(base, &*ctx.transport, &*ctx.tokens, opts.request_timeout),
         opts,
         observer,
@@ -110,7 +104,7 @@ pub fn sync(
         stopped: false,
         deadline: Instant::now() + opts.run_deadline,
     };
-    client.store().recover_interrupted(client.now())?;
+    device.store().recover_interrupted(device.now())?;
     let limits = run.prepare()?;
     if !run.stopped {
         run.reports(&limits)?;
@@ -125,7 +119,7 @@ pub fn sync(
 }
 
 impl<'a> Run<'a> {
-    fn progress(&self, phase: SyncPhase, done: u64, total: u64) {
+    fn progress(&self, phase: SyncPhase, done: i64, total: i64) {
         if let Some(o) = self.observer {
             o.on_progress(SyncProgress { phase, done, total });
         }
@@ -153,7 +147,7 @@ impl<'a> Run<'a> {
     fn succeeded(&mut self) -> Result<(), GridlineError> {
         if self.failures != 0 {
             self.failures = 0;
-            self.client.store().set_setting(FAILURES_KEY, "0")?;
+            self.device.store().set_setting(FAILURES_KEY, "0")?;
         }
         Ok(())
     }
@@ -161,7 +155,7 @@ impl<'a> Run<'a> {
     /// A retryable failure: back off and go on, or stop the run and say when to retry.
     fn backoff(&mut self, reason: String, after: Option<Duration>) -> Result<Flow, GridlineError> {
         self.failures = self.failures.saturating_add(1);
-        self.client
+        self.device
             .store()
             .set_setting(FAILURES_KEY, &self.failures.to_string())?;
         let delay = self
@@ -171,8 +165,8 @@ impl<'a> Run<'a> {
         self.summary.last_error = Some(reason);
         if self.retries_left == 0 || delay > self.opts.max_sleep {
             let at =
-                Timestamp::from_millis(self.client.now().as_millis() + delay.as_millis() as i64);
-            self.client
+                Timestamp::from_millis(self.device.now().as_millis() + delay.as_millis() as i64);
+            self.device
                 .store()
                 .set_setting(NEXT_RETRY_KEY, &at.as_millis().to_string())?;
             self.summary.next_retry_at = Some(at);
@@ -221,14 +215,14 @@ impl<'a> Run<'a> {
     fn prepare(&mut self) -> Result<Limits, GridlineError> {
         self.progress(SyncPhase::Prepare, 0, 2);
         let cached: Option<Limits> = self
-            .client
+            .device
             .store()
             .setting(LIMITS_KEY)?
             .and_then(|t| serde_json::from_str(&t).ok());
         let limits = match self.attempt(|api| api.limits())? {
             Attempt::Done(l) => {
                 let text = serde_json::to_string(&l).unwrap_or_default();
-                self.client.store().set_setting(LIMITS_KEY, &text)?;
+                self.device.store().set_setting(LIMITS_KEY, &text)?;
                 l
             }
             // An older server without /limits, or no network: use what we know.
@@ -238,12 +232,12 @@ impl<'a> Run<'a> {
             return Ok(limits);
         }
         self.progress(SyncPhase::Prepare, 1, 2);
-        let etag = self.client.store().setting(CATALOG_ETAG_KEY)?;
+        let etag = self.device.store().setting(CATALOG_ETAG_KEY)?;
         match self.attempt(|api| api.document(paths::CATALOG, etag.as_deref()))? {
-            Attempt::Done(Some((tag, body))) => match self.client.install_catalog(&body) {
+            Attempt::Done(Some((tag, body))) => match self.device.install_catalog(&body) {
                 Ok(()) => {
                     self.summary.catalog_updated = etag.as_deref() != Some(tag.as_str());
-                    self.client.store().set_setting(CATALOG_ETAG_KEY, &tag)?;
+                    self.device.store().set_setting(CATALOG_ETAG_KEY, &tag)?;
                 }
                 Err(e) => {
                     self.summary.last_error =
@@ -256,20 +250,18 @@ impl<'a> Run<'a> {
         if self.stopped {
             return Ok(limits);
         }
-        let etag = self.client.store().setting(GRIDS_ETAG_KEY)?;
+        let etag = self.device.store().setting(GRIDS_ETAG_KEY)?;
         match self.attempt(|api| api.document(paths::GRIDS, etag.as_deref()))? {
-            Attempt::Done(Some((tag, body))) => {
-                match self.client.install_grids(&body, CoordSystem::Wgs84) {
-                    Ok(_) => {
-                        self.summary.grids_updated = true;
-                        self.client.store().set_setting(GRIDS_ETAG_KEY, &tag)?;
-                    }
-                    Err(e) => {
-                        self.summary.last_error =
-                            Some(format!("server grids refused, keeping ours: {e}"))
-                    }
+            Attempt::Done(Some((tag, body))) => match self.device.install_grids(&body) {
+                Ok(_) => {
+                    self.summary.grids_updated = true;
+                    self.device.store().set_setting(GRIDS_ETAG_KEY, &tag)?;
                 }
-            }
+                Err(e) => {
+                    self.summary.last_error =
+                        Some(format!("server grids refused, keeping ours: {e}"))
+                }
+            },
             Attempt::Done(None) | Attempt::Stopped => {}
             Attempt::Refused(e) => self.summary.last_error = Some(format!("grids: {e}")),
         }
@@ -284,14 +276,14 @@ impl<'a> Run<'a> {
             .min(limits.max_reports_per_batch as usize)
             .max(1);
         let max_bytes = usize::try_from(limits.max_request_bytes).unwrap_or(usize::MAX);
-        let total = self.client.store().queued_count()?;
-        let mut done = 0u64;
+        let total = self.device.store().queued_count()?;
+        let mut done = 0i64;
         self.progress(SyncPhase::Reports, 0, total);
         loop {
             if self.cancelled() {
                 return Ok(());
             }
-            let payloads = self.client.store().queued_payloads(max_items)?;
+            let payloads = self.device.store().queued_payloads(max_items)?;
             if payloads.is_empty() {
                 return Ok(());
             }
@@ -311,8 +303,8 @@ impl<'a> Run<'a> {
                 body.extend_from_slice(p.json.as_bytes());
             }
             body.extend_from_slice(b"]}");
-            let now = self.client.now();
-            self.client.store().mark_sending(&ids, now)?;
+            let now = self.device.now();
+            self.device.store().mark_sending(&ids, now)?;
             match self.api.post_batch(&body) {
                 Ok(response) => {
                     self.succeeded()?;
@@ -340,12 +332,12 @@ impl<'a> Run<'a> {
                             ItemTransition::Parked { .. } => self.summary.rejected += 1,
                         }
                     }
-                    let now = self.client.now();
-                    self.client.store().apply_results(&transitions, now)?;
-                    done += transitions.len() as u64;
+                    let now = self.device.now();
+                    self.device.store().apply_results(&transitions, now)?;
+                    done += transitions.len() as i64;
                     self.progress(SyncPhase::Reports, done, total);
                     if !unanswered.is_empty() {
-                        self.client.store().requeue(
+                        self.device.store().requeue(
                             &unanswered,
                             now,
                             "no result in the batch answer",
@@ -361,25 +353,25 @@ impl<'a> Run<'a> {
                     }
                 }
                 Err(CallError::Auth(reason)) => {
-                    self.client.store().requeue(
+                    self.device.store().requeue(
                         &ids,
-                        self.client.now(),
+                        self.device.now(),
                         "authentication failed",
                     )?;
                     return Err(GridlineError::Auth { reason });
                 }
                 Err(CallError::Retry { reason, after }) => {
-                    self.client
+                    self.device
                         .store()
-                        .requeue(&ids, self.client.now(), &reason)?;
+                        .requeue(&ids, self.device.now(), &reason)?;
                     if self.backoff(reason, after)? == Flow::Stop {
                         return Ok(());
                     }
                 }
                 Err(CallError::Protocol(reason)) => {
-                    self.client
+                    self.device
                         .store()
-                        .requeue(&ids, self.client.now(), &reason)?;
+                        .requeue(&ids, self.device.now(), &reason)?;
                     return Err(protocol_error(reason));
                 }
                 Err(CallError::TooLarge {
@@ -399,7 +391,7 @@ impl<'a> Run<'a> {
                 }) if body.code != ErrorCode::Unknown => {
                     let parked = ids.len() == 1;
                     self.isolate(&ids, &mut max_items, body.field, reason, true)?;
-                    done += u64::from(parked);
+                    done += i64::from(parked);
                 }
                 Err(CallError::Permanent {
                     status: status @ (400 | 415 | 422),
@@ -408,9 +400,9 @@ impl<'a> Run<'a> {
                 }) => {
                     // A refusal without a Gridline error body (a proxy's or captive portal's
                     // page) says nothing about these reports: keep them queued and try later.
-                    self.client
+                    self.device
                         .store()
-                        .requeue(&ids, self.client.now(), &reason)?;
+                        .requeue(&ids, self.device.now(), &reason)?;
                     let reason =
                         format!("HTTP {status} without a Gridline error body (a proxy?): {reason}");
                     if self.backoff(reason, None)? == Flow::Stop {
@@ -419,9 +411,9 @@ impl<'a> Run<'a> {
                 }
                 Err(CallError::Permanent { reason, .. }) => {
                     // 403, 404, ...: nothing about these reports; stop sending, keep them queued.
-                    self.client
+                    self.device
                         .store()
-                        .requeue(&ids, self.client.now(), &reason)?;
+                        .requeue(&ids, self.device.now(), &reason)?;
                     self.summary.last_error = Some(reason.clone());
                     self.summary.incomplete = true;
                     self.stopped = true;
@@ -446,31 +438,31 @@ impl<'a> Run<'a> {
         reason: String,
         from_server: bool,
     ) -> Result<Flow, GridlineError> {
-        let now = self.client.now();
+        let now = self.device.now();
         if ids.len() > 1 {
-            self.client
+            self.device
                 .store()
                 .requeue(ids, now, "batch refused; sending smaller batches")?;
             *max_items = (ids.len() / 2).max(1);
             Ok(Flow::Continue)
         } else if from_server {
-            self.client
+            self.device
                 .store()
                 .apply_results(&[(ids[0], ItemTransition::Parked { field, reason })], now)?;
             self.summary.rejected += 1;
             Ok(Flow::Continue)
         } else {
-            self.client.store().requeue(ids, now, &reason)?;
+            self.device.store().requeue(ids, now, &reason)?;
             self.backoff(format!("{reason} (not the grid server's answer)"), None)
         }
     }
 
     fn photos(&mut self) -> Result<(), GridlineError> {
-        let pending = self.client.store().photos_to_upload()?;
-        let total: u64 = pending.iter().map(|p| p.bytes).sum();
-        let mut sent_total = 0u64;
+        let pending = self.device.store().photos_to_upload()?;
+        let total = signed(pending.iter().map(|p| p.bytes).sum());
+        let mut sent_total = 0i64;
         self.progress(SyncPhase::Photos, 0, total);
-        let media = self.client.media_dir();
+        let media = self.device.media_dir();
         'photos: for photo in pending {
             let bytes = match std::fs::read(media.join(&photo.file_name)) {
                 Ok(b) => b,
@@ -502,7 +494,7 @@ impl<'a> Run<'a> {
                 loop {
                     // The server says `offset == length` only once the bytes are verified.
                     if offset == len {
-                        self.client.store().mark_photo_uploaded(&photo.sha256)?;
+                        self.device.store().mark_photo_uploaded(&photo.sha256)?;
                         self.summary.photos += 1;
                         continue 'photos;
                     }
@@ -524,8 +516,8 @@ impl<'a> Run<'a> {
                                 continue 'photos;
                             }
                             let sent = state.offset.saturating_sub(offset);
-                            self.summary.photo_bytes += sent;
-                            sent_total += sent;
+                            self.summary.photo_bytes += signed(sent);
+                            sent_total += signed(sent);
                             self.progress(SyncPhase::Photos, sent_total, total);
                             if state.is_complete(len) {
                                 // Marked and counted at the top of the loop.
@@ -586,7 +578,7 @@ impl<'a> Run<'a> {
             if self.cancelled() {
                 return Ok(());
             }
-            let cursor = self.client.store().changes_cursor()?;
+            let cursor = self.device.store().changes_cursor()?;
             let page_size = self.opts.changes_page;
             let page = match self.attempt(|api| api.changes(cursor.as_deref(), page_size))? {
                 Attempt::Done(page) => page,
@@ -617,10 +609,10 @@ impl<'a> Run<'a> {
                 }
             }
             let n = self
-                .client
+                .device
                 .store()
                 .apply_changes(&page.changes, &page.next_cursor)?;
-            self.summary.changes += n as u64;
+            self.summary.changes += n as i64;
             self.progress(SyncPhase::Changes, self.summary.changes, 0);
             if !page.has_more || page.changes.is_empty() {
                 return Ok(());
@@ -629,7 +621,7 @@ impl<'a> Run<'a> {
     }
 
     fn finish(mut self) -> Result<SyncSummary, GridlineError> {
-        let store = self.client.store();
+        let store = self.device.store();
         self.summary.remaining = store.queued_count()?;
         let (_, todo) = store.photo_upload_counts()?;
         self.summary.photos_remaining = todo;
@@ -639,7 +631,7 @@ impl<'a> Run<'a> {
             self.summary.incomplete = true;
         }
         if !self.summary.incomplete {
-            self.client.store().set_setting(NEXT_RETRY_KEY, "")?;
+            self.device.store().set_setting(NEXT_RETRY_KEY, "")?;
         }
         self.progress(SyncPhase::Done, 1, 1);
         log::info!(
@@ -662,9 +654,8 @@ impl<'a> Run<'a> {
 
 /// When the platform scheduler should run sync again after a run that ended on retryable
 /// failures; `None` when no retry is pending.
-pub fn next_retry_at(client: &Client) -> Result<Option<Timestamp>, GridlineError> {
-    Ok(client
-        .store()
+pub fn next_retry_at(store: &Store) -> Result<Option<Timestamp>, GridlineError> {
+    Ok(store
         .setting(NEXT_RETRY_KEY)?
         .and_then(|v| v.parse::<i64>().ok())
         .map(Timestamp::from_millis))

@@ -6,6 +6,11 @@
 //! - `engine`: the driver that carries the decisions out against the store.
 //! - `lease`: one sync at a time per database, across threads and processes.
 //! - `status`: the observable sync status and data-change notifications.
+//! - `triage`: the supervisor's worklist and triage decisions.
+//!
+//! The engine and triage work on a [`Device`] (the store, the clock, the media folder and the
+//! catalog/grid installers) and a [`SyncContext`] (the server, the transport, the tokens); they
+//! know nothing else of [`crate::Client`], which implements [`Device`] and drives them.
 //!
 //! Exactly-once rests on two facts: a report's id is born on the device and the server answers
 //! the same id with the same ticket; and every local state change is one transaction, so a
@@ -18,15 +23,45 @@ pub mod policy;
 pub mod status;
 pub mod triage;
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 use gridline_protocol::Timestamp;
 use serde::Serialize;
 
+use crate::error::GridlineError;
+use crate::store::Store;
+use crate::transport::{HttpTransport, TokenProvider};
+
 pub use policy::Backoff;
 pub use status::{Change, ClientObserver, ObserverId, SyncStatus};
+
+/// Where and how to sync: the server, and the host's transport and token provider.
+#[derive(Clone)]
+pub struct SyncContext {
+    /// Base URL of the grid server (`https://...`, or `http://` to loopback).
+    pub server_url: String,
+    /// How requests are sent.
+    pub transport: Arc<dyn HttpTransport>,
+    /// Where bearer tokens come from.
+    pub tokens: Arc<dyn TokenProvider>,
+}
+
+/// The device side of a sync: what the engine records into and reads from.
+pub trait Device {
+    /// The store, locked for one transaction (or a few, never across a request).
+    fn store(&self) -> MutexGuard<'_, Store>;
+    /// The current time by the device's clock.
+    fn now(&self) -> Timestamp;
+    /// The folder that holds processed photos.
+    fn media_dir(&self) -> PathBuf;
+    /// Checks and installs a catalog fetched from the server (the old one stays if it is bad).
+    fn install_catalog(&self, json: &str) -> Result<(), GridlineError>;
+    /// Checks and installs grids fetched from the server (WGS-84 GeoJSON); returns their version.
+    fn install_grids(&self, geojson: &str) -> Result<String, GridlineError>;
+}
 
 /// Stops a running sync at its next safe point (between requests); cloning shares the flag.
 #[derive(Debug, Clone, Default)]
@@ -85,9 +120,56 @@ impl Default for SyncOptions {
     }
 }
 
+/// The tuning an app sets (`SyncSettings` in Kotlin and Swift), in whole milliseconds and
+/// signed counts; [`SyncOptions::from`] clamps out-of-range values to the nearest sensible one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncSettings {
+    /// Most reports per batch (the server's limit applies too); at least 1.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 200))]
+    pub max_batch: i32,
+    /// Retryable failures tolerated in one run before it stops and reports `next_retry_at`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 6))]
+    pub max_retries: i32,
+    /// Longest backoff the run sleeps through itself, in milliseconds.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 10000))]
+    pub max_sleep_ms: i64,
+    /// Timeout of one request, in milliseconds; at least 1.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 30000))]
+    pub request_timeout_ms: i64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        let d = SyncOptions::default();
+        let ms = |t: Duration| i64::try_from(t.as_millis()).unwrap_or(i64::MAX);
+        SyncSettings {
+            max_batch: i32::try_from(d.max_batch).unwrap_or(i32::MAX),
+            max_retries: i32::try_from(d.max_retries).unwrap_or(i32::MAX),
+            max_sleep_ms: ms(d.max_sleep),
+            request_timeout_ms: ms(d.request_timeout),
+        }
+    }
+}
+
+impl From<SyncSettings> for SyncOptions {
+    fn from(s: SyncSettings) -> Self {
+        let ms =
+            |n: i64, least: u64| Duration::from_millis(u64::try_from(n).unwrap_or(0).max(least));
+        SyncOptions {
+            max_batch: usize::try_from(s.max_batch).unwrap_or(0).max(1),
+            max_retries: u32::try_from(s.max_retries).unwrap_or(0),
+            max_sleep: ms(s.max_sleep_ms, 0),
+            request_timeout: ms(s.request_timeout_ms, 1),
+            ..Default::default()
+        }
+    }
+}
+
 /// Which part of the run is under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SyncPhase {
     /// Refreshing limits, catalog and grids.
     Prepare,
@@ -103,16 +185,18 @@ pub enum SyncPhase {
 
 /// A progress report: `done` of `total` units of the current phase (reports, bytes, changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncProgress {
     /// Current phase.
     pub phase: SyncPhase,
     /// Units done in this phase.
-    pub done: u64,
+    pub done: i64,
     /// Units known in this phase (0 when unknown).
-    pub total: u64,
+    pub total: i64,
 }
 
 /// Receives progress while a sync runs (called on the syncing thread; keep it quick).
+#[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
 pub trait SyncObserver: Send + Sync {
     /// One step forward.
     fn on_progress(&self, progress: SyncProgress);
@@ -120,23 +204,24 @@ pub trait SyncObserver: Send + Sync {
 
 /// What a sync run achieved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncSummary {
     /// Reports the server accepted as new tickets.
-    pub sent: u64,
+    pub sent: i64,
     /// Reports the server already had (a resend after a lost answer): no second ticket.
-    pub already_accepted: u64,
+    pub already_accepted: i64,
     /// Reports parked with the server's reason (conflict or rejected).
-    pub rejected: u64,
+    pub rejected: i64,
     /// Photos completed on the server.
-    pub photos: u64,
+    pub photos: i64,
     /// Photo bytes sent.
-    pub photo_bytes: u64,
+    pub photo_bytes: i64,
     /// Ticket changes pulled and stored.
-    pub changes: u64,
+    pub changes: i64,
     /// Reports still waiting to be sent.
-    pub remaining: u64,
+    pub remaining: i64,
     /// Photos still waiting to be uploaded.
-    pub photos_remaining: u64,
+    pub photos_remaining: i64,
     /// Whether a new catalog was installed.
     pub catalog_updated: bool,
     /// Whether new grids were installed.

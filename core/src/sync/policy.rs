@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use gridline_protocol::wire::{ErrorBody, ItemResult};
 
+pub use crate::model::ItemTransition;
 use crate::transport::{HttpResponse, TransportError};
 
 /// What to do after one request.
@@ -133,25 +134,6 @@ impl Backoff {
             None => jittered,
         }
     }
-}
-
-/// What a per-item batch result does to the local report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ItemTransition {
-    /// The server holds it as this ticket (new or already).
-    Accepted {
-        /// The ticket id.
-        ticket_id: String,
-        /// True when the server had it already (a resend after a lost answer).
-        already: bool,
-    },
-    /// Parked with the server's reason, for the rider to fix; never resent blindly.
-    Parked {
-        /// The field at fault, when named.
-        field: Option<String>,
-        /// Why.
-        reason: String,
-    },
 }
 
 /// The transition for one per-item result.

@@ -15,6 +15,7 @@ use super::SyncProgress;
 /// Where the client's sync stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SyncStatus {
     /// No sync is running and none is due.
     Idle,
@@ -40,6 +41,7 @@ pub enum SyncStatus {
 /// What changed; the observer re-reads what it shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum), uniffi(name = "DataChange"))]
 pub enum Change {
     /// Reports: drafts, the outbox, their states and so the counts.
     Reports,
@@ -51,6 +53,7 @@ pub enum Change {
 
 /// Told about status changes and data changes. Called on the thread that made the change,
 /// never under the store's lock; keep it quick (post to your UI thread).
+#[cfg_attr(feature = "uniffi", uniffi::export(with_foreign))]
 pub trait ClientObserver: Send + Sync {
     /// The sync status changed.
     fn on_status(&self, status: SyncStatus);

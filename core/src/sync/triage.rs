@@ -9,23 +9,23 @@ use gridline_protocol::wire::{ErrorCode, TicketQuery, TriageAction};
 use serde::Serialize;
 
 use super::api::{CallError, ServerApi};
-use super::engine::SyncContext;
-use crate::client::Client;
+use super::{Device, SyncContext};
 use crate::error::GridlineError;
 use crate::store::TriageState;
 use crate::transport::check_server_url;
 
 /// What sending queued triage actions achieved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TriageSummary {
     /// Actions the server applied.
-    pub applied: u64,
+    pub applied: i64,
     /// Actions refused because the ticket had changed (the worklist now shows the server's copy).
-    pub conflicts: u64,
+    pub conflicts: i64,
     /// Actions refused for good (invalid for the ticket's state, out of the supervisor's grids).
-    pub failed: u64,
+    pub failed: i64,
     /// Actions still queued (network trouble); send again later.
-    pub remaining: u64,
+    pub remaining: i64,
     /// The last problem met.
     pub last_error: Option<String>,
 }
@@ -61,13 +61,13 @@ fn network(e: CallError) -> GridlineError {
 
 /// Pulls every ticket matching `query` (all pages) into the worklist; returns how many.
 pub fn refresh_worklist(
-    client: &Client,
+    device: &dyn Device,
     ctx: &SyncContext,
     query: &TicketQuery,
-) -> Result<u64, GridlineError> {
+) -> Result<i64, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut query = query.clone();
-    let mut total = 0u64;
+    let mut total = 0i64;
     let mut seen = std::collections::HashSet::new();
     loop {
         let page = api.tickets(&query).map_err(network)?;
@@ -89,8 +89,8 @@ pub fn refresh_worklist(
                 ));
             }
         }
-        total += page.tickets.len() as u64;
-        client.store().upsert_tickets(&page.tickets, client.now())?;
+        total += page.tickets.len() as i64;
+        device.store().upsert_tickets(&page.tickets, device.now())?;
         match next {
             Some(next) => query.cursor = Some(next),
             None => return Ok(total),
@@ -101,12 +101,12 @@ pub fn refresh_worklist(
 /// Queues `action` on a worklist ticket, checked against the ticket's status as the device
 /// knows it. Returns the queue sequence number.
 pub fn queue_triage(
-    client: &Client,
+    device: &dyn Device,
     ticket_id: &str,
     action: TriageAction,
 ) -> Result<i64, GridlineError> {
     let ticket =
-        client
+        device
             .store()
             .worklist_ticket(ticket_id)?
             .ok_or_else(|| GridlineError::NotFound {
@@ -118,34 +118,36 @@ pub fn queue_triage(
         .map_err(|e| GridlineError::Conflict {
             reason: e.to_string(),
         })?;
-    let seq = client
+    let seq = device
         .store()
-        .queue_triage(ticket_id, ticket.version, &action, client.now())?;
+        .queue_triage(ticket_id, ticket.version, &action, device.now())?;
     Ok(seq)
 }
 
 /// Sends queued triage actions in order. Network trouble stops the run with the rest still
 /// queued; auth failures are errors.
-pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut summary = TriageSummary::default();
-    let queued = client.store().triage_actions(Some(TriageState::Queued))?;
+    let queued = device.store().triage_actions(Some(TriageState::Queued))?;
     // Actions queued one after another on the same ticket chain their versions.
     let mut advanced: std::collections::HashMap<String, (u64, u64)> = Default::default();
     for (i, item) in queued.iter().enumerate() {
+        // Stored as SQLite's signed integer; a ticket version is never negative.
+        let queued_at = u64::try_from(item.base_version).unwrap_or(0);
         let base = match advanced.get(&item.ticket_id) {
-            Some(&(from, to)) if item.base_version == from => to,
-            _ => item.base_version,
+            Some(&(from, to)) if queued_at == from => to,
+            _ => queued_at,
         };
         match api.ticket_action(&item.ticket_id, base, &item.action) {
             Ok(ticket) => {
-                advanced.insert(item.ticket_id.clone(), (item.base_version, ticket.version));
-                client.store().finish_triage(
+                advanced.insert(item.ticket_id.clone(), (queued_at, ticket.version));
+                device.store().finish_triage(
                     item.seq,
                     TriageState::Sent,
                     None,
                     Some(&ticket),
-                    client.now(),
+                    device.now(),
                 )?;
                 summary.applied += 1;
             }
@@ -164,9 +166,9 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                     TriageState::Failed
                 };
                 let why = body.as_ref().map_or(reason, |b| b.message.clone());
-                client
+                device
                     .store()
-                    .finish_triage(item.seq, state, Some(&why), ticket, client.now())?;
+                    .finish_triage(item.seq, state, Some(&why), ticket, device.now())?;
                 if stale {
                     summary.conflicts += 1
                 } else {
@@ -178,12 +180,12 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
                 body: Some(body), ..
             }) => {
                 let why = body.message;
-                client.store().finish_triage(
+                device.store().finish_triage(
                     item.seq,
                     TriageState::Failed,
                     Some(&why),
                     None,
-                    client.now(),
+                    device.now(),
                 )?;
                 summary.failed += 1;
                 summary.last_error = Some(why);
@@ -195,7 +197,7 @@ pub fn send_triage(client: &Client, ctx: &SyncContext) -> Result<TriageSummary, 
             | Err(CallError::Permanent {
                 body: None, reason, ..
             }) => {
-                summary.remaining = (queued.len() - i) as u64;
+                summary.remaining = (queued.len() - i) as i64;
                 summary.last_error = Some(reason);
                 return Ok(summary);
             }

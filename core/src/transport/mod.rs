@@ -37,6 +37,32 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// An answer from the host's HTTP stack: header names lowercased, a status that is no HTTP
+    /// status refused as a failed exchange.
+    pub fn from_host(
+        status: i32,
+        headers: impl IntoIterator<Item = (String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Self, TransportError> {
+        let status = u16::try_from(status)
+            .ok()
+            .filter(|s| (100..=999).contains(s))
+            .ok_or_else(|| {
+                TransportError::Connection(format!(
+                    "the app's HTTP transport returned status {status}"
+                ))
+            })?;
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// A header's value by lowercase name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
@@ -97,6 +123,33 @@ impl TokenProvider for StaticToken {
 mod default;
 #[cfg(feature = "builtin-transport")]
 pub use default::DefaultTransport;
+
+/// Whether this build carries the built-in HTTPS transport (the `builtin-transport` feature),
+/// which [`builtin`] returns. The Android and iOS release libraries do not (docs/size.md): there
+/// the app passes its HTTP stack, and the Kotlin SDK passes OkHttp itself.
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+pub fn has_builtin_transport() -> bool {
+    cfg!(feature = "builtin-transport")
+}
+
+/// The built-in transport, for an app that passes none; a `Validation` error on `transport`
+/// in a build without it.
+pub fn builtin() -> Result<std::sync::Arc<dyn HttpTransport>, crate::error::GridlineError> {
+    #[cfg(feature = "builtin-transport")]
+    return match DefaultTransport::new() {
+        Ok(t) => Ok(std::sync::Arc::new(t)),
+        Err(e) => Err(crate::error::GridlineError::Network {
+            reason: e.to_string(),
+            retryable: false,
+        }),
+    };
+    #[cfg(not(feature = "builtin-transport"))]
+    Err(crate::error::GridlineError::Validation {
+        field: "transport".into(),
+        reason: "this library has no built-in HTTP transport: pass the app's (OkHttp, URLSession)"
+            .into(),
+    })
+}
 
 /// Whether plain HTTP to `host` is acceptable: loopback only (tests, a server on the device's
 /// own machine). Everything else must be HTTPS.

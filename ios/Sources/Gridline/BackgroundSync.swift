@@ -4,7 +4,7 @@ import Foundation
 
 /// Background sync with `BGTaskScheduler`, mirroring the Android `SyncJobService`: one sync
 /// when the system grants time with a network, then the next request at the core's
-/// `nextRetryAtMs` when the run ended on network trouble. `.Busy` (the app's own sync runs),
+/// `nextRetryAt` when the run ended on network trouble. `.Busy` (the app's own sync runs),
 /// `.Auth` and `.Closed` end the task quietly; expiry cancels the sync, which stops the native
 /// run, and asks again.
 ///
@@ -50,13 +50,13 @@ public final class BackgroundSync: @unchecked Sendable {
             var success = true
             var nextAtMs: Int64?
             do {
-                nextAtMs = try await gridline.syncNow().nextRetryAtMs
+                nextAtMs = try await gridline.syncNow().nextRetryAt
             } catch is CancellationError {
                 success = false
             } catch GridlineError.Busy, GridlineError.Auth, GridlineError.Closed {
                 // Another sync leaves its own retry time; or the user must sign in again.
             } catch {
-                nextAtMs = try? await gridline.nextRetryAtMs()
+                nextAtMs = try? await gridline.nextRetryAt()
                 success = false
             }
             if let at = nextAtMs { schedule(after: TimeInterval(at) / 1000 - Date().timeIntervalSince1970) }

@@ -1,6 +1,9 @@
 import Foundation
 @_exported import GridlineFFI
 
+/// A report as the device keeps it (the core's `LocalReport`).
+public typealias Report = LocalReport
+
 /// Gridline on a rider's (or supervisor's) iPhone: an offline outbox of reports with photos and
 /// geotags, synced in batches to the city grid server. Mirrors the Kotlin `Gridline` one for one.
 ///
@@ -17,7 +20,7 @@ public final class Gridline: @unchecked Sendable {
     private let relay = ObserverRelay()
     private let lock = NSLock()
     private var closed = false
-    private var observerId: Int64?
+    private var observerId: UInt64?
 
     private init(client: GridlineClient) {
         self.client = client
@@ -160,7 +163,7 @@ public final class Gridline: @unchecked Sendable {
 
     /// Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Yields
     /// ``SyncEvent/progress(_:)`` while it runs and ``SyncEvent/finished(_:)`` last. Network
-    /// trouble does not throw (the summary says `incomplete` and `nextRetryAtMs`). Cancelling the
+    /// trouble does not throw (the summary says `incomplete` and `nextRetryAt`). Cancelling the
     /// consuming task stops the run at its next safe point.
     public func sync(settings: SyncSettings = Gridline.defaultSyncSettings) -> AsyncThrowingStream<SyncEvent, Error> {
         let client = self.client
@@ -193,9 +196,9 @@ public final class Gridline: @unchecked Sendable {
         return summary
     }
 
-    /// When BGTaskScheduler should run sync again (ms since epoch), or `nil`.
-    public func nextRetryAtMs() async throws -> Int64? {
-        try await call { try $0.nextRetryAtMs() }
+    /// When BGTaskScheduler should run sync again (ms since the epoch), or `nil`.
+    public func nextRetryAt() async throws -> Int64? {
+        try await call { try $0.nextRetryAt() }
     }
 
     /// Supervisor: pulls the tickets of their grids (only `statuses` when not empty).
@@ -261,7 +264,7 @@ public enum SyncEvent: Sendable {
 }
 
 /// Relays progress from the syncing thread to a stream.
-private final class ProgressRelay: SyncProgressListener, @unchecked Sendable {
+private final class ProgressRelay: SyncObserver, @unchecked Sendable {
     private let emit: (SyncProgress) -> Void
     init(_ emit: @escaping (SyncProgress) -> Void) { self.emit = emit }
     func onProgress(progress: SyncProgress) { emit(progress) }

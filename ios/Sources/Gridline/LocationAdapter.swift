@@ -21,7 +21,7 @@ public enum LocationAdapter {
             : try convertCoordinates(point: Coordinates(lon: lon, lat: lat), from: crs, to: .wgs84)
         return LocationFix(lat: wgs84.lat, lon: wgs84.lon,
                            accuracyM: accuracyM.flatMap { $0 > 0 ? $0 : nil } ?? unknownAccuracyM,
-                           altitudeM: altitudeM, provider: provider, fixTimeMs: timeMs, mock: mock, sourceCrs: crs)
+                           altitudeM: altitudeM, provider: provider, fixTime: timeMs, mock: mock, sourceCrs: crs)
     }
 
     #if canImport(CoreLocation)

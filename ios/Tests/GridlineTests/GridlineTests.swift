@@ -15,7 +15,7 @@ final class GridlineTests: XCTestCase {
 
     private func fix(lat: Double = 29.86, lon: Double = 121.53) -> LocationFix {
         LocationFix(lat: lat, lon: lon, accuracyM: 6, altitudeM: nil, provider: .gps,
-                    fixTimeMs: Int64(Date().timeIntervalSince1970 * 1000), mock: false, sourceCrs: .wgs84)
+                    fixTime: Int64(Date().timeIntervalSince1970 * 1000), mock: false, sourceCrs: .wgs84)
     }
 
     private func patch(_ category: String, _ attrs: [String: AttrValue], location: LocationFix? = nil, outreach: Outreach? = nil) -> DraftPatch {
@@ -36,12 +36,12 @@ final class GridlineTests: XCTestCase {
 
     private func fileThreeKinds(_ g: Gridline, photo: String? = nil) async throws -> [String] {
         let road = try await g.createDraft(kind: .roadDamage).id
-        _ = try await g.updateDraft(id: road, patch: patch("pothole", ["size": .text(value: "large")]))
+        _ = try await g.updateDraft(id: road, patch: patch("pothole", ["size": .text("large")]))
         if let photo { _ = try await g.attachPhoto(id: road, path: photo) }
         let bin = try await g.createDraft(kind: .garbageSorting).id
-        _ = try await g.updateDraft(id: bin, patch: patch("overflowing_bin", ["bin_types": .choices(values: ["kitchen", "residual"])]))
+        _ = try await g.updateDraft(id: bin, patch: patch("overflowing_bin", ["bin_types": .choices(["kitchen", "residual"])]))
         let talk = try await g.createDraft(kind: .antiFraudOutreach).id
-        _ = try await g.updateDraft(id: talk, patch: patch("street_talk", ["topics": .choices(values: ["telecom_fraud"])],
+        _ = try await g.updateDraft(id: talk, patch: patch("street_talk", ["topics": .choices(["telecom_fraud"])],
                                                           outreach: Outreach(peopleReached: 25, materialsHandedOut: 40, venueType: .street)))
         for id in [road, bin, talk] { _ = try await g.submit(id: id) }
         return [road, bin, talk]
@@ -88,7 +88,7 @@ final class GridlineTests: XCTestCase {
     func testHostileInputIsTypedAndChangesNothing() async throws {
         let g = try await open("rider-h")
         let id = try await g.createDraft(kind: .roadDamage).id
-        let before = try await g.updateDraft(id: id, patch: patch("pothole", ["size": .text(value: "large")]))
+        let before = try await g.updateDraft(id: id, patch: patch("pothole", ["size": .text("large")]))
         do {
             _ = try await g.updateDraft(id: id, patch: patch("pothole", [:], location: fix(lat: .nan)))
             XCTFail("NaN accepted")

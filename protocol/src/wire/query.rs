@@ -60,3 +60,14 @@ impl TicketQuery {
             .collect()
     }
 }
+
+impl TicketQuery {
+    /// Tickets in any of `statuses` (all tickets when empty).
+    pub fn with_statuses(statuses: &[super::TicketStatus]) -> Self {
+        let names: Vec<_> = statuses.iter().map(|s| s.as_str()).collect();
+        TicketQuery {
+            status: (!names.is_empty()).then(|| names.join(",")),
+            ..Default::default()
+        }
+    }
+}

@@ -25,6 +25,7 @@ use crate::{
 /// Where a ticket is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TicketStatus {
     /// Received from a rider, not yet triaged (上报).
     Submitted,
@@ -120,6 +121,7 @@ const MAX_ACTION_TEXT_CHARS: usize = MAX_NOTE_CHARS;
 /// action (`{"action":"accept","note":"..."}`) is refused rather than silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", try_from = "RawAction")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TriageAction {
     /// Register the case (立案).
     Accept,

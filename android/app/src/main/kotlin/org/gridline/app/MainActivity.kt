@@ -22,8 +22,8 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
 import org.gridline.android.CameraPhoto
 import org.gridline.android.LocationAdapter
-import org.gridline.ffi.AttrValue
-import org.gridline.ffi.CoordSystem
+import org.gridline.protocol.AttrValue
+import org.gridline.protocol.CoordSystem
 import org.gridline.sdk.DraftPatch
 import org.gridline.sdk.GridlineException
 import org.gridline.sdk.ReportKind

@@ -5,7 +5,7 @@ import android.content.Intent
 import android.net.Uri
 import android.provider.MediaStore
 import java.io.File
-import org.gridline.ffi.PhotoRef
+import org.gridline.core.PhotoRef
 import org.gridline.sdk.Gridline
 
 /**

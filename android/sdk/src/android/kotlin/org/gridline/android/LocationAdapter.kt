@@ -4,9 +4,9 @@ import android.location.Location
 import android.location.LocationManager
 import android.os.Build
 import org.gridline.ffi.Coordinates
-import org.gridline.ffi.CoordSystem
-import org.gridline.ffi.LocationFix
-import org.gridline.ffi.LocationProvider
+import org.gridline.protocol.CoordSystem
+import org.gridline.protocol.LocationFix
+import org.gridline.protocol.LocationProvider
 import org.gridline.ffi.convertCoordinates
 
 /**
@@ -68,7 +68,7 @@ object LocationAdapter {
             accuracyM = accuracyM?.takeIf { it > 0 } ?: UNKNOWN_ACCURACY_M,
             altitudeM = altitudeM,
             provider = provider,
-            fixTimeMs = timeMs,
+            fixTime = timeMs,
             mock = mock,
             sourceCrs = crs,
         )

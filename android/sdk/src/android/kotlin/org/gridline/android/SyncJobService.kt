@@ -24,7 +24,7 @@ import org.gridline.sdk.GridlineException
  * Background sync with the framework's JobScheduler (no AndroidX needed). Declared in the SDK's
  * manifest with `BIND_JOB_SERVICE`; merged into the app's. It runs one sync when a network is
  * up and, if the run ended on network trouble, schedules the next one at the core's
- * `nextRetryAtMs`. A sync already running on the database (the app's pull-to-refresh) makes
+ * `nextRetryAt`. A sync already running on the database (the app's pull-to-refresh) makes
  * this run end quietly: that run schedules what is left.
  *
  * The app supplies the open [Gridline] through [GridlineProvider] on its `Application`. The job
@@ -47,7 +47,7 @@ class SyncJobService : JobService() {
             var nextAtMs: Long? = null
             var backoff = false
             try {
-                nextAtMs = gridline.syncNow().nextRetryAtMs
+                nextAtMs = gridline.syncNow().nextRetryAt
             } catch (e: CancellationException) {
                 throw e // onStopJob asked us to stop; returning true there reschedules
             } catch (e: BusyException) {
@@ -57,7 +57,7 @@ class SyncJobService : JobService() {
             } catch (e: ClosedException) {
                 // The app closed Gridline (sign-out).
             } catch (e: GridlineException) {
-                nextAtMs = runCatching { gridline.nextRetryAtMs() }.getOrNull()
+                nextAtMs = runCatching { gridline.nextRetryAt() }.getOrNull()
                 backoff = nextAtMs == null
             }
             // Finish first: scheduling this job's id while it runs would stop it.

@@ -13,34 +13,34 @@ package org.gridline.sdk
  * - [UnsentException]: [Gridline.wipe] refused; `reports`, `photos`, `triage` say what would be lost.
  * - [NotFoundException], [PhotoException], [ClosedException].
  */
-typealias GridlineException = org.gridline.ffi.GridlineException
+typealias GridlineException = org.gridline.core.GridlineException
 
 /** Input broke a rule; `field` names it. */
-typealias ValidationException = org.gridline.ffi.GridlineException.Validation
+typealias ValidationException = org.gridline.core.GridlineException.Validation
 
 /** The local database or files failed; nothing changed. */
-typealias StorageException = org.gridline.ffi.GridlineException.Storage
+typealias StorageException = org.gridline.core.GridlineException.Storage
 
 /** The server could not be reached or answered badly; see `retryable`. */
-typealias NetworkException = org.gridline.ffi.GridlineException.Network
+typealias NetworkException = org.gridline.core.GridlineException.Network
 
 /** The token was refused or could not be had. */
-typealias AuthException = org.gridline.ffi.GridlineException.Auth
+typealias AuthException = org.gridline.core.GridlineException.Auth
 
 /** The action conflicts with the current state. */
-typealias ConflictException = org.gridline.ffi.GridlineException.Conflict
+typealias ConflictException = org.gridline.core.GridlineException.Conflict
 
 /** The thing asked for does not exist. */
-typealias NotFoundException = org.gridline.ffi.GridlineException.NotFound
+typealias NotFoundException = org.gridline.core.GridlineException.NotFound
 
 /** A photo was refused (corrupt, too large, unsupported). */
-typealias PhotoException = org.gridline.ffi.GridlineException.Photo
+typealias PhotoException = org.gridline.core.GridlineException.Photo
 
 /** Another sync runs on this database. */
-typealias BusyException = org.gridline.ffi.GridlineException.Busy
+typealias BusyException = org.gridline.core.GridlineException.Busy
 
 /** Sign-out refused: work on the device is not on the server yet. */
-typealias UnsentException = org.gridline.ffi.GridlineException.Unsent
+typealias UnsentException = org.gridline.core.GridlineException.Unsent
 
 /** The [Gridline] instance was closed. */
-typealias ClosedException = org.gridline.ffi.GridlineException.Closed
+typealias ClosedException = org.gridline.core.GridlineException.Closed

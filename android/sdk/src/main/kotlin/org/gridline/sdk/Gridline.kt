@@ -23,37 +23,36 @@ import kotlinx.coroutines.flow.onStart
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import okhttp3.OkHttpClient
-import org.gridline.ffi.Catalog
+import org.gridline.protocol.Catalog
 import org.gridline.ffi.ClientConfig
-import org.gridline.ffi.ClientObserver
-import org.gridline.ffi.CoordSystem
-import org.gridline.ffi.Counts
-import org.gridline.ffi.DataChange
-import org.gridline.ffi.DraftPatch
-import org.gridline.ffi.GridInfo
+import org.gridline.core.ClientObserver
+import org.gridline.protocol.CoordSystem
+import org.gridline.core.Counts
+import org.gridline.core.DataChange
+import org.gridline.core.DraftPatch
+import org.gridline.core.GridInfo
 import org.gridline.ffi.GridlineClient
 import org.gridline.ffi.HttpTransport
-import org.gridline.ffi.ListCursor
-import org.gridline.ffi.LocationFix
-import org.gridline.ffi.NearbyReport
-import org.gridline.ffi.PhotoRef
-import org.gridline.ffi.QueuedTriage
-import org.gridline.ffi.Report
-import org.gridline.ffi.ReportKind
-import org.gridline.ffi.ReportRow
-import org.gridline.ffi.ReportState
+import org.gridline.core.ListCursor
+import org.gridline.protocol.LocationFix
+import org.gridline.core.NearbyReport
+import org.gridline.core.PhotoRef
+import org.gridline.core.QueuedTriage
+import org.gridline.protocol.ReportKind
+import org.gridline.core.ReportRow
+import org.gridline.core.ReportState
 import org.gridline.ffi.ServerConfig
 import org.gridline.ffi.SyncHandle
-import org.gridline.ffi.SyncProgress
-import org.gridline.ffi.SyncProgressListener
-import org.gridline.ffi.SyncSettings
-import org.gridline.ffi.SyncStatus
-import org.gridline.ffi.SyncSummary
+import org.gridline.core.SyncProgress
+import org.gridline.core.SyncObserver
+import org.gridline.core.SyncSettings
+import org.gridline.core.SyncStatus
+import org.gridline.core.SyncSummary
 import org.gridline.ffi.Ticket
-import org.gridline.ffi.TicketStatus
-import org.gridline.ffi.TriageAction
-import org.gridline.ffi.TriageSummary
-import org.gridline.ffi.hasBuiltinTransport
+import org.gridline.protocol.TicketStatus
+import org.gridline.protocol.TriageAction
+import org.gridline.core.TriageSummary
+import org.gridline.core.hasBuiltinTransport
 
 /**
  * Gridline on a rider's (or supervisor's) device: an offline outbox of reports with photos and
@@ -96,7 +95,7 @@ class Gridline private constructor(
     private val changeEvents = MutableSharedFlow<DataChange>(extraBufferCapacity = 64, onBufferOverflow = BufferOverflow.DROP_OLDEST)
     @Volatile private var transport: HttpTransport? = null
 
-    private val observerId: Long = client.addObserver(object : ClientObserver {
+    private val observerId: ULong = client.addObserver(object : ClientObserver {
         // Called on the core's thread: only hand the value over, never throw back into it.
         override fun onStatus(status: SyncStatus) {
             statusState.value = status
@@ -181,7 +180,7 @@ class Gridline private constructor(
 
     /**
      * One page of the queue screen: rows in [states] (all when empty), newest first, at most
-     * [limit], after [after] (`ListCursor(last.createdAtMs, last.id)` of the previous page).
+     * [limit], after [after] (`ListCursor(last.createdAt, last.id)` of the previous page).
      * Much cheaper than [list] for long queues: no payload, no photo records.
      */
     suspend fun listRows(states: List<ReportState> = emptyList(), limit: Int? = 50, after: ListCursor? = null): List<ReportRow> =
@@ -210,13 +209,13 @@ class Gridline private constructor(
     /**
      * Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Emits
      * [SyncEvent.Progress] while it runs and [SyncEvent.Finished] last. Network trouble does not
-     * throw: the summary says `incomplete` and `nextRetryAtMs`. Throws [BusyException] when
+     * throw: the summary says `incomplete` and `nextRetryAt`. Throws [BusyException] when
      * another sync runs on this database. Cancelling the collector stops the run: the request
      * in flight is cancelled too when the transport is an [OkHttpTransport].
      */
     fun sync(settings: SyncSettings = SyncSettings()): Flow<SyncEvent> = callbackFlow {
         val handle = SyncHandle()
-        val listener = object : SyncProgressListener {
+        val listener = object : SyncObserver {
             override fun onProgress(progress: SyncProgress) {
                 trySend(SyncEvent.Progress(progress))
             }
@@ -244,7 +243,7 @@ class Gridline private constructor(
         (sync(settings).last() as SyncEvent.Finished).summary
 
     /** When the scheduler should run sync again (ms since epoch), or `null`. */
-    suspend fun nextRetryAtMs(): Long? = call { nextRetryAtMs() }
+    suspend fun nextRetryAt(): Long? = call { nextRetryAt() }
 
     /** Supervisor: pulls the tickets of their grids (only [statuses] when not empty). */
     suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long = call { refreshWorklist(statuses) }

@@ -1,8 +1,8 @@
 package org.gridline.sdk
 
-import org.gridline.ffi.LogLevel
-import org.gridline.ffi.LogSink
-import org.gridline.ffi.setLogSink
+import org.gridline.core.LogLevel
+import org.gridline.core.LogSink
+import org.gridline.core.setLogSink
 
 /** Receives the core's log lines; route them to Logcat, Timber or the app's logger. */
 fun interface GridlineLogger {

@@ -8,37 +8,37 @@ package org.gridline.sdk
  */
 
 /** A report as the device keeps it. */
-typealias Report = org.gridline.ffi.Report
+typealias Report = org.gridline.core.LocalReport
 
 /** One line of the queue screen (no payload); see [Gridline.listRows]. */
-typealias ReportRow = org.gridline.ffi.ReportRow
+typealias ReportRow = org.gridline.core.ReportRow
 
 /** Where the next page of [Gridline.listRows] starts. */
-typealias ListCursor = org.gridline.ffi.ListCursor
+typealias ListCursor = org.gridline.core.ListCursor
 
 /** Changes to a draft; every field has a default, so name the ones you set. */
-typealias DraftPatch = org.gridline.ffi.DraftPatch
+typealias DraftPatch = org.gridline.core.DraftPatch
 
 /** What a report is about. */
-typealias ReportKind = org.gridline.ffi.ReportKind
+typealias ReportKind = org.gridline.protocol.ReportKind
 
 /** Where a report is in the outbox. */
-typealias ReportState = org.gridline.ffi.ReportState
+typealias ReportState = org.gridline.core.ReportState
 
 /** Where a ticket is on the server. */
-typealias TicketStatus = org.gridline.ffi.TicketStatus
+typealias TicketStatus = org.gridline.protocol.TicketStatus
 
 /** A position fix with its provenance. */
-typealias LocationFix = org.gridline.ffi.LocationFix
+typealias LocationFix = org.gridline.protocol.LocationFix
 
 /** Badge counts per state. */
-typealias Counts = org.gridline.ffi.Counts
+typealias Counts = org.gridline.core.Counts
 
 /** Tuning of a sync run; defaults suit a phone. */
-typealias SyncSettings = org.gridline.ffi.SyncSettings
+typealias SyncSettings = org.gridline.core.SyncSettings
 
 /** What a sync run achieved. */
-typealias SyncSummary = org.gridline.ffi.SyncSummary
+typealias SyncSummary = org.gridline.core.SyncSummary
 
 /** What changed in the store. */
-typealias DataChange = org.gridline.ffi.DataChange
+typealias DataChange = org.gridline.core.DataChange

@@ -5,7 +5,7 @@ import javax.xml.parsers.DocumentBuilderFactory
 import kotlinx.coroutines.runBlocking
 import org.gridline.android.CameraPhoto
 import org.gridline.android.LocationAdapter
-import org.gridline.ffi.CoordSystem
+import org.gridline.protocol.CoordSystem
 import org.gridline.ffi.Coordinates
 import org.gridline.ffi.convertCoordinates
 import org.w3c.dom.Element
@@ -57,7 +57,10 @@ class AndroidShellTest {
         for (needed in listOf(
             "-keep class com.sun.jna.** { *; }",
             "-keep class org.gridline.ffi.** { *; }",
+            "-keep class org.gridline.core.** { *; }",
+            "-keep class org.gridline.protocol.** { *; }",
             "-keep class * implements org.gridline.ffi.** { *; }",
+            "-keep class * implements org.gridline.core.** { *; }",
         )) {
             assertTrue(needed in rules, "consumer-rules.pro lacks `$needed`")
         }

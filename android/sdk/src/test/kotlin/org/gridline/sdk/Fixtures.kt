@@ -4,9 +4,9 @@ import java.net.ServerSocket
 import java.net.Socket
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.concurrent.thread
-import org.gridline.ffi.AttrValue
-import org.gridline.ffi.CoordSystem
-import org.gridline.ffi.LocationProvider
+import org.gridline.protocol.AttrValue
+import org.gridline.protocol.CoordSystem
+import org.gridline.protocol.LocationProvider
 
 /** Small builders shared by the test classes. */
 object Fixtures {
@@ -16,7 +16,7 @@ object Fixtures {
         lon = lon,
         accuracyM = 6.0,
         provider = LocationProvider.GPS,
-        fixTimeMs = System.currentTimeMillis(),
+        fixTime = System.currentTimeMillis(),
         sourceCrs = CoordSystem.WGS84,
     )
 

@@ -8,17 +8,17 @@ import javax.imageio.ImageIO
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import okhttp3.OkHttpClient
-import org.gridline.ffi.AttrValue
-import org.gridline.ffi.CoordSystem
-import org.gridline.ffi.DraftPatch
-import org.gridline.ffi.LocationFix
-import org.gridline.ffi.LocationProvider
-import org.gridline.ffi.Outreach
-import org.gridline.ffi.ReportKind
-import org.gridline.ffi.ReportState
-import org.gridline.ffi.TicketStatus
-import org.gridline.ffi.TriageAction
-import org.gridline.ffi.VenueType
+import org.gridline.protocol.AttrValue
+import org.gridline.protocol.CoordSystem
+import org.gridline.core.DraftPatch
+import org.gridline.protocol.LocationFix
+import org.gridline.protocol.LocationProvider
+import org.gridline.core.Outreach
+import org.gridline.protocol.ReportKind
+import org.gridline.core.ReportState
+import org.gridline.protocol.TicketStatus
+import org.gridline.protocol.TriageAction
+import org.gridline.protocol.VenueType
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -31,7 +31,7 @@ class GridlineTest {
     lateinit var dir: File
 
     private fun fix(lat: Double = 29.86, lon: Double = 121.53) =
-        LocationFix(lat = lat, lon = lon, accuracyM = 6.0, provider = LocationProvider.GPS, fixTimeMs = System.currentTimeMillis(), sourceCrs = CoordSystem.WGS84)
+        LocationFix(lat = lat, lon = lon, accuracyM = 6.0, provider = LocationProvider.GPS, fixTime = System.currentTimeMillis(), sourceCrs = CoordSystem.WGS84)
 
     private fun patch(category: String, attrs: Map<String, AttrValue>, location: LocationFix? = fix(), outreach: Outreach? = null) =
         DraftPatch(category = category, note = "filed from Kotlin", location = location, setAttributes = attrs, outreach = outreach)

@@ -6,7 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import okhttp3.OkHttpClient
 import org.gridline.ffi.HttpRequest
-import org.gridline.ffi.LogLevel
+import org.gridline.core.LogLevel
 import org.gridline.ffi.TransportException
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -106,10 +106,10 @@ class PortedTest {
     fun `the public API has no unsigned types and records are immutable`() {
         val types = listOf(
             Gridline::class.java, Report::class.java, Counts::class.java, DraftPatch::class.java,
-            SyncSummary::class.java, SyncSettings::class.java, org.gridline.ffi.SyncProgress::class.java,
-            org.gridline.ffi.PhotoRef::class.java, org.gridline.ffi.Ticket::class.java,
-            org.gridline.ffi.TriageSummary::class.java, org.gridline.ffi.Outreach::class.java,
-            org.gridline.ffi.NearbyReport::class.java, org.gridline.ffi.QueuedTriage::class.java,
+            SyncSummary::class.java, SyncSettings::class.java, org.gridline.core.SyncProgress::class.java,
+            org.gridline.core.PhotoRef::class.java, org.gridline.ffi.Ticket::class.java,
+            org.gridline.core.TriageSummary::class.java, org.gridline.core.Outreach::class.java,
+            org.gridline.core.NearbyReport::class.java, org.gridline.core.QueuedTriage::class.java,
             org.gridline.ffi.HttpRequest::class.java, org.gridline.ffi.HttpResponse::class.java,
         )
         for (type in types) {

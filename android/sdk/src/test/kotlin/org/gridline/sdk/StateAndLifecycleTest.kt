@@ -10,7 +10,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import okhttp3.OkHttpClient
-import org.gridline.ffi.SyncStatus
+import org.gridline.core.SyncStatus
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -106,11 +106,11 @@ class StateAndLifecycleTest {
                 if (page.isEmpty()) break
                 assertTrue(page.size <= 2)
                 seen += page
-                after = ListCursor(page.last().createdAtMs, page.last().id)
+                after = ListCursor(page.last().createdAt, page.last().id)
             }
             assertEquals(whole.map { it.id }, seen.map { it.id })
             assertEquals(whole.map { it.note }, seen.map { it.note })
-            assertEquals(whole.map { it.photos.size.toUInt() }, seen.map { it.photoCount })
+            assertEquals(whole.map { it.photos.size.toLong() }, seen.map { it.photoCount })
         }
     }
 
