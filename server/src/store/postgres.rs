@@ -27,7 +27,7 @@ use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 
 use super::pg_pool::Pool;
-use super::rules::{self, EventRow, Existing, Refusal, TicketRow, corrupt, to_i64, to_u64};
+use super::rules::{self, EventRow, Existing, TicketRow, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, Coordination, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission,
     TicketFilter, UploadStart, postgres_schema,
@@ -836,11 +836,7 @@ impl Store for PostgresStore {
             )?;
             let (event, duplicate_of) = match plan {
                 Ok(t) => (t.event, t.duplicate_of),
-                Err(Refusal::Stale) => return Ok(ActionOutcome::Stale(Box::new(ticket))),
-                Err(Refusal::Invalid(e)) => {
-                    return Ok(ActionOutcome::Invalid(Box::new(ticket), e));
-                }
-                Err(Refusal::BadField(e)) => return Ok(ActionOutcome::BadField(e)),
+                Err(refusal) => return Ok(refusal.outcome(ticket)),
             };
             tx.execute(
                 "UPDATE tickets SET status = $2, version = $3, updated_at = $4, \

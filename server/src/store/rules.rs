@@ -6,7 +6,7 @@ use gridline_protocol::wire::{ItemResult, Ticket, TicketEvent, TicketPhoto, Tick
 use gridline_protocol::wire::{TransitionError, TriageAction};
 use gridline_protocol::{FieldError, Report, Timestamp};
 
-use super::{IdCodec, StoreError};
+use super::{ActionOutcome, IdCodec, StoreError};
 use crate::account::User;
 
 /// A `tickets` row (with its owner's name) before its report, photos and history are attached.
@@ -237,6 +237,17 @@ pub enum Refusal {
     Invalid(TransitionError),
     /// A field of the action is unacceptable.
     BadField(FieldError),
+}
+
+impl Refusal {
+    /// The action's outcome, with the ticket as it is now where the caller needs it.
+    pub fn outcome(self, ticket: Ticket) -> ActionOutcome {
+        match self {
+            Self::Stale => ActionOutcome::Stale(Box::new(ticket)),
+            Self::Invalid(e) => ActionOutcome::Invalid(Box::new(ticket), e),
+            Self::BadField(e) => ActionOutcome::BadField(e),
+        }
+    }
 }
 
 /// Decides a triage action on `ticket` (as the caller sees it) at `expected_version`.

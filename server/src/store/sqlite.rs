@@ -15,7 +15,7 @@ use gridline_protocol::{Report, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::rules::{self, EventRow, Existing, Refusal, TicketRow, corrupt, to_i64, to_u64};
+use super::rules::{self, EventRow, Existing, TicketRow, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
     UploadStart, sqlite_schema as schema,
@@ -765,11 +765,7 @@ impl Store for SqliteStore {
             )?;
             let (event, duplicate_of) = match plan {
                 Ok(t) => (t.event, t.duplicate_of),
-                Err(Refusal::Stale) => return Ok(ActionOutcome::Stale(Box::new(ticket))),
-                Err(Refusal::Invalid(e)) => {
-                    return Ok(ActionOutcome::Invalid(Box::new(ticket), e));
-                }
-                Err(Refusal::BadField(e)) => return Ok(ActionOutcome::BadField(e)),
+                Err(refusal) => return Ok(refusal.outcome(ticket)),
             };
             tx.prepare_cached(
                 "UPDATE tickets SET status = ?2, version = ?3, updated_at = ?4, \
