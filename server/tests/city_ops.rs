@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use gridline_core::photo::fixtures;
-use gridline_server::admin::{self, NewUser};
+use gridline_server::admin;
 use gridline_server::config::{Database, MediaLocation};
 use gridline_server::{Config, Role, Server};
 use serde_json::{Value, json};
@@ -61,25 +61,6 @@ fn readiness_and_metrics_tell_the_operator_what_is_going_on() {
     }
 }
 
-fn add(
-    storage: impl Into<gridline_server::config::Storage>,
-    name: &str,
-    role: Role,
-    grids: &[&str],
-) -> String {
-    admin::add_user(
-        storage,
-        &NewUser {
-            name: name.into(),
-            role,
-            grids: grids.iter().map(|g| g.to_string()).collect(),
-            expires_at: None,
-        },
-    )
-    .unwrap()
-    .token
-}
-
 #[test]
 fn a_district_moves_into_the_city_keeping_ids_cursors_and_photos() {
     let city_dir = tempfile::tempdir().unwrap();
@@ -96,8 +77,8 @@ fn a_district_moves_into_the_city_keeping_ids_cursors_and_photos() {
     // The district: SQLite and a media folder, with tickets, history and a verified photo.
     let district = tempfile::tempdir().unwrap();
     admin::import_grids(district.path(), GRIDS).unwrap();
-    let rider = add(district.path(), "li", Role::Rider, &[]);
-    let sup = add(district.path(), "wang", Role::Supervisor, &["HS-A"]);
+    let rider = add_user(district.path(), "li", Role::Rider, &[]);
+    let sup = add_user(district.path(), "wang", Role::Supervisor, &["HS-A"]);
     let server = Server::start(Config::new(district.path())).unwrap();
     let base = server.base_url();
     let photo = fixtures::jpeg(&fixtures::quadrants(48, 32), 48, 32, &Default::default());
@@ -231,7 +212,7 @@ fn a_district_moves_into_the_city_keeping_ids_cursors_and_photos() {
     // A database with accounts of its own is not merged into.
     let other = tempfile::tempdir().unwrap();
     let foreign = gridline_server::testing::storage(other.path());
-    add(&foreign, "someone", Role::Rider, &[]);
+    add_user(&foreign, "someone", Role::Rider, &[]);
     let refused = admin::migrate_from_sqlite(district.path(), &foreign, |_| {}).unwrap_err();
     assert!(refused.to_string().contains("empty database"), "{refused}");
     // And a SQLite target is refused with the flag to use.

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{GRIDS, IN_A, IN_B, report_at};
+use common::{GRIDS, IN_A, IN_B, add_user, report_at};
 use gridline_core::photo::fixtures;
-use gridline_server::admin::{self, NewUser};
+use gridline_server::admin;
 use gridline_server::config::{Database, MediaLocation, Storage};
 use gridline_server::{Config, Role};
 use reqwest::blocking::Client;
@@ -83,20 +83,6 @@ fn start_instance(database: &str, media: &str) -> Instance {
     };
     std::thread::spawn(move || lines.for_each(drop));
     Instance { child, base }
-}
-
-fn user(storage: &Storage, name: &str, role: Role, grids: &[&str]) -> String {
-    admin::add_user(
-        storage,
-        &NewUser {
-            name: name.into(),
-            role,
-            grids: grids.iter().map(|g| g.to_string()).collect(),
-            expires_at: None,
-        },
-    )
-    .unwrap()
-    .token
 }
 
 fn batch(http: &Client, base: &str, token: &str, reports: &[Value]) -> Vec<Value> {
@@ -167,11 +153,11 @@ fn city_instances_agree() {
     );
     admin::import_grids(&storage, GRIDS).unwrap();
     let riders: Vec<String> = (0..12)
-        .map(|i| user(&storage, &format!("rider-{i}"), Role::Rider, &[]))
+        .map(|i| add_user(&storage, &format!("rider-{i}"), Role::Rider, &[]))
         .collect();
-    let admin_token = user(&storage, "admin", Role::Admin, &[]);
-    let sup_a = user(&storage, "sup-a", Role::Supervisor, &["HS-A"]);
-    let sup_b = user(&storage, "sup-b", Role::Supervisor, &["HS-A"]);
+    let admin_token = add_user(&storage, "admin", Role::Admin, &[]);
+    let sup_a = add_user(&storage, "sup-a", Role::Supervisor, &["HS-A"]);
+    let sup_b = add_user(&storage, "sup-b", Role::Supervisor, &["HS-A"]);
 
     // Two instances start at once: their migrations take turns under the advisory lock.
     let (a, b) = std::thread::scope(|s| {
@@ -220,13 +206,10 @@ fn city_instances_agree() {
     let answers: Vec<(usize, Vec<Value>)> = std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (i, token) in riders.iter().enumerate() {
-            for round in 0..3 {
+            for _ in 0..3 {
                 for base in &bases {
                     let (http, reports) = (&http, &reports[&i]);
-                    handles.push(s.spawn(move || {
-                        let _ = round;
-                        (i, batch(http, base, token, reports))
-                    }));
+                    handles.push(s.spawn(move || (i, batch(http, base, token, reports))));
                 }
             }
         }

@@ -23,6 +23,21 @@ pub const IN_A: (f64, f64) = (29.865, 121.545);
 /// A point inside grid HS-B.
 pub const IN_B: (f64, f64) = (29.865, 121.555);
 
+/// Creates a user in `storage` (a data folder converts) and returns their token.
+pub fn add_user(storage: impl Into<Storage>, name: &str, role: Role, grids: &[&str]) -> String {
+    admin::add_user(
+        storage,
+        &NewUser {
+            name: name.into(),
+            role,
+            grids: grids.iter().map(|g| g.to_string()).collect(),
+            expires_at: None,
+        },
+    )
+    .expect("add user")
+    .token
+}
+
 pub struct Harness {
     pub dir: tempfile::TempDir,
     /// Where this server keeps its data: the temporary folder, or a fresh PostgreSQL database
@@ -62,17 +77,7 @@ impl Harness {
 
     /// Creates a user and returns their token.
     pub fn user(&self, name: &str, role: Role, grids: &[&str]) -> String {
-        admin::add_user(
-            &self.storage,
-            &NewUser {
-                name: name.into(),
-                role,
-                grids: grids.iter().map(|g| g.to_string()).collect(),
-                expires_at: None,
-            },
-        )
-        .expect("add user")
-        .token
+        add_user(&self.storage, name, role, grids)
     }
 
     pub fn url(&self, path: &str) -> String {
