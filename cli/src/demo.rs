@@ -450,6 +450,8 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
                     TriageAction::Close => "closed 结案",
                     TriageAction::Reject { .. } => "rejected",
                     TriageAction::MarkDuplicate { .. } => "merged as duplicate",
+                    TriageAction::Escalate { .. } => "escalated 督办",
+                    TriageAction::Extend { .. } => "extended",
                 };
                 desk.queue_triage(&t.id, action)?;
                 *notes.entry(label).or_default() += 1;

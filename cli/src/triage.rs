@@ -46,7 +46,7 @@ pub struct ActArgs {
     pub db: PathBuf,
     /// The ticket id.
     pub ticket: String,
-    /// accept | dispatch | resolve | close | reject | duplicate
+    /// accept | dispatch | resolve | close | reject | duplicate | escalate | extend
     pub action: String,
     /// For dispatch: the department it goes to.
     #[arg(long)]
@@ -54,9 +54,12 @@ pub struct ActArgs {
     /// For resolve: what was done.
     #[arg(long)]
     pub note: Option<String>,
-    /// For reject: why.
+    /// For reject, escalate and extend: why.
     #[arg(long)]
     pub reason: Option<String>,
+    /// For extend: hours added to the deadline.
+    #[arg(long)]
+    pub hours: Option<u32>,
     /// For duplicate: the ticket it duplicates.
     #[arg(long)]
     pub of: Option<String>,
@@ -143,11 +146,21 @@ pub fn run(cmd: TriageCommand, json: bool) -> Result<(), CliError> {
                 "duplicate" | "mark_duplicate" => TriageAction::MarkDuplicate {
                     of: need(a.of, "of", "duplicate")?,
                 },
+                "escalate" => TriageAction::Escalate {
+                    reason: need(a.reason, "reason", "escalate")?,
+                },
+                "extend" => TriageAction::Extend {
+                    hours: a
+                        .hours
+                        .ok_or_else(|| CliError::invalid("hours", "extend needs --hours"))?,
+                    reason: need(a.reason, "reason", "extend")?,
+                },
                 other => {
                     return Err(CliError::invalid(
                         "action",
                         format!(
-                            "{other:?} is not one of accept, dispatch, resolve, close, reject, duplicate"
+                            "{other:?} is not one of accept, dispatch, resolve, close, reject, \
+                             duplicate, escalate, extend"
                         ),
                     ));
                 }

@@ -28,6 +28,9 @@ pub enum Datatype {
     Multivaluelist,
 }
 
+/// Longest handling time a category may set: a year.
+pub const MAX_HANDLING_HOURS: u32 = 24 * 366;
+
 /// Longest `string` attribute value.
 pub const MAX_STRING_ATTR_CHARS: usize = 200;
 
@@ -82,6 +85,14 @@ pub struct CategoryDef {
     /// Questions this category asks.
     #[serde(default)]
     pub attributes: Vec<AttributeDef>,
+    /// Hours a department has to handle a dispatched ticket of this category (处置时限),
+    /// counted from dispatch; `None`: no deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handling_hours: Option<u32>,
+    /// A resolved ticket of this category waits for a rider's on-the-spot verification (核查)
+    /// before it can close.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requires_verification: bool,
 }
 
 /// A report kind and its categories.
@@ -145,6 +156,23 @@ impl Catalog {
                 let field = format!("catalog.kinds.{ki}.categories.{ci}");
                 if cat.code.is_empty() || !cats.insert(cat.code.as_str()) {
                     return Err(FieldError::new(field, "category code is empty or repeated"));
+                }
+                if cat
+                    .handling_hours
+                    .is_some_and(|h| h == 0 || h > MAX_HANDLING_HOURS)
+                {
+                    return Err(FieldError::new(
+                        format!("{field}.handling_hours"),
+                        format!("must be between 1 and {MAX_HANDLING_HOURS}"),
+                    ));
+                }
+                if kind.code == ReportKind::Verification
+                    && (cat.requires_verification || cat.handling_hours.is_some())
+                {
+                    return Err(FieldError::new(
+                        field,
+                        "a verification is not itself verified or given a deadline",
+                    ));
                 }
                 let mut attrs = std::collections::BTreeSet::new();
                 for (ai, attr) in cat.attributes.iter().enumerate() {

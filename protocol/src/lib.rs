@@ -10,6 +10,7 @@ pub mod error;
 pub mod location;
 pub mod report;
 pub mod timestamp;
+pub mod verification;
 pub mod wire;
 
 pub use catalog::{AttributeDef, Catalog, CategoryDef, Datatype, KindDef};

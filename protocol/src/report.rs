@@ -21,15 +21,19 @@ pub enum ReportKind {
     AntiFraudOutreach,
     /// Anything the catalog has no better kind for.
     Other,
+    /// A rider's on-the-spot check (核查) that a resolved ticket's problem is really gone:
+    /// attributes `ticket` (the ticket id) and `result` (`fixed` or `not_fixed`).
+    Verification,
 }
 
 impl ReportKind {
     /// Every kind, in catalog order.
-    pub const ALL: [ReportKind; 4] = [
+    pub const ALL: [ReportKind; 5] = [
         Self::RoadDamage,
         Self::GarbageSorting,
         Self::AntiFraudOutreach,
         Self::Other,
+        Self::Verification,
     ];
 
     /// The snake_case wire name.
@@ -39,6 +43,7 @@ impl ReportKind {
             Self::GarbageSorting => "garbage_sorting",
             Self::AntiFraudOutreach => "anti_fraud_outreach",
             Self::Other => "other",
+            Self::Verification => "verification",
         }
     }
 

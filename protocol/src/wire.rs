@@ -22,6 +22,7 @@ mod limits;
 pub mod media;
 pub mod paths;
 mod query;
+mod tasks;
 mod ticket;
 
 pub use account::{Account, AccountRole, Departments};
@@ -29,9 +30,11 @@ pub use api_error::{ErrorBody, ErrorCode};
 pub use batch::{BatchRequest, BatchResponse, ItemOutcome, ItemResult};
 pub use changes::{Change, ChangesPage};
 pub use limits::Limits;
-pub use query::{ChangesQuery, TicketQuery};
+pub use query::{ChangesQuery, TasksQuery, TicketQuery, TicketSort};
+pub use tasks::{TaskPage, VerificationTask};
 pub use ticket::{
-    Ticket, TicketEvent, TicketPage, TicketPhoto, TicketStatus, TransitionError, TriageAction,
+    EventAction, Ticket, TicketEvent, TicketPage, TicketPhoto, TicketStatus, TransitionError,
+    TriageAction,
 };
 
 /// The protocol version this crate speaks; also the path prefix (`/v1`).

@@ -7,7 +7,9 @@ use std::time::Duration;
 use gridline_protocol::Catalog;
 use gridline_protocol::wire::{Limits, TriageAction};
 
+use crate::clock::Clock;
 use crate::grids::{LocatorFactory, rtree_locator_factory};
+use crate::lifecycle::CaseSettings;
 use crate::listen::ConnectionPolicy;
 
 /// Everything [`Server::start`](crate::Server::start) needs. Build with [`Config::new`] and
@@ -43,6 +45,10 @@ pub struct Config {
     /// Departments tickets are dispatched to, published at `GET /v1/departments` (the
     /// console offers them as a list). Empty: the server names none and clients ask for text.
     pub departments: Vec<String>,
+    /// Deadlines, escalation and verification settings.
+    pub cases: CaseSettings,
+    /// Where the server reads the time (tests pass a manual clock).
+    pub clock: Clock,
 }
 
 /// Sustained rate and burst allowed per token.
@@ -138,6 +144,8 @@ impl Config {
             connections: ConnectionPolicy::default(),
             behind_tls_proxy: false,
             departments: Vec::new(),
+            cases: CaseSettings::default(),
+            clock: Clock::system(),
         }
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::backends::{open_media, open_store};
 use crate::config::Config;
 use crate::error::ServerError;
+use crate::lifecycle::CasePolicy;
 use crate::listen::{self, ConnectionPolicy};
 use crate::media::UploadLocks;
 use crate::metrics::Metrics;
@@ -141,8 +142,10 @@ impl BoundServer {
     ) -> Result<(), ServerError> {
         tracing::info!(addr = %self.addr, "gridline server listening");
         let sweeper = tokio::spawn(sweep_uploads_forever(self.state.clone()));
+        let deadlines = tokio::spawn(check_deadlines_forever(self.state.clone()));
         let served = listen::serve(self.listener, self.app, self.connections, shutdown).await;
         sweeper.abort();
+        deadlines.abort();
         served?;
         tracing::info!("gridline server stopped");
         Ok(())
@@ -226,6 +229,41 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
+/// Marks passed deadlines now and then every `deadline_check_every`, for as long as the
+/// server runs.
+async fn check_deadlines_forever(state: AppState) {
+    let mut every = tokio::time::interval(state.deadline_check_every);
+    loop {
+        every.tick().await;
+        match check_deadlines(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tickets = n, "marked tickets overdue"),
+            Err(e) => tracing::warn!(error = %e, "checking deadlines failed"),
+        }
+    }
+}
+
+/// Marks every dispatched ticket whose deadline passed by the server's clock as overdue (once
+/// per deadline, whichever instance gets there first); returns how many it marked.
+pub async fn check_deadlines(state: &AppState) -> Result<u64, ServerError> {
+    /// Tickets marked per transaction, so a backlog never holds locks for long.
+    const CHUNK: u32 = 200;
+    let mut total = 0u64;
+    // Bounded: each round marks tickets that are then no longer candidates.
+    for _ in 0..10_000 {
+        let store = state.store.clone();
+        let now = state.clock.now();
+        let marked = tokio::task::spawn_blocking(move || store.mark_overdue(now, CHUNK))
+            .await
+            .map_err(|e| ServerError::Stopped(e.to_string()))??;
+        total += u64::from(marked);
+        if marked < CHUNK {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// Deletes expired uploads now and then every `sweep_every`, for as long as the server runs.
 async fn sweep_uploads_forever(state: AppState) {
     let mut every = tokio::time::interval(state.upload_policy.sweep_every);
@@ -304,6 +342,12 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         departments: Arc::new(gridline_protocol::wire::Departments {
             departments: config.departments.clone(),
         }),
+        policy: Arc::new(CasePolicy::new(
+            Arc::new(config.catalog.clone()),
+            &config.cases,
+        )),
+        deadline_check_every: config.cases.deadline_check_every,
+        clock: config.clock.clone(),
     };
     Ok((
         middleware::wrap(

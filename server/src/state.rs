@@ -11,8 +11,10 @@ use gridline_protocol::wire::{Departments, Limits};
 use sha2::{Digest, Sha256};
 
 use crate::account::hex;
+use crate::clock::Clock;
 use crate::config::{UploadPolicy, WriteQuota};
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
+use crate::lifecycle::CasePolicy;
 use crate::media::{MediaStore, UploadLocks};
 use crate::metrics::Metrics;
 use crate::rate_limit::Limiter;
@@ -51,6 +53,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `GET /v1/departments`.
     pub departments: Arc<Departments>,
+    /// Deadlines and verification rules of the catalog and configuration.
+    pub policy: Arc<CasePolicy>,
+    /// How often deadlines are checked.
+    pub deadline_check_every: std::time::Duration,
+    /// The time.
+    pub clock: Clock,
 }
 
 /// A document served with an `ETag`.

@@ -21,6 +21,8 @@ pub const DEPARTMENTS: &str = "/v1/departments";
 pub const REPORTS_BATCH: &str = "/v1/reports:batch";
 /// `GET`: a [`ChangesPage`](super::ChangesPage) after `?cursor=`.
 pub const CHANGES: &str = "/v1/changes";
+/// `GET`: a [`TaskPage`](super::TaskPage) of open verification tasks.
+pub const TASKS: &str = "/v1/tasks";
 /// `GET`: a [`TicketPage`](super::TicketPage).
 pub const TICKETS: &str = "/v1/tickets";
 /// `HEAD`/`PATCH`/`GET` template for one photo; see [`media`](super::media).

@@ -36,12 +36,72 @@ pub struct TicketQuery {
     /// Only tickets received before this instant (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Timestamp>,
+    /// Only tickets that are (`true`) or are not (`false`) overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
+    /// Order of the page: `id` (default, oldest first) or `due_at` (earliest deadline first,
+    /// tickets without one last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<TicketSort>,
     /// Page size (default 100, clamped to `Limits::max_page_size`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     /// The `next` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+/// How `GET /v1/tickets` orders a page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketSort {
+    /// By ticket id: creation order.
+    #[default]
+    Id,
+    /// By deadline, earliest first; tickets without a deadline last, by id.
+    DueAt,
+}
+
+/// `GET /v1/tasks?near=&radius_m=`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TasksQuery {
+    /// `lon,lat` (WGS-84): tasks within `radius_m` of this point, in any grid. Without it, the
+    /// tasks of the caller's grids (assigned, or where they filed reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<String>,
+    /// Radius around `near`, metres (default 2,000, at most 20,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radius_m: Option<f64>,
+}
+
+impl TasksQuery {
+    /// Largest `radius_m`.
+    pub const MAX_RADIUS_M: f64 = 20_000.0;
+    /// `radius_m` when absent.
+    pub const DEFAULT_RADIUS_M: f64 = 2_000.0;
+
+    /// The point and radius asked for, if any; an error names the bad field.
+    pub fn area(&self) -> Result<Option<(f64, f64, f64)>, FieldError> {
+        let radius = self.radius_m.unwrap_or(Self::DEFAULT_RADIUS_M);
+        if !(radius.is_finite() && radius > 0.0 && radius <= Self::MAX_RADIUS_M) {
+            return Err(FieldError::new(
+                "radius_m",
+                format!("must be above 0 and at most {}", Self::MAX_RADIUS_M),
+            ));
+        }
+        let Some(near) = &self.near else {
+            return Ok(None);
+        };
+        let bad = || FieldError::new("near", "must be lon,lat in degrees (WGS-84)");
+        let (lon, lat) = near.split_once(',').ok_or_else(bad)?;
+        let lon: f64 = lon.trim().parse().map_err(|_| bad())?;
+        let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
+        if !(lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0) {
+            return Err(bad());
+        }
+        Ok(Some((lon, lat, radius)))
+    }
 }
 
 impl TicketQuery {

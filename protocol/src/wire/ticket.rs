@@ -5,18 +5,26 @@
 //! submitted ──accept──▶ accepted ──dispatch──▶ dispatched ──resolve──▶ resolved ──close──▶ closed
 //!  (上报)                (立案)        │          (派遣) ◀─┘ dispatch   (处置)                 (结案)
 //!                                      └──────────resolve──────────▶
+//!                        resolve, when the category requires verification:
+//!            dispatched ──resolve──▶ awaiting_verification ──rider: fixed──▶ resolved (or closed)
+//!                 ▲                       (核查)             │
+//!                 └────────────── rider: not fixed (返工) ◀──┘
 //! submitted | accepted | dispatched ──reject──▶ rejected (不予立案, with a reason)
 //! submitted | accepted | dispatched ──mark_duplicate──▶ duplicate (of another ticket)
+//! accepted | dispatched ──escalate──▶ (same status, 督办)     dispatched ──extend──▶ dispatched
 //! ```
 //! `closed`, `rejected` and `duplicate` are final. Resolving straight from `accepted` covers
 //! problems the supervisor's own team handles (自处置); dispatching again re-routes a ticket
-//! to another department. Every transition bumps `version` and is recorded with who and when.
+//! to another department. A dispatch starts the category's deadline (`due_at`); the server
+//! marks a ticket overdue once when it passes. Every change bumps `version` and is recorded
+//! with who and when.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::catalog::MAX_HANDLING_HOURS;
 use crate::report::{MAX_ID_CHARS, check_text};
 use crate::{
     AttrValue, FieldError, LocationFix, MAX_NOTE_CHARS, Outreach, ReportKind, Severity, Timestamp,
@@ -33,7 +41,10 @@ pub enum TicketStatus {
     Accepted,
     /// Sent to a department to handle (派遣).
     Dispatched,
-    /// Handled; waiting for the supervisor to close it (处置).
+    /// Handled by the department; waiting for a rider to check on the spot that the problem is
+    /// gone (核查), for categories that require it.
+    AwaitingVerification,
+    /// Handled (and verified, where required); waiting for the supervisor to close it (处置).
     Resolved,
     /// Verified and closed (结案). Final.
     Closed,
@@ -45,10 +56,11 @@ pub enum TicketStatus {
 
 impl TicketStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [TicketStatus; 7] = [
+    pub const ALL: [TicketStatus; 8] = [
         Self::Submitted,
         Self::Accepted,
         Self::Dispatched,
+        Self::AwaitingVerification,
         Self::Resolved,
         Self::Closed,
         Self::Rejected,
@@ -61,6 +73,7 @@ impl TicketStatus {
             Self::Submitted => "submitted",
             Self::Accepted => "accepted",
             Self::Dispatched => "dispatched",
+            Self::AwaitingVerification => "awaiting_verification",
             Self::Resolved => "resolved",
             Self::Closed => "closed",
             Self::Rejected => "rejected",
@@ -78,7 +91,9 @@ impl TicketStatus {
         matches!(self, Self::Closed | Self::Rejected | Self::Duplicate)
     }
 
-    /// The status `action` leads to from this one, or why it cannot be taken.
+    /// The status `action` leads to from this one, or why it cannot be taken. A resolve
+    /// leads to `resolved`; where the category requires verification the server sends the
+    /// ticket to `awaiting_verification` instead.
     pub fn apply(self, action: &TriageAction) -> Result<TicketStatus, TransitionError> {
         use TicketStatus::*;
         let allowed = match action {
@@ -89,9 +104,11 @@ impl TicketStatus {
             TriageAction::Reject { .. } | TriageAction::MarkDuplicate { .. } => {
                 matches!(self, Submitted | Accepted | Dispatched)
             }
+            TriageAction::Escalate { .. } => matches!(self, Accepted | Dispatched),
+            TriageAction::Extend { .. } => matches!(self, Dispatched),
         };
         if allowed {
-            Ok(action.target())
+            Ok(action.target().unwrap_or(self))
         } else {
             Err(TransitionError {
                 from: self,
@@ -147,6 +164,18 @@ pub enum TriageAction {
         /// The ticket this one duplicates.
         of: String,
     },
+    /// Press the department to act (督办); the status stays.
+    Escalate {
+        /// Why; recorded in the history.
+        reason: String,
+    },
+    /// Give the department more time: moves the deadline `hours` later (and clears overdue).
+    Extend {
+        /// Hours added to the deadline.
+        hours: u32,
+        /// Why; recorded in the history.
+        reason: String,
+    },
 }
 
 /// The flat shape every action shares on the wire; `TriageAction` is read through it so that
@@ -159,6 +188,7 @@ struct RawAction {
     note: Option<String>,
     reason: Option<String>,
     of: Option<String>,
+    hours: Option<u32>,
 }
 
 impl TryFrom<RawAction> for TriageAction {
@@ -171,6 +201,7 @@ impl TryFrom<RawAction> for TriageAction {
             mut note,
             mut reason,
             mut of,
+            mut hours,
         } = raw;
         let take = |slot: &mut Option<String>, name: &str| {
             slot.take()
@@ -191,10 +222,19 @@ impl TryFrom<RawAction> for TriageAction {
             "mark_duplicate" => Self::MarkDuplicate {
                 of: take(&mut of, "of")?,
             },
+            "escalate" => Self::Escalate {
+                reason: take(&mut reason, "reason")?,
+            },
+            "extend" => Self::Extend {
+                hours: hours
+                    .take()
+                    .ok_or_else(|| format!("action {action} needs the field `hours`"))?,
+                reason: take(&mut reason, "reason")?,
+            },
             other => {
                 let shown: String = other.chars().take(40).collect();
                 return Err(format!(
-                    "unknown action {shown:?}; expected accept, dispatch, resolve, close, reject or mark_duplicate"
+                    "unknown action {shown:?}; expected accept, dispatch, resolve, close, reject, mark_duplicate, escalate or extend"
                 ));
             }
         };
@@ -206,6 +246,9 @@ impl TryFrom<RawAction> for TriageAction {
         ];
         if let Some((name, _)) = leftover.iter().find(|(_, v)| v.is_some()) {
             return Err(format!("action {action} takes no field `{name}`"));
+        }
+        if hours.is_some() {
+            return Err(format!("action {action} takes no field `hours`"));
         }
         Ok(parsed)
     }
@@ -221,18 +264,35 @@ impl TriageAction {
             Self::Close => "close",
             Self::Reject { .. } => "reject",
             Self::MarkDuplicate { .. } => "mark_duplicate",
+            Self::Escalate { .. } => "escalate",
+            Self::Extend { .. } => "extend",
         }
     }
 
-    /// The status the action leads to.
-    pub fn target(&self) -> TicketStatus {
-        match self {
+    /// The status the action leads to; `None` when it keeps the ticket's status.
+    pub fn target(&self) -> Option<TicketStatus> {
+        Some(match self {
             Self::Accept => TicketStatus::Accepted,
             Self::Dispatch { .. } => TicketStatus::Dispatched,
             Self::Resolve { .. } => TicketStatus::Resolved,
             Self::Close => TicketStatus::Closed,
             Self::Reject { .. } => TicketStatus::Rejected,
             Self::MarkDuplicate { .. } => TicketStatus::Duplicate,
+            Self::Escalate { .. } | Self::Extend { .. } => return None,
+        })
+    }
+
+    /// What the history records for the action.
+    pub fn event_action(&self) -> EventAction {
+        match self {
+            Self::Accept => EventAction::Accept,
+            Self::Dispatch { .. } => EventAction::Dispatch,
+            Self::Resolve { .. } => EventAction::Resolve,
+            Self::Close => EventAction::Close,
+            Self::Reject { .. } => EventAction::Reject,
+            Self::MarkDuplicate { .. } => EventAction::MarkDuplicate,
+            Self::Escalate { .. } => EventAction::Escalate,
+            Self::Extend { .. } => EventAction::Extend,
         }
     }
 
@@ -252,8 +312,49 @@ impl TriageAction {
             Self::Resolve { note } => required("note", note, MAX_ACTION_TEXT_CHARS, true),
             Self::Reject { reason } => required("reason", reason, MAX_ACTION_TEXT_CHARS, true),
             Self::MarkDuplicate { of } => required("of", of, MAX_ID_CHARS, false),
+            Self::Escalate { reason } => required("reason", reason, MAX_ACTION_TEXT_CHARS, true),
+            Self::Extend { hours, reason } => {
+                if *hours == 0 || *hours > MAX_HANDLING_HOURS {
+                    return Err(FieldError::new(
+                        "hours",
+                        format!("must be between 1 and {MAX_HANDLING_HOURS}"),
+                    ));
+                }
+                required("reason", reason, MAX_ACTION_TEXT_CHARS, true)
+            }
         }
     }
+}
+
+/// What an entry of a ticket's history records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum EventAction {
+    /// A rider filed the report.
+    Submit,
+    /// A supervisor's [`TriageAction::Accept`].
+    Accept,
+    /// A supervisor's [`TriageAction::Dispatch`] (starts the deadline).
+    Dispatch,
+    /// A supervisor's [`TriageAction::Resolve`].
+    Resolve,
+    /// A supervisor's [`TriageAction::Close`], or the server closing a verified ticket.
+    Close,
+    /// A supervisor's [`TriageAction::Reject`].
+    Reject,
+    /// A supervisor's [`TriageAction::MarkDuplicate`].
+    MarkDuplicate,
+    /// A supervisor's [`TriageAction::Escalate`] (督办).
+    Escalate,
+    /// A supervisor's [`TriageAction::Extend`].
+    Extend,
+    /// The server found the deadline passed (recorded once per deadline).
+    Overdue,
+    /// A rider verified on the spot that the problem is gone.
+    VerifiedFixed,
+    /// A rider found the problem still there: the ticket goes back to its department (返工).
+    VerifiedNotFixed,
 }
 
 /// One recorded transition of a ticket: an entry of its history and of the changes feed.
@@ -279,6 +380,15 @@ pub struct TicketEvent {
     /// The ticket this one duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// What happened; absent on events recorded before the server named them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<EventAction>,
+    /// The deadline the event set (dispatch, extend, reopen) or passed (overdue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
+    /// The verification ticket whose evidence this event records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 /// A photo listed by a ticket's report, and whether its bytes have arrived and verified.
@@ -356,9 +466,25 @@ pub struct Ticket {
     /// The ticket it duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
+    /// The handling deadline, set at dispatch from the category's time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
+    /// True while the ticket is dispatched and its deadline has passed (marked by the server).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
+    /// How many times a supervisor escalated it (督办).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub escalations: u32,
+    /// For a verification: the ticket it verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifies: Option<String>,
     /// Every transition, oldest first.
     #[serde(default)]
     pub history: Vec<TicketEvent>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A page of `GET /v1/tickets`.
@@ -385,6 +511,13 @@ mod tests {
             reason: "no".into(),
         };
         let dup = TriageAction::MarkDuplicate { of: "T1".into() };
+        let escalate = TriageAction::Escalate {
+            reason: "late".into(),
+        };
+        let extend = TriageAction::Extend {
+            hours: 24,
+            reason: "parts".into(),
+        };
         let actions = [
             TriageAction::Accept,
             dispatch,
@@ -392,6 +525,8 @@ mod tests {
             TriageAction::Close,
             reject,
             dup,
+            escalate,
+            extend,
         ];
         let mut allowed = Vec::new();
         for from in TicketStatus::ALL {
@@ -409,10 +544,13 @@ mod tests {
             (Accepted, "resolve", Resolved),
             (Accepted, "reject", Rejected),
             (Accepted, "mark_duplicate", Duplicate),
+            (Accepted, "escalate", Accepted),
             (Dispatched, "dispatch", Dispatched),
             (Dispatched, "resolve", Resolved),
             (Dispatched, "reject", Rejected),
             (Dispatched, "mark_duplicate", Duplicate),
+            (Dispatched, "escalate", Dispatched),
+            (Dispatched, "extend", Dispatched),
             (Resolved, "close", Closed),
         ];
         assert_eq!(allowed, expected);
@@ -442,6 +580,20 @@ mod tests {
         assert_eq!(serde_json::from_str::<TriageAction>(&json).unwrap(), dup);
         let empty = TriageAction::Reject { reason: " ".into() };
         assert_eq!(empty.validate().map_err(|e| e.field), Err("reason".into()));
+        let extend: TriageAction =
+            serde_json::from_str(r#"{"action":"extend","hours":48,"reason":"parts"}"#).unwrap();
+        assert_eq!(extend.validate(), Ok(()));
+        let no_hours = r#"{"action":"extend","reason":"parts"}"#;
+        assert!(serde_json::from_str::<TriageAction>(no_hours).is_err());
+        let stray_hours = r#"{"action":"escalate","reason":"late","hours":1}"#;
+        assert!(serde_json::from_str::<TriageAction>(stray_hours).is_err());
+        for hours in [0, MAX_HANDLING_HOURS + 1] {
+            let bad = TriageAction::Extend {
+                hours,
+                reason: "x".into(),
+            };
+            assert_eq!(bad.validate().map_err(|e| e.field), Err("hours".into()));
+        }
         let bidi = TriageAction::Resolve {
             note: "ok\u{202E}".into(),
         };

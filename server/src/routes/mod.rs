@@ -6,6 +6,7 @@ mod changes;
 mod media;
 mod ops;
 pub(crate) mod reports;
+mod tasks;
 mod tickets;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("patch", paths::MEDIA_TEMPLATE),
     ("get", paths::MEDIA_TEMPLATE),
     ("get", paths::CHANGES),
+    ("get", paths::TASKS),
     ("get", paths::TICKETS),
     ("get", paths::TICKET_TEMPLATE),
     ("post", paths::TICKET_ACTIONS_TEMPLATE),
@@ -53,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             get(media::download).head(media::head).patch(media::upload),
         )
         .route(paths::CHANGES, get(changes::changes))
+        .route(paths::TASKS, get(tasks::list))
         .route(paths::TICKETS, get(tickets::list))
         .route(paths::TICKET_TEMPLATE, get(tickets::one))
         .route(paths::TICKET_ACTIONS_TEMPLATE, post(tickets::act))

@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
+use gridline_protocol::verification::VerificationClaim;
 use gridline_protocol::wire::{BatchResponse, ErrorCode, ItemOutcome, ItemResult, Limits};
 use gridline_protocol::{Catalog, FieldError, Report, Timestamp};
 use serde::Deserialize;
@@ -68,7 +69,7 @@ fn process(
     raw: Bytes,
 ) -> Result<Vec<ItemOutcome>, ApiError> {
     let bytes = extract::decode(encoding, raw, state.limits.max_request_bytes)?;
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let grids = state.grids.current(&*state.store)?;
     let admissions = admit_batch(&state.catalog, &state.limits, &grids, &bytes, now)?;
     if let Some(quota) = state.write_quota {
@@ -103,7 +104,7 @@ fn process(
             })),
         }
     }
-    let stored = state.store.submit(user, &submissions, now)?;
+    let stored = state.store.submit(user, &submissions, &state.policy, now)?;
     for ((position, submission), result) in positions.into_iter().zip(&submissions).zip(stored) {
         outcomes[position] = Some(ItemOutcome {
             id: Some(submission.report.id),
@@ -211,11 +212,13 @@ fn admit(
     let canonical_json = serde_json::to_string(&report)
         .map_err(|e| FieldError::new("report", format!("cannot be stored: {e}")))?;
     let content_hash = Sha256::digest(canonical_json.as_bytes()).into();
+    let verification = VerificationClaim::of(&report)?;
     Ok(Submission {
         report,
         canonical_json,
         content_hash,
         grid_id,
+        verification,
     })
 }
 

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use gridline_protocol::Timestamp;
-use gridline_protocol::wire::{ErrorCode, Ticket, TicketPage, TicketQuery, TriageAction};
+use gridline_protocol::wire::TriageAction;
+use gridline_protocol::wire::{ErrorCode, Ticket, TicketPage, TicketQuery, TicketSort};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -41,6 +41,8 @@ pub async fn list(
         grid: q.grid,
         since: q.since,
         until: q.until,
+        overdue: q.overdue,
+        by_due: q.sort == Some(TicketSort::DueAt),
         after_id,
         limit: super::page_size(q.limit, state.limits.max_page_size),
     };
@@ -124,9 +126,15 @@ pub async fn act(
     let action: TriageAction = extract::parse_json(&raw)?;
     action.validate().map_err(ApiError::validation)?;
     let outcome = blocking(move || {
-        state
-            .store
-            .act(&user, scope, id, version, &action, Timestamp::now())
+        state.store.act(
+            &user,
+            scope,
+            id,
+            version,
+            &action,
+            &state.policy,
+            state.clock.now(),
+        )
     })
     .await??;
     match outcome {

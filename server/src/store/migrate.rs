@@ -86,12 +86,13 @@ const TABLES: &[(&str, TableCopy)] = &[
         TableCopy {
             select: "SELECT id, report_id, owner_id, content_hash, report, kind, category, \
                      grid_id, status, version, department, resolution_note, reject_reason, \
-                     duplicate_of, received_at, updated_at FROM tickets ORDER BY id",
+                     duplicate_of, received_at, updated_at, due_at, overdue_at, escalations, \
+                     verifies FROM tickets ORDER BY id",
             insert: "INSERT INTO tickets (id, report_id, owner_id, content_hash, report, kind, \
                      category, grid_id, status, version, department, resolution_note, \
-                     reject_reason, duplicate_of, received_at, updated_at) VALUES ($1, $2, $3, \
-                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                     ON CONFLICT DO NOTHING",
+                     reject_reason, duplicate_of, received_at, updated_at, due_at, overdue_at, \
+                     escalations, verifies) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT DO NOTHING",
             columns: &[
                 Column::Int,
                 Column::Text,
@@ -106,6 +107,10 @@ const TABLES: &[(&str, TableCopy)] = &[
                 Column::Text,
                 Column::Text,
                 Column::Text,
+                Column::Int,
+                Column::Int,
+                Column::Int,
+                Column::Int,
                 Column::Int,
                 Column::Int,
                 Column::Int,
@@ -143,10 +148,10 @@ const TABLES: &[(&str, TableCopy)] = &[
         "events",
         TableCopy {
             select: "SELECT seq, ticket_id, status, version, at, by_user, reason, department, \
-                     note, duplicate_of FROM events ORDER BY seq",
+                     note, duplicate_of, action, due_at, verification FROM events ORDER BY seq",
             insert: "INSERT INTO events (seq, ticket_id, status, version, at, by_user, reason, \
-                     department, note, duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                     $9, $10) ON CONFLICT DO NOTHING",
+                     department, note, duplicate_of, action, due_at, verification) VALUES ($1, \
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
             columns: &[
                 Column::Int,
                 Column::Int,
@@ -157,6 +162,9 @@ const TABLES: &[(&str, TableCopy)] = &[
                 Column::Text,
                 Column::Text,
                 Column::Text,
+                Column::Int,
+                Column::Text,
+                Column::Int,
                 Column::Int,
             ],
         },

@@ -23,12 +23,14 @@ use std::time::Duration;
 
 pub use ids::IdCodec;
 
+use gridline_protocol::verification::VerificationClaim;
 use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketPage, TransitionError};
 use gridline_protocol::wire::{TicketStatus, TriageAction};
 use gridline_protocol::{FieldError, Report, ReportKind, Timestamp};
 
 use crate::account::{Role, Scope, User};
 use crate::grids::Grid;
+use crate::lifecycle::CasePolicy;
 
 /// What can go wrong below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,8 @@ pub struct Submission {
     pub content_hash: [u8; 32],
     /// The grid the ticket belongs to.
     pub grid_id: Option<String>,
+    /// For a verification report: what it claims about which ticket.
+    pub verification: Option<VerificationClaim>,
 }
 
 /// A caller's right to upload a photo: one of their reports lists it.
@@ -122,7 +126,11 @@ pub struct TicketFilter {
     pub since: Option<Timestamp>,
     /// Received before.
     pub until: Option<Timestamp>,
-    /// Only ids greater than this (the paging cursor).
+    /// Only overdue (`true`) or not overdue (`false`) tickets.
+    pub overdue: Option<bool>,
+    /// Earliest deadline first (tickets without one last) instead of by id.
+    pub by_due: bool,
+    /// Only tickets after this one in the page order (the paging cursor; 0: from the start).
     pub after_id: i64,
     /// Page size.
     pub limit: u32,
@@ -192,10 +200,12 @@ pub trait Store: Send + Sync + 'static {
     fn grids_revision(&self) -> Result<i64, StoreError>;
 
     /// Stores a batch of valid reports in one transaction; one result per item, in order.
+    /// A verification also moves the ticket it verifies, in the same transaction.
     fn submit(
         &self,
         user: &User,
         items: &[Submission],
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<Vec<ItemResult>, StoreError>;
 
@@ -255,6 +265,7 @@ pub trait Store: Send + Sync + 'static {
     fn ticket(&self, scope: Scope, id: i64) -> Result<Option<Ticket>, StoreError>;
 
     /// Applies a triage action if the ticket is in `scope` at `expected_version`.
+    #[allow(clippy::too_many_arguments)]
     fn act(
         &self,
         user: &User,
@@ -262,8 +273,23 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         expected_version: u64,
         action: &TriageAction,
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError>;
+
+    /// Marks up to `limit` dispatched tickets whose deadline passed by `now` as overdue, each
+    /// once per deadline (an event in the history and the feed); returns how many.
+    fn mark_overdue(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError>;
+
+    /// Up to `limit` tickets awaiting verification that `user` may verify (never their own):
+    /// anywhere when `anywhere` (the caller filters by distance), else a rider's assigned
+    /// grids and the grids they filed reports in, a supervisor's grids, or all for an admin.
+    fn awaiting_verification(
+        &self,
+        user: &User,
+        anywhere: bool,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError>;
 }
 
 /// What server instances sharing one database coordinate through it.

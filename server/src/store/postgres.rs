@@ -27,13 +27,14 @@ use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 
 use super::pg_pool::Pool;
-use super::rules::{self, EventRow, Existing, TicketRow, corrupt, to_i64, to_u64};
+use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, Coordination, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission,
     TicketFilter, UploadStart, postgres_schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
+use crate::lifecycle::CasePolicy;
 
 /// Connections one instance opens at most.
 const MAX_CONNECTIONS: usize = 16;
@@ -130,7 +131,8 @@ fn scope_sql(scope: Scope, n: usize) -> (String, i64) {
 
 /// The columns of `tickets` (alias `t`, owner `u`) that [`ticket_row`] reads.
 const TICKET_COLUMNS: &str = "t.id, t.report, t.grid_id, t.status, t.version, t.department, \
-     t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name";
+     t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name, \
+     t.due_at, t.overdue_at, t.escalations, t.verifies";
 
 fn ticket_row(row: &Row) -> TicketRow {
     TicketRow {
@@ -146,11 +148,15 @@ fn ticket_row(row: &Row) -> TicketRow {
         received_at: row.get(9),
         updated_at: row.get(10),
         owner: row.get(11),
+        due_at: row.get(12),
+        overdue_at: row.get(13),
+        escalations: row.get(14),
+        verifies: row.get(15),
     }
 }
 
-/// The 8 event columns from `at` on (status, version, at, by, reason, department, note,
-/// duplicate_of).
+/// The 11 event columns from `at` on (status, version, at, by, reason, department, note,
+/// duplicate_of, action, due_at, verification).
 fn event_row(row: &Row, at: usize) -> EventRow {
     EventRow {
         status: row.get(at),
@@ -161,6 +167,9 @@ fn event_row(row: &Row, at: usize) -> EventRow {
         department: row.get(at + 5),
         note: row.get(at + 6),
         duplicate_of: row.get(at + 7),
+        action: row.get(at + 8),
+        due_at: row.get(at + 9),
+        verification: row.get(at + 10),
     }
 }
 
@@ -186,8 +195,8 @@ fn assemble_all(
     }
     let mut history: HashMap<i64, Vec<TicketEvent>> = HashMap::new();
     for row in conn.query(
-        "SELECT ticket_id, status, version, at, by_user, reason, department, note, duplicate_of \
-         FROM events WHERE ticket_id = ANY($1) ORDER BY seq",
+        "SELECT ticket_id, status, version, at, by_user, reason, department, note, duplicate_of, \
+         action, due_at, verification FROM events WHERE ticket_id = ANY($1) ORDER BY seq",
         &[&keys],
     )? {
         let ticket: i64 = row.get(0);
@@ -259,12 +268,12 @@ fn bump_grids_revision(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Appends `events` (ticket row, event, duplicate-of row) to the feed. Takes the sequence
-/// numbers now, holding the feed row's lock until the transaction ends: call it last.
-fn append_events(
-    tx: &mut Transaction<'_>,
-    events: &[(i64, TicketEvent, Option<i64>)],
-) -> Result<(), StoreError> {
+/// An event to append: ticket row, event, duplicate-of row, verification row.
+type NewEvent = (i64, TicketEvent, Option<i64>, Option<i64>);
+
+/// Appends `events` to the feed. Takes the sequence numbers now, holding the feed row's lock
+/// until the transaction ends: call it last.
+fn append_events(tx: &mut Transaction<'_>, events: &[NewEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -277,9 +286,10 @@ fn append_events(
         .get(0);
     let insert = tx.prepare(
         "INSERT INTO events (seq, ticket_id, status, version, at, by_user, reason, department, \
-         note, duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         note, duplicate_of, action, due_at, verification) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )?;
-    for (i, (ticket, event, duplicate_of)) in events.iter().enumerate() {
+    for (i, (ticket, event, duplicate_of, verification)) in events.iter().enumerate() {
         let seq = last - n + 1 + i64::try_from(i).unwrap_or(0);
         tx.execute(
             &insert,
@@ -294,10 +304,47 @@ fn append_events(
                 &event.department,
                 &event.note,
                 duplicate_of,
+                &event.action.map(rules::action_name),
+                &event.due_at.map(Timestamp::as_millis),
+                verification,
             ],
         )?;
     }
     Ok(())
+}
+
+/// Writes `update`'s columns to ticket `id` and returns its event for [`append_events`].
+fn apply_update(
+    tx: &mut Transaction<'_>,
+    id: i64,
+    update: TicketUpdate,
+) -> Result<NewEvent, StoreError> {
+    let event = &update.event;
+    let mark = update.mark_overdue.then(|| event.at.as_millis());
+    tx.execute(
+        "UPDATE tickets SET status = $2, version = $3, updated_at = $4, \
+         department = coalesce($5, department), \
+         resolution_note = coalesce($6, resolution_note), \
+         reject_reason = coalesce($7, reject_reason), \
+         duplicate_of = coalesce($8, duplicate_of), due_at = coalesce($9, due_at), \
+         overdue_at = CASE WHEN $10::BIGINT IS NOT NULL THEN $10 WHEN $11 THEN NULL \
+         ELSE overdue_at END, escalations = escalations + $12 WHERE id = $1",
+        &[
+            &id,
+            &event.status.as_str(),
+            &to_i64(event.version),
+            &event.at.as_millis(),
+            &event.department,
+            &update.resolution_note(),
+            &update.reject_reason(),
+            &update.duplicate_of,
+            &update.due_at.map(Timestamp::as_millis),
+            &mark,
+            &update.clear_overdue,
+            &i64::from(update.escalate),
+        ],
+    )?;
+    Ok((id, update.event, update.duplicate_of, update.verification))
 }
 
 /// See `sqlite.rs`: the account's earlier reports, then the verified bytes, fix a photo's
@@ -487,13 +534,14 @@ impl Store for PostgresStore {
         &self,
         user: &User,
         items: &[Submission],
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<Vec<ItemResult>, StoreError> {
         self.write(|tx| {
             let insert = tx.prepare(
                 "INSERT INTO tickets (report_id, owner_id, content_hash, report, kind, category, \
-                 grid_id, status, version, received_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', 1, $8, $8) \
+                 grid_id, status, version, received_at, updated_at, verifies) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9, $10) \
                  ON CONFLICT (report_id) DO NOTHING RETURNING id",
             )?;
             let photo = tx.prepare(
@@ -517,6 +565,48 @@ impl Store for PostgresStore {
                     results.push(conflict);
                     continue;
                 }
+                // A verification's target, row-locked so concurrent verifications and triage
+                // actions on it are ordered.
+                let target = match &item.verification {
+                    Some(claim) => {
+                        let row = self.ids.parse_ticket_id(&claim.ticket_id);
+                        let ticket = match row {
+                            Some(row) => {
+                                tx.query_opt(
+                                    "SELECT 1 FROM tickets WHERE id = $1 FOR UPDATE",
+                                    &[&row],
+                                )?;
+                                load_ticket(tx, &self.ids, Scope::All, row)?
+                            }
+                            None => None,
+                        };
+                        if let Some(refusal) = rules::verification_refusal(
+                            ticket.as_ref(),
+                            claim,
+                            user,
+                            &item.report,
+                            policy,
+                        ) {
+                            results.push(refusal);
+                            continue;
+                        }
+                        ticket.and_then(|t| Some((row?, t, claim.fixed)))
+                    }
+                    None => None,
+                };
+                let (status, grid_id, event) = match &target {
+                    Some((_, t, _)) => (
+                        "closed",
+                        t.grid_id.clone(),
+                        rules::verification_filed_event(user, now),
+                    ),
+                    None => (
+                        "submitted",
+                        item.grid_id.clone(),
+                        rules::submitted_event(user, now),
+                    ),
+                };
+                let verifies = target.as_ref().map(|(row, _, _)| *row);
                 let hash: &[u8] = &item.content_hash;
                 let inserted = tx.query_opt(
                     &insert,
@@ -527,8 +617,10 @@ impl Store for PostgresStore {
                         &item.canonical_json,
                         &item.report.kind.as_str(),
                         &item.report.category,
-                        &item.grid_id,
+                        &grid_id,
+                        &status,
                         &now.as_millis(),
+                        &verifies,
                     ],
                 )?;
                 let Some(inserted) = inserted else {
@@ -551,7 +643,20 @@ impl Store for PostgresStore {
                     let position = i32::try_from(i).unwrap_or(i32::MAX);
                     tx.execute(&photo, &[&id, &position, &p.sha256, &to_i64(p.bytes)])?;
                 }
-                events.push((id, rules::submitted_event(user, now), None));
+                events.push((id, event, None, None));
+                if let Some((row, t, fixed)) = &target {
+                    let update = rules::verification_update(
+                        t,
+                        *fixed,
+                        user,
+                        &item.report.note,
+                        id,
+                        policy,
+                        &self.ids,
+                        now,
+                    );
+                    events.push(apply_update(tx, *row, update)?);
+                }
                 results.push(ItemResult::Accepted {
                     ticket_id: self.ids.ticket_id(id),
                 });
@@ -727,8 +832,8 @@ impl Store for PostgresStore {
             let (cond, param) = scope_sql(scope, 2);
             let sql = format!(
                 "SELECT e.seq, e.ticket_id, t.report_id, e.status, e.version, e.at, e.by_user, \
-                 e.reason, e.department, e.note, e.duplicate_of \
-                 FROM events e JOIN tickets t ON t.id = e.ticket_id \
+                 e.reason, e.department, e.note, e.duplicate_of, e.action, e.due_at, \
+                 e.verification FROM events e JOIN tickets t ON t.id = e.ticket_id \
                  WHERE e.seq > $1 AND {cond} ORDER BY e.seq LIMIT $3"
             );
             let rows = conn.query(&sql, &[&after, &param, &(i64::from(limit) + 1)])?;
@@ -752,10 +857,28 @@ impl Store for PostgresStore {
     fn tickets(&self, scope: Scope, filter: &TicketFilter) -> Result<TicketPage, StoreError> {
         self.read(|conn| {
             let (cond, scope_param) = scope_sql(scope, 2);
+            // Keyset paging: after the cursor's ticket in the page order.
+            let after = if filter.by_due && filter.after_id > 0 {
+                format!(
+                    "(coalesce(t.due_at, {NO_DUE}), t.id) > \
+                     (SELECT coalesce(due_at, {NO_DUE}), id FROM tickets WHERE id = $1)"
+                )
+            } else {
+                "t.id > $1".to_string()
+            };
             let mut sql = format!(
                 "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
-                 WHERE t.id > $1 AND {cond}"
+                 WHERE {after} AND {cond}"
             );
+            match filter.overdue {
+                Some(true) => {
+                    sql.push_str(" AND t.overdue_at IS NOT NULL AND t.status = 'dispatched'")
+                }
+                Some(false) => {
+                    sql.push_str(" AND (t.overdue_at IS NULL OR t.status <> 'dispatched')")
+                }
+                None => {}
+            }
             let statuses: Vec<String> = filter
                 .statuses
                 .iter()
@@ -783,7 +906,12 @@ impl Store for PostgresStore {
             if let Some(until) = &until {
                 clauses.push((" AND t.received_at < ?", until));
             }
-            clauses.push((" ORDER BY t.id LIMIT ?", &limit));
+            let order = if filter.by_due {
+                format!(" ORDER BY coalesce(t.due_at, {NO_DUE}), t.id LIMIT ?")
+            } else {
+                " ORDER BY t.id LIMIT ?".to_string()
+            };
+            clauses.push((&order, &limit));
             for (clause, value) in clauses {
                 params.push(value);
                 sql.push_str(&clause.replace('?', &format!("${}", params.len())));
@@ -811,6 +939,7 @@ impl Store for PostgresStore {
         id: i64,
         expected_version: u64,
         action: &TriageAction,
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError> {
         self.write(|tx| {
@@ -830,38 +959,83 @@ impl Store for PostgresStore {
                 user,
                 expected_version,
                 action,
+                policy,
                 now,
                 &self.ids,
                 |row| load_ticket(tx, &self.ids, scope, row),
             )?;
-            let (event, duplicate_of) = match plan {
-                Ok(t) => (t.event, t.duplicate_of),
+            let update = match plan {
+                Ok(update) => update,
                 Err(refusal) => return Ok(refusal.outcome(ticket)),
             };
-            tx.execute(
-                "UPDATE tickets SET status = $2, version = $3, updated_at = $4, \
-                 department = coalesce($5, department), \
-                 resolution_note = coalesce($6, resolution_note), \
-                 reject_reason = coalesce($7, reject_reason), \
-                 duplicate_of = coalesce($8, duplicate_of) WHERE id = $1",
-                &[
-                    &id,
-                    &event.status.as_str(),
-                    &to_i64(event.version),
-                    &now.as_millis(),
-                    &event.department,
-                    &event.note,
-                    &event.reason,
-                    &duplicate_of,
-                ],
-            )?;
-            append_events(tx, &[(id, event, duplicate_of)])?;
+            let event = apply_update(tx, id, update)?;
+            append_events(tx, &[event])?;
             let updated = load_ticket(tx, &self.ids, Scope::All, id)?
                 .ok_or_else(|| corrupt(format!("ticket {id} vanished inside its transaction")))?;
             Ok(ActionOutcome::Applied(Box::new(updated)))
         })
     }
+
+    fn mark_overdue(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        self.write(|tx| {
+            // SKIP LOCKED: another instance sweeping at the same moment takes other rows;
+            // `overdue_at IS NULL` under the row lock makes each mark happen once.
+            let due: Vec<(i64, i64)> = tx
+                .query(
+                    "SELECT id, due_at FROM tickets WHERE due_at <= $1 AND overdue_at IS NULL \
+                     AND status = 'dispatched' ORDER BY due_at, id LIMIT $2 \
+                     FOR UPDATE SKIP LOCKED",
+                    &[&now.as_millis(), &i64::from(limit)],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let mut events = Vec::with_capacity(due.len());
+            for (id, due_at) in &due {
+                let ticket = load_ticket(tx, &self.ids, Scope::All, *id)?
+                    .ok_or_else(|| corrupt(format!("ticket {id} vanished")))?;
+                let update = rules::overdue_update(&ticket, Timestamp::from_millis(*due_at), now);
+                events.push(apply_update(tx, *id, update)?);
+            }
+            append_events(tx, &events)?;
+            Ok(u32::try_from(due.len()).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn awaiting_verification(
+        &self,
+        user: &User,
+        anywhere: bool,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        self.read(|conn| {
+            let cond = match (anywhere, user.role) {
+                (true, _) | (false, Role::Admin) => "TRUE",
+                (false, Role::Supervisor) => {
+                    "t.grid_id IN (SELECT grid_id FROM user_grids WHERE user_id = $1)"
+                }
+                (false, Role::Rider) => {
+                    "(t.grid_id IN (SELECT grid_id FROM user_grids WHERE user_id = $1) \
+                     OR t.grid_id IN (SELECT grid_id FROM tickets WHERE owner_id = $1))"
+                }
+            };
+            let sql = format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
+                 WHERE t.status = 'awaiting_verification' AND t.owner_id <> $1 AND {cond} \
+                 ORDER BY t.updated_at, t.id LIMIT $2"
+            );
+            let rows: Vec<TicketRow> = conn
+                .query(&sql, &[&user.id, &i64::from(limit)])?
+                .iter()
+                .map(ticket_row)
+                .collect();
+            assemble_all(conn, &self.ids, rows)
+        })
+    }
 }
+
+/// Sorts tickets without a deadline after every real one.
+const NO_DUE: i64 = i64::MAX;
 
 impl Coordination for PostgresStore {
     fn lease_upload(

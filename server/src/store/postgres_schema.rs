@@ -18,7 +18,8 @@ use super::StoreError;
 const MIGRATION_LOCK: i64 = 0x6772_6964_6c69_6e65;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BIGINT NOT NULL
@@ -138,7 +139,20 @@ CREATE TABLE events (
     duplicate_of BIGINT
 );
 CREATE INDEX events_by_ticket ON events (ticket_id, seq);
-"#];
+"#,
+    r#"
+-- Case rules (issue 15): see sqlite_schema.rs.
+ALTER TABLE tickets ADD COLUMN due_at BIGINT;
+ALTER TABLE tickets ADD COLUMN overdue_at BIGINT;
+ALTER TABLE tickets ADD COLUMN escalations BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN verifies BIGINT REFERENCES tickets (id);
+CREATE INDEX tickets_due ON tickets (due_at) WHERE due_at IS NOT NULL AND overdue_at IS NULL;
+CREATE INDEX tickets_by_status ON tickets (status, id);
+ALTER TABLE events ADD COLUMN action TEXT;
+ALTER TABLE events ADD COLUMN due_at BIGINT;
+ALTER TABLE events ADD COLUMN verification BIGINT;
+"#,
+];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -15,13 +15,14 @@ use gridline_protocol::{Report, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::rules::{self, EventRow, Existing, TicketRow, corrupt, to_i64, to_u64};
+use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
     UploadStart, sqlite_schema as schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
+use crate::lifecycle::CasePolicy;
 
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
@@ -176,7 +177,8 @@ fn photo_length_conflict(
 
 /// The columns of `tickets` (alias `t`, owner `u`) that [`TicketRow::read`] expects.
 const TICKET_COLUMNS: &str = "t.id, t.report, t.grid_id, t.status, t.version, t.department, \
-     t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name";
+     t.resolution_note, t.reject_reason, t.duplicate_of, t.received_at, t.updated_at, u.name, \
+     t.due_at, t.overdue_at, t.escalations, t.verifies";
 
 fn read_ticket_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
     Ok(TicketRow {
@@ -192,6 +194,10 @@ fn read_ticket_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
         received_at: row.get(9)?,
         updated_at: row.get(10)?,
         owner: row.get(11)?,
+        due_at: row.get(12)?,
+        overdue_at: row.get(13)?,
+        escalations: row.get(14)?,
+        verifies: row.get(15)?,
     })
 }
 
@@ -211,8 +217,8 @@ fn assemble(conn: &Connection, ids: &IdCodec, row: TicketRow) -> Result<Ticket, 
         }
     }
     let mut events = conn.prepare_cached(
-        "SELECT status, version, at, by_user, reason, department, note, duplicate_of \
-         FROM events WHERE ticket_id = ?1 ORDER BY seq",
+        "SELECT status, version, at, by_user, reason, department, note, duplicate_of, action, \
+         due_at, verification FROM events WHERE ticket_id = ?1 ORDER BY seq",
     )?;
     let history = events
         .query_map([row.id], |r| read_event(r, 0))?
@@ -221,8 +227,8 @@ fn assemble(conn: &Connection, ids: &IdCodec, row: TicketRow) -> Result<Ticket, 
     row.assemble(report, |sha| held.contains(sha), history, ids)
 }
 
-/// Reads the 8 event columns starting at `at` (status, version, at, by, reason, department,
-/// note, duplicate_of).
+/// Reads the 11 event columns starting at `at` (status, version, at, by, reason, department,
+/// note, duplicate_of, action, due_at, verification).
 fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         status: row.get(at)?,
@@ -233,6 +239,9 @@ fn read_event(row: &Row<'_>, at: usize) -> rusqlite::Result<EventRow> {
         department: row.get(at + 5)?,
         note: row.get(at + 6)?,
         duplicate_of: row.get(at + 7)?,
+        action: row.get(at + 8)?,
+        due_at: row.get(at + 9)?,
+        verification: row.get(at + 10)?,
     })
 }
 
@@ -281,10 +290,12 @@ fn insert_event(
     ticket: i64,
     event: &TicketEvent,
     duplicate_of: Option<i64>,
+    verification: Option<i64>,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO events (ticket_id, status, version, at, by_user, reason, department, note, \
-         duplicate_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         duplicate_of, action, due_at, verification) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         ticket,
@@ -296,8 +307,41 @@ fn insert_event(
         event.department,
         event.note,
         duplicate_of,
+        event.action.map(rules::action_name),
+        event.due_at.map(Timestamp::as_millis),
+        verification,
     ])?;
     Ok(())
+}
+
+/// Writes `update` to ticket `id`: its columns, then its event.
+fn apply_update(conn: &Connection, id: i64, update: &TicketUpdate) -> Result<(), StoreError> {
+    let event = &update.event;
+    let mark = update.mark_overdue.then(|| event.at.as_millis());
+    conn.prepare_cached(
+        "UPDATE tickets SET status = ?2, version = ?3, updated_at = ?4, \
+         department = coalesce(?5, department), \
+         resolution_note = coalesce(?6, resolution_note), \
+         reject_reason = coalesce(?7, reject_reason), \
+         duplicate_of = coalesce(?8, duplicate_of), due_at = coalesce(?9, due_at), \
+         overdue_at = CASE WHEN ?10 IS NOT NULL THEN ?10 WHEN ?11 THEN NULL ELSE overdue_at END, \
+         escalations = escalations + ?12 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        event.status.as_str(),
+        to_i64(event.version),
+        event.at.as_millis(),
+        event.department,
+        update.resolution_note(),
+        update.reject_reason(),
+        update.duplicate_of,
+        update.due_at.map(Timestamp::as_millis),
+        mark,
+        update.clear_overdue,
+        i64::from(update.escalate),
+    ])?;
+    insert_event(conn, id, event, update.duplicate_of, update.verification)
 }
 
 impl Store for SqliteStore {
@@ -448,6 +492,7 @@ impl Store for SqliteStore {
         &self,
         user: &User,
         items: &[Submission],
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<Vec<ItemResult>, StoreError> {
         self.write(|tx| {
@@ -456,8 +501,8 @@ impl Store for SqliteStore {
             )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO tickets (report_id, owner_id, content_hash, report, kind, category, \
-                 grid_id, status, version, received_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'submitted', 1, ?8, ?8)",
+                 grid_id, status, version, received_at, updated_at, verifies) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?9, ?10)",
             )?;
             let mut photo = tx.prepare_cached(
                 "INSERT INTO photos (ticket_id, position, sha256, bytes) VALUES (?1, ?2, ?3, ?4)",
@@ -488,6 +533,43 @@ impl Store for SqliteStore {
                         conflict
                     }
                     None => {
+                        // A verification's target, locked by the single writer until commit.
+                        let target = match &item.verification {
+                            Some(claim) => {
+                                let row = self.ids.parse_ticket_id(&claim.ticket_id);
+                                let ticket = match row {
+                                    Some(row) => load_ticket(tx, &self.ids, Scope::All, row)?,
+                                    None => None,
+                                };
+                                if let Some(refusal) = rules::verification_refusal(
+                                    ticket.as_ref(),
+                                    claim,
+                                    user,
+                                    &item.report,
+                                    policy,
+                                ) {
+                                    results.push(refusal);
+                                    continue;
+                                }
+                                ticket.map(|t| (t, claim.fixed))
+                            }
+                            None => None,
+                        };
+                        let (status, grid_id, event) = match &target {
+                            Some((t, _)) => (
+                                "closed",
+                                t.grid_id.clone(),
+                                rules::verification_filed_event(user, now),
+                            ),
+                            None => (
+                                "submitted",
+                                item.grid_id.clone(),
+                                rules::submitted_event(user, now),
+                            ),
+                        };
+                        let verifies = target
+                            .as_ref()
+                            .and_then(|(t, _)| self.ids.parse_ticket_id(&t.id));
                         insert.execute(params![
                             report_id,
                             user.id,
@@ -495,14 +577,29 @@ impl Store for SqliteStore {
                             item.canonical_json,
                             item.report.kind.as_str(),
                             item.report.category,
-                            item.grid_id,
+                            grid_id,
+                            status,
                             now.as_millis(),
+                            verifies,
                         ])?;
                         let id = tx.last_insert_rowid();
                         for (i, p) in item.report.photos.iter().enumerate() {
                             photo.execute(params![id, i, p.sha256, to_i64(p.bytes)])?;
                         }
-                        insert_event(tx, id, &rules::submitted_event(user, now), None)?;
+                        insert_event(tx, id, &event, None, None)?;
+                        if let (Some((t, fixed)), Some(row)) = (&target, verifies) {
+                            let update = rules::verification_update(
+                                t,
+                                *fixed,
+                                user,
+                                &item.report.note,
+                                id,
+                                policy,
+                                &self.ids,
+                                now,
+                            );
+                            apply_update(tx, row, &update)?;
+                        }
                         ItemResult::Accepted {
                             ticket_id: self.ids.ticket_id(id),
                         }
@@ -656,8 +753,8 @@ impl Store for SqliteStore {
             let (cond, param) = scope_sql(scope);
             let sql = format!(
                 "SELECT e.seq, e.ticket_id, t.report_id, e.status, e.version, e.at, e.by_user, \
-                 e.reason, e.department, e.note, e.duplicate_of \
-                 FROM events e JOIN tickets t ON t.id = e.ticket_id \
+                 e.reason, e.department, e.note, e.duplicate_of, e.action, e.due_at, \
+                 e.verification FROM events e JOIN tickets t ON t.id = e.ticket_id \
                  WHERE e.seq > ? AND {cond} ORDER BY e.seq LIMIT ?"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
@@ -687,11 +784,29 @@ impl Store for SqliteStore {
     fn tickets(&self, scope: Scope, filter: &TicketFilter) -> Result<TicketPage, StoreError> {
         self.read(|conn| {
             let (cond, param) = scope_sql(scope);
+            // Keyset paging: after the cursor's ticket in the page order.
+            let after = if filter.by_due && filter.after_id > 0 {
+                format!(
+                    "(coalesce(t.due_at, {NO_DUE}), t.id) > \
+                     (SELECT coalesce(due_at, {NO_DUE}), id FROM tickets WHERE id = ?)"
+                )
+            } else {
+                "t.id > ?".to_string()
+            };
             let mut sql = format!(
                 "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
-                 WHERE t.id > ? AND {cond}"
+                 WHERE {after} AND {cond}"
             );
             let mut args: Vec<Value> = vec![filter.after_id.into(), param.into()];
+            match filter.overdue {
+                Some(true) => {
+                    sql.push_str(" AND t.overdue_at IS NOT NULL AND t.status = 'dispatched'")
+                }
+                Some(false) => {
+                    sql.push_str(" AND (t.overdue_at IS NULL OR t.status <> 'dispatched')")
+                }
+                None => {}
+            }
             if !filter.statuses.is_empty() {
                 let marks = vec!["?"; filter.statuses.len()].join(", ");
                 sql.push_str(&format!(" AND t.status IN ({marks})"));
@@ -718,7 +833,13 @@ impl Store for SqliteStore {
                 sql.push_str(" AND t.received_at < ?");
                 args.push(until.as_millis().into());
             }
-            sql.push_str(" ORDER BY t.id LIMIT ?");
+            if filter.by_due {
+                sql.push_str(&format!(
+                    " ORDER BY coalesce(t.due_at, {NO_DUE}), t.id LIMIT ?"
+                ));
+            } else {
+                sql.push_str(" ORDER BY t.id LIMIT ?");
+            }
             args.push((i64::from(filter.limit) + 1).into());
             let rows = conn
                 .prepare_cached(&sql)?
@@ -748,6 +869,7 @@ impl Store for SqliteStore {
         id: i64,
         expected_version: u64,
         action: &TriageAction,
+        policy: &CasePolicy,
         now: Timestamp,
     ) -> Result<ActionOutcome, StoreError> {
         self.write(|tx| {
@@ -759,38 +881,78 @@ impl Store for SqliteStore {
                 user,
                 expected_version,
                 action,
+                policy,
                 now,
                 &self.ids,
                 |row| load_ticket(tx, &self.ids, scope, row),
             )?;
-            let (event, duplicate_of) = match plan {
-                Ok(t) => (t.event, t.duplicate_of),
+            let update = match plan {
+                Ok(update) => update,
                 Err(refusal) => return Ok(refusal.outcome(ticket)),
             };
-            tx.prepare_cached(
-                "UPDATE tickets SET status = ?2, version = ?3, updated_at = ?4, \
-                 department = coalesce(?5, department), \
-                 resolution_note = coalesce(?6, resolution_note), \
-                 reject_reason = coalesce(?7, reject_reason), \
-                 duplicate_of = coalesce(?8, duplicate_of) WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                event.status.as_str(),
-                to_i64(event.version),
-                now.as_millis(),
-                event.department,
-                event.note,
-                event.reason,
-                duplicate_of,
-            ])?;
-            insert_event(tx, id, &event, duplicate_of)?;
+            apply_update(tx, id, &update)?;
             let updated = load_ticket(tx, &self.ids, Scope::All, id)?
                 .ok_or_else(|| corrupt(format!("ticket {id} vanished inside its transaction")))?;
             Ok(ActionOutcome::Applied(Box::new(updated)))
         })
     }
+
+    fn mark_overdue(&self, now: Timestamp, limit: u32) -> Result<u32, StoreError> {
+        self.write(|tx| {
+            let due: Vec<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT id, due_at FROM tickets WHERE due_at <= ?1 AND overdue_at IS NULL \
+                     AND status = 'dispatched' ORDER BY due_at, id LIMIT ?2",
+                )?
+                .query_map(params![now.as_millis(), i64::from(limit)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            for (id, due_at) in &due {
+                let ticket = load_ticket(tx, &self.ids, Scope::All, *id)?
+                    .ok_or_else(|| corrupt(format!("ticket {id} vanished")))?;
+                let update = rules::overdue_update(&ticket, Timestamp::from_millis(*due_at), now);
+                apply_update(tx, *id, &update)?;
+            }
+            Ok(u32::try_from(due.len()).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn awaiting_verification(
+        &self,
+        user: &User,
+        anywhere: bool,
+        limit: u32,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        self.read(|conn| {
+            let cond = match (anywhere, user.role) {
+                (true, _) | (false, Role::Admin) => "?1 IS NOT NULL",
+                (false, Role::Supervisor) => {
+                    "t.grid_id IN (SELECT grid_id FROM user_grids WHERE user_id = ?1)"
+                }
+                (false, Role::Rider) => {
+                    "(t.grid_id IN (SELECT grid_id FROM user_grids WHERE user_id = ?1) \
+                     OR t.grid_id IN (SELECT grid_id FROM tickets WHERE owner_id = ?1))"
+                }
+            };
+            let sql = format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets t JOIN users u ON u.id = t.owner_id \
+                 WHERE t.status = 'awaiting_verification' AND t.owner_id <> ?1 AND {cond} \
+                 ORDER BY t.updated_at, t.id LIMIT ?2"
+            );
+            let rows = conn
+                .prepare_cached(&sql)?
+                .query_map(params![user.id, i64::from(limit)], read_ticket_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|row| assemble(conn, &self.ids, row))
+                .collect()
+        })
+    }
 }
+
+/// Sorts tickets without a deadline after every real one.
+const NO_DUE: i64 = i64::MAX;
 
 #[cfg(test)]
 mod tests {

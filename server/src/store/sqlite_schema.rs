@@ -134,6 +134,22 @@ CREATE TABLE uploads (
 ) WITHOUT ROWID;
 CREATE INDEX uploads_by_age ON uploads (touched_at);
 "#,
+    r#"
+-- Case rules (issue 15): the handling deadline set at dispatch, when the server marked it
+-- passed (once per deadline; cleared by an extension or a reopening), escalations (督办), and
+-- for a verification report (核查) the ticket it verifies.
+ALTER TABLE tickets ADD COLUMN due_at INTEGER;
+ALTER TABLE tickets ADD COLUMN overdue_at INTEGER;
+ALTER TABLE tickets ADD COLUMN escalations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN verifies INTEGER REFERENCES tickets (id);
+CREATE INDEX tickets_due ON tickets (due_at) WHERE due_at IS NOT NULL AND overdue_at IS NULL;
+CREATE INDEX tickets_by_status ON tickets (status, id);
+-- What each event records (older events have none), the deadline it set or passed, and the
+-- verification ticket whose evidence it records.
+ALTER TABLE events ADD COLUMN action TEXT;
+ALTER TABLE events ADD COLUMN due_at INTEGER;
+ALTER TABLE events ADD COLUMN verification INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.

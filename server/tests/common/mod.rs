@@ -165,6 +165,20 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Stops the server and starts a new one on the same storage with `tweak` applied.
+    pub fn restart_with(&mut self, tweak: impl FnOnce(&mut Config)) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().expect("clean shutdown");
+        }
+        let mut config = Config::with_storage(self.storage.clone());
+        tweak(&mut config);
+        let server = Server::start(config).expect("server restarts");
+        self.base = server.base_url();
+        self.server = Some(server);
+    }
+}
+
 impl Drop for Harness {
     fn drop(&mut self) {
         if let Some(server) = self.server.take() {
@@ -197,6 +211,15 @@ pub fn report_at(reporter: &str, at: (f64, f64)) -> Value {
 /// A valid report in grid HS-A.
 pub fn report(reporter: &str) -> Value {
     report_at(reporter, IN_A)
+}
+
+/// A valid report in grid HS-A of a category that needs no verification (`other/general`).
+pub fn plain_report(reporter: &str) -> Value {
+    let mut r = report(reporter);
+    r["kind"] = json!("other");
+    r["category"] = json!("general");
+    r["attributes"] = json!({});
+    r
 }
 
 /// Asserts an error response: status, `code`, and `field` when given; returns the body.
