@@ -24,7 +24,7 @@ pub async fn list(
     uri: Uri,
 ) -> Result<Json<TaskPage>, ApiError> {
     let q: TasksQuery = query(&uri)?;
-    let area = q.area().map_err(ApiError::validation)?;
+    let area = q.area().map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let store = state.store.clone();
     let limit = if area.is_some() {
         MAX_CANDIDATES
