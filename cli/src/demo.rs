@@ -13,11 +13,13 @@ use clap::Args;
 use gridline_core::sync::SyncOptions;
 use gridline_core::transport::{DefaultTransport, StaticToken};
 use gridline_core::{CancelToken, Client, ClientConfig, DraftPatch, ListFilter, SyncContext};
-use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
+use gridline_protocol::wire::{EventAction, TicketQuery, TicketStatus, TriageAction};
 use gridline_protocol::{
     AttrValue, CoordSystem, LocationFix, LocationProvider, Outreach, ReportKind, Severity,
     Timestamp, VenueType,
 };
+use gridline_server::clock::Clock;
+use gridline_server::config::Storage;
 use gridline_server::{Config, Role, Server, admin};
 use serde::Serialize;
 
@@ -49,11 +51,14 @@ const DEPARTMENTS: &[&str] = &[
     "海曙公安分局反诈中心 anti-fraud centre",
 ];
 
-fn demo_config(data: &Path) -> Config {
+fn demo_config(data: &Path, clock: Clock) -> Config {
     let mut config = Config::new(data);
     config.departments = DEPARTMENTS.iter().map(|d| d.to_string()).collect();
+    config.clock = clock;
     config
 }
+
+const HOUR_MS: i64 = 3_600_000;
 
 /// The four grids of the demo district (Haishu, Ningbo), WGS-84.
 const GRIDS: &str = r#"{"type":"FeatureCollection","features":[
@@ -253,6 +258,11 @@ struct DemoSummary {
     already_accepted: i64,
     photos_uploaded: i64,
     triage_applied: i64,
+    overdue_marked: u64,
+    escalated: u64,
+    verifications_filed: u64,
+    verified_fixed: u64,
+    verified_not_fixed: u64,
     statuses: BTreeMap<String, u64>,
     riders_in_step_with_server: bool,
 }
@@ -357,7 +367,9 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     }
 
     // 3. Signal is back: the server comes up and riders sync in batches.
-    let server = Server::start(demo_config(&data)).map_err(io)?;
+    // The story moves the server's clock forward when days pass (deadlines, 核查).
+    let (clock, hand) = Clock::manual(Timestamp::now());
+    let server = Server::start(demo_config(&data, clock.clone())).map_err(io)?;
     let url = server.base_url();
     out.server = url.clone();
     say(format!(
@@ -475,8 +487,124 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         ));
     }
 
-    // 5. Riders sync again and see what became of their reports.
-    say("\n4. Riders sync again and see what happened to their reports:".into());
+    // 5. Days pass: deadlines, escalation, riders verifying fixes on the spot.
+    say("\n4. Two days later (the demo moves the server's clock 49 h):".into());
+    hand.advance(49 * HOUR_MS);
+    let store = gridline_server::backends::open_store(&Storage::local(&data)).map_err(io)?;
+    out.overdue_marked = u64::from(store.mark_overdue(clock.now(), 10_000).map_err(io)?);
+    drop(store);
+    say(format!(
+        "  {} dispatched tickets passed their deadline: marked overdue (超期)",
+        out.overdue_marked
+    ));
+    for (name, token) in [&sup_wang, &sup_chen] {
+        let desk = Client::open(ClientConfig {
+            db_path: devices_dir.join(format!("{name}.db")),
+            reporter: name.clone(),
+            app_version: "demo".into(),
+        })?;
+        let ctx = context(&url, token)?;
+        desk.refresh_worklist(&ctx, &TicketQuery::default())?;
+        let late: Vec<_> = desk
+            .worklist(&[TicketStatus::Dispatched])?
+            .into_iter()
+            .filter(|t| t.overdue)
+            .collect();
+        for t in &late {
+            desk.queue_triage(
+                &t.id,
+                TriageAction::Escalate {
+                    reason: "超期未处置，请今日内完成".into(),
+                },
+            )?;
+            desk.queue_triage(
+                &t.id,
+                TriageAction::Resolve {
+                    note: "已处置（督办后）".into(),
+                },
+            )?;
+        }
+        let pushed = desk.send_triage(&ctx)?;
+        out.triage_applied += pushed.applied;
+        out.escalated += late.len() as u64;
+        say(format!(
+            "  {name:<11} escalated {} overdue tickets (督办); the departments resolved them",
+            late.len()
+        ));
+    }
+    say("  Riders pass by, pull verification tasks (核查) and check offline:".into());
+    let mut verifications = 0usize;
+    for (phone, (name, token)) in phones.iter().zip(&riders) {
+        let ctx = context(&url, token)?;
+        phone.sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())?;
+        let tasks = phone.tasks()?;
+        let mut fixed = 0;
+        let mut not_fixed = 0;
+        for task in tasks.iter().take(3) {
+            // Every fourth check finds the problem still there (返工).
+            let ok = verifications % 4 != 3;
+            verifications += 1;
+            let draft = phone.create_verification(&task.ticket_id, ok)?;
+            phone.update_draft(
+                draft.id,
+                DraftPatch {
+                    note: Some(if ok { "已修复" } else { "仍未修好" }.into()),
+                    location: Some(fix(task.lat + 0.0001, task.lon)),
+                    ..Default::default()
+                },
+            )?;
+            photo_seed += 1;
+            let p = camera.join(format!("IMG_{photo_seed:04}.jpg"));
+            synthetic_photo(&p, photo_seed)?;
+            phone.attach_photo(draft.id, &p)?;
+            out.photos_filed += 1;
+            phone.submit(draft.id)?;
+            out.verifications_filed += 1;
+            if ok {
+                fixed += 1;
+            } else {
+                not_fixed += 1;
+            }
+        }
+        let s = phone.sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())?;
+        out.sent += s.sent;
+        out.photos_uploaded += s.photos;
+        out.verified_fixed += fixed;
+        out.verified_not_fixed += not_fixed;
+        say(format!(
+            "  {name:<11} {} tasks on offer; filed {fixed} fixed, {not_fixed} not fixed (reopened)",
+            tasks.len()
+        ));
+    }
+    for (name, token) in [&sup_wang, &sup_chen] {
+        let desk = Client::open(ClientConfig {
+            db_path: devices_dir.join(format!("{name}.db")),
+            reporter: name.clone(),
+            app_version: "demo".into(),
+        })?;
+        let ctx = context(&url, token)?;
+        desk.refresh_worklist(&ctx, &TicketQuery::default())?;
+        let verified: Vec<_> = desk
+            .worklist(&[TicketStatus::Resolved])?
+            .into_iter()
+            .filter(|t| {
+                t.history
+                    .last()
+                    .is_some_and(|e| e.action == Some(EventAction::VerifiedFixed))
+            })
+            .collect();
+        for t in &verified {
+            desk.queue_triage(&t.id, TriageAction::Close)?;
+        }
+        out.triage_applied += desk.send_triage(&ctx)?.applied;
+        say(format!(
+            "  {name:<11} closed {} tickets riders verified (结案)",
+            verified.len()
+        ));
+    }
+
+    // 6. Riders sync again and see what became of their reports.
+    say("\n5. Riders sync again and see what happened to their reports:".into());
     let mut in_step = true;
     let mut rows = Vec::new();
     for (phone, (name, token)) in phones.iter().zip(&riders) {
@@ -531,7 +659,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         summary(&out, &rows);
     }
     if args.serve {
-        let mut config = demo_config(&data);
+        let mut config = demo_config(&data, clock);
         config.listen = args.listen;
         let (wang, chen) = (sup_wang.1.clone(), sup_chen.1.clone());
         gridline_server::serve_until_signal(config, move |addr| {
@@ -562,6 +690,7 @@ fn summary(out: &DemoSummary, rows: &[(String, usize, BTreeMap<String, u64>)]) {
         "submitted",
         "accepted",
         "dispatched",
+        "awaiting_verification",
         "resolved",
         "closed",
         "rejected",
@@ -572,7 +701,9 @@ fn summary(out: &DemoSummary, rows: &[(String, usize, BTreeMap<String, u64>)]) {
         "  {:<11} {:>7}  {}",
         "rider",
         "reports",
-        columns.map(|c| format!("{c:>11}")).join("")
+        columns
+            .map(|c| format!("{:>11}", c.replace("awaiting_verification", "verifying")))
+            .join("")
     );
     for (name, n, by) in rows {
         let cells: String = columns
@@ -582,7 +713,16 @@ fn summary(out: &DemoSummary, rows: &[(String, usize, BTreeMap<String, u64>)]) {
         println!("  {name:<11} {n:>7}  {cells}");
     }
     println!(
-        "\n{} reports and {} photos filed offline, {} sent exactly once ({} resends recognised), {} triage decisions applied.",
-        out.reports_filed, out.photos_filed, out.sent, out.already_accepted, out.triage_applied
+        "\n{} reports, {} verifications and {} photos filed offline, {} sent exactly once ({} resends recognised), {} triage decisions applied.",
+        out.reports_filed,
+        out.verifications_filed,
+        out.photos_filed,
+        out.sent,
+        out.already_accepted,
+        out.triage_applied
+    );
+    println!(
+        "{} tickets went overdue and were escalated; riders verified {} fixes and sent {} back.",
+        out.overdue_marked, out.verified_fixed, out.verified_not_fixed
     );
 }

@@ -10,6 +10,7 @@ mod queue;
 mod report;
 mod server;
 mod sync;
+mod tasks;
 mod triage;
 
 use std::process::ExitCode;
@@ -40,6 +41,10 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Send the outbox to a grid server, upload photos, pull ticket changes.
     Sync(sync::SyncArgs),
+    /// Verification tasks (核查) pulled by the last sync, listed offline.
+    Tasks(tasks::TasksArgs),
+    /// File a rider's on-the-spot verification of a resolved ticket (sent by the next sync).
+    Verify(tasks::VerifyArgs),
     /// Supervisor work: pull the worklist, decide offline, push decisions.
     #[command(subcommand)]
     Triage(triage::TriageCommand),
@@ -64,6 +69,8 @@ fn main() -> ExitCode {
         Command::Queue(args) => queue::run(args, json),
         Command::Catalog(args) => catalog::run(args, json),
         Command::Sync(args) => sync::run(args, json),
+        Command::Tasks(args) => tasks::tasks(args, json),
+        Command::Verify(args) => tasks::verify(args, json),
         Command::Triage(cmd) => triage::run(cmd, json),
         Command::Geo(cmd) => geo::run(cmd, json).map_err(CliError::from),
         Command::Serve(args) => {

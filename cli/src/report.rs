@@ -18,7 +18,8 @@ pub struct ReportArgs {
     /// The device database (created if missing).
     #[arg(long, env = "GRIDLINE_DB", default_value = "gridline.db")]
     pub db: PathBuf,
-    /// Report kind: road_damage, garbage_sorting, anti_fraud_outreach or other.
+    /// Report kind: road_damage, garbage_sorting, anti_fraud_outreach, other (or verification;
+    /// see `gridline verify`).
     #[arg(long)]
     pub kind: String,
     /// Category code of that kind (see `gridline catalog`).
@@ -94,7 +95,8 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         CliError::invalid(
             "kind",
             format!(
-                "{:?} is not one of road_damage, garbage_sorting, anti_fraud_outreach, other",
+                "{:?} is not one of road_damage, garbage_sorting, anti_fraud_outreach, other, \
+                 verification",
                 args.kind
             ),
         )

@@ -88,6 +88,16 @@ pub struct ServeArgs {
     /// them); published at `GET /v1/departments`.
     #[arg(long = "department", value_name = "NAME")]
     pub departments: Vec<String>,
+    /// A rider's "fixed" verification closes the ticket at once (default: it waits, resolved,
+    /// for the supervisor to close).
+    #[arg(long)]
+    pub close_on_verified: bool,
+    /// A verification must be filed within this many metres of the ticket.
+    #[arg(long, default_value_t = 100.0)]
+    pub verification_radius_m: f64,
+    /// How often passed deadlines are marked overdue, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub deadline_check_secs: u64,
 }
 
 /// `gridline server ...`: administer a server's data folder (works while it runs).
@@ -172,6 +182,9 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     config.uploads.pending_quota = args.upload_quota_mb.saturating_mul(1024 * 1024);
     config.behind_tls_proxy = args.behind_tls_proxy;
     config.departments = args.departments;
+    config.cases.close_on_verified = args.close_on_verified;
+    config.cases.verification_radius_m = args.verification_radius_m;
+    config.cases.deadline_check_every = Duration::from_secs(args.deadline_check_secs.max(1));
     config.rate_limit = (args.rate_limit > 0.0).then_some(RateLimit {
         per_second: args.rate_limit,
         burst: args.rate_burst.max(1),

@@ -293,7 +293,8 @@ fn catalog_json_has_kinds_categories_and_attributes() {
             "road_damage",
             "garbage_sorting",
             "anti_fraud_outreach",
-            "other"
+            "other",
+            "verification"
         ]
     );
     let road = &kinds[0]["categories"];
@@ -343,21 +344,36 @@ fn demo_runs_the_whole_story_end_to_end() {
     );
     assert_eq!(
         v["sent"].as_u64(),
-        Some(filed),
+        Some(filed + v["verifications_filed"].as_u64().unwrap()),
         "everything filed offline was sent, once"
     );
     assert_eq!(v["photos_uploaded"], v["photos_filed"]);
     assert_eq!(v["riders_in_step_with_server"], true);
     let statuses = v["statuses"].as_object().unwrap();
-    for status in ["duplicate", "rejected", "resolved", "closed", "dispatched"] {
+    for status in ["duplicate", "rejected", "closed", "dispatched"] {
         assert!(
             statuses.get(status).and_then(|n| n.as_u64()).unwrap_or(0) > 0,
             "no {status} in {statuses:?}"
         );
     }
+    // The 数字城管 loop: deadlines passed and were escalated, riders verified fixes (one
+    // failed and went back), and every verification is a report of its own.
+    for counter in [
+        "overdue_marked",
+        "escalated",
+        "verified_fixed",
+        "verified_not_fixed",
+    ] {
+        assert!(v[counter].as_u64().unwrap_or(0) > 0, "no {counter} in {v}");
+    }
+    let verifications = v["verifications_filed"].as_u64().unwrap();
+    assert_eq!(
+        verifications,
+        v["verified_fixed"].as_u64().unwrap() + v["verified_not_fixed"].as_u64().unwrap()
+    );
     assert_eq!(
         statuses.values().filter_map(|n| n.as_u64()).sum::<u64>(),
-        filed
+        filed + verifications
     );
 }
 

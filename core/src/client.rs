@@ -24,7 +24,8 @@ use crate::sync::{
     CancelToken, Change, ClientObserver, Device, ObserverId, SyncContext, SyncObserver,
     SyncOptions, SyncPhase, SyncProgress, SyncStatus, SyncSummary,
 };
-use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction};
+use gridline_protocol::verification::{self, VerificationClaim};
+use gridline_protocol::wire::{Ticket, TicketQuery, TicketStatus, TriageAction, VerificationTask};
 
 /// Where the time comes from; tests pass a fixed clock.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -435,6 +436,38 @@ impl Client {
         Ok(())
     }
 
+    /// Verification tasks (核查) as the last sync pulled them: resolved tickets near the rider
+    /// waiting for someone to check on the spot. Works offline.
+    pub fn tasks(&self) -> Result<Vec<VerificationTask>, GridlineError> {
+        Ok(self.store().tasks()?)
+    }
+
+    /// Starts a verification of ticket `ticket_id`: a draft of kind `verification` saying
+    /// whether the problem is `fixed`. Add a photo and the location, then [`Client::submit`]
+    /// it like any report; it is synced in the same batches.
+    pub fn create_verification(
+        &self,
+        ticket_id: &str,
+        fixed: bool,
+    ) -> Result<LocalReport, GridlineError> {
+        let claim = VerificationClaim {
+            ticket_id: ticket_id.trim().to_string(),
+            fixed,
+        };
+        let patch = DraftPatch {
+            category: Some(verification::CATEGORY.to_string()),
+            set_attributes: claim.attributes(),
+            ..Default::default()
+        };
+        // Checked before the draft exists, so a bad id leaves nothing behind.
+        let catalog = self.catalog();
+        if let Some(kind) = catalog.category(ReportKind::Verification, verification::CATEGORY) {
+            validate_attributes(kind, &patch.set_attributes)?;
+        }
+        let draft = self.create_draft(ReportKind::Verification)?;
+        self.update_draft(draft.id, patch)
+    }
+
     /// Starts a new report of `kind`; its id is made now and never changes.
     pub fn create_draft(&self, kind: ReportKind) -> Result<LocalReport, GridlineError> {
         let now = (self.clock)();
@@ -483,9 +516,15 @@ impl Client {
         let catalog = self.catalog();
         let now = (self.clock)();
         let grids = self.grid_index()?;
+        let tasks = self.store().tasks()?;
+        let mut verified = None;
         let report = self.store().queue(&id, now, |r| {
             let mut payload = wire_report(r, now)?;
             catalog.validate_report(&payload)?;
+            if let Some(claim) = VerificationClaim::of(&payload)? {
+                check_verification_distance(&payload, &claim, &tasks)?;
+                verified = Some(claim.ticket_id);
+            }
             payload.location_warnings = geo::assess(&payload.location, now)?
                 .into_iter()
                 .map(|w| w.code().to_string())
@@ -496,6 +535,9 @@ impl Client {
                 .map(|g| g.id.clone());
             Ok(payload)
         })?;
+        if let Some(ticket) = verified {
+            self.store().forget_task(&ticket, now.as_millis())?;
+        }
         self.changed(Change::Reports);
         Ok(report)
     }
@@ -762,6 +804,30 @@ fn check_patch(catalog: &Catalog, patch: &DraftPatch, r: &LocalReport) -> Result
 }
 
 /// The wire form of a local report at submit time.
+/// A verification filed offline far from its task's ticket would only be refused by the
+/// server later; say so now, while the rider is still there.
+fn check_verification_distance(
+    report: &Report,
+    claim: &VerificationClaim,
+    tasks: &[VerificationTask],
+) -> Result<()> {
+    let Some(task) = tasks.iter().find(|t| t.ticket_id == claim.ticket_id) else {
+        return Ok(()); // Not pulled yet: the server decides.
+    };
+    let distance = geo::haversine_m(report.location.lon, report.location.lat, task.lon, task.lat);
+    if distance > task.radius_m {
+        return Err(Error::Validation(FieldError::new(
+            "location",
+            format!(
+                "{distance:.0} m from ticket {}; a verification must be filed within {:.0} m of \
+                 the problem",
+                claim.ticket_id, task.radius_m
+            ),
+        )));
+    }
+    Ok(())
+}
+
 fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
     if r.category.is_empty() {
         return Err(Error::Validation(FieldError::new(

@@ -306,6 +306,13 @@ pub async fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, Se
 pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
     config.catalog.check().map_err(ServerError::Invalid)?;
     config.check_departments().map_err(ServerError::Invalid)?;
+    let radius = config.cases.verification_radius_m;
+    if !(radius.is_finite() && radius > 0.0) {
+        return Err(ServerError::Invalid(gridline_protocol::FieldError::new(
+            "verification_radius_m",
+            format!("must be a positive number of metres, not {radius}"),
+        )));
+    }
     let store = open_store(&config.storage)?;
     let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {

@@ -89,9 +89,10 @@ fn offline_reports_sync_triage_and_statuses_flow_back() {
         .sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())
         .unwrap();
     assert!(pulled.changes >= 2, "{pulled:?}");
+    // A pothole needs a rider's verification before it closes (see verification.rs).
     assert_eq!(
         rider.get(a).unwrap().ticket_status,
-        Some(TicketStatus::Resolved)
+        Some(TicketStatus::AwaitingVerification)
     );
     assert_eq!(
         rider.get(b).unwrap().ticket_status,

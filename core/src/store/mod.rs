@@ -8,6 +8,7 @@ mod photos;
 mod reports;
 mod schema;
 mod settings;
+mod tasks;
 mod wipe;
 mod worklist;
 

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use gridline_protocol::wire::{
-    BatchResponse, ChangesPage, ErrorBody, Limits, Ticket, TicketPage, TicketQuery, TriageAction,
-    media, paths,
+    BatchResponse, ChangesPage, ErrorBody, Limits, TaskPage, Ticket, TicketPage, TicketQuery,
+    TriageAction, media, paths,
 };
 use serde::de::DeserializeOwned;
 
@@ -329,6 +329,11 @@ impl<'a> ServerApi<'a> {
             query.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
         }
         self.get_json(&format!("{}{query}", paths::CHANGES))
+    }
+
+    /// `GET /v1/tasks`: verification tasks the caller may take.
+    pub fn tasks(&self) -> Result<TaskPage, CallError> {
+        self.get_json(paths::TASKS)
     }
 
     /// `GET /v1/tickets` with filters.

@@ -115,6 +115,9 @@ pub fn sync(
     if !run.stopped {
         run.changes()?;
     }
+    if !run.stopped {
+        run.tasks()?;
+    }
     run.finish()
 }
 
@@ -618,6 +621,25 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// Pulls the verification tasks (核查) the caller may take, so the rider sees them offline.
+    /// A server without tasks (404) leaves the cached list alone.
+    fn tasks(&mut self) -> Result<(), GridlineError> {
+        match self.attempt(|api| api.tasks())? {
+            Attempt::Done(page) => {
+                let now = self.device.now().as_millis();
+                self.device.store().replace_tasks(&page.tasks, now)?;
+                self.summary.tasks = page.tasks.len() as i64;
+            }
+            Attempt::Stopped => {}
+            Attempt::Refused(CallError::Permanent { status: 404, .. }) => {}
+            Attempt::Refused(e) => {
+                self.summary.last_error = Some(format!("tasks: {e}"));
+                self.summary.incomplete = true;
+            }
+        }
+        Ok(())
     }
 
     fn finish(mut self) -> Result<SyncSummary, GridlineError> {

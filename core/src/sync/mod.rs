@@ -218,6 +218,8 @@ pub struct SyncSummary {
     pub photo_bytes: i64,
     /// Ticket changes pulled and stored.
     pub changes: i64,
+    /// Verification tasks on offer after the run (see `Client::tasks`).
+    pub tasks: i64,
     /// Reports still waiting to be sent.
     pub remaining: i64,
     /// Photos still waiting to be uploaded.
