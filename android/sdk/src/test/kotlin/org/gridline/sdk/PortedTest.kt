@@ -50,7 +50,7 @@ class PortedTest {
         )
 
     @Test
-    fun `OkHttp reads an answer only one byte past the core's cap, gzip bomb or not`() {
+    fun `OkHttp reads an answer only one byte past the core's cap, gzip bomb or not`() = runBlocking<Unit> {
         // 8 MiB of spaces gzipped to a few KiB, and a body that claims 10 GiB.
         val bomb = java.io.ByteArrayOutputStream().also { out ->
             java.util.zip.GZIPOutputStream(out).use { it.write(ByteArray(8 shl 20) { ' '.code.toByte() }) }
@@ -77,15 +77,15 @@ class PortedTest {
     }
 
     @Test
-    fun `OkHttp failures map to Connection, Timeout and Refused`() {
+    fun `OkHttp failures map to Connection, Timeout and Refused`() = runBlocking<Unit> {
         val transport = OkHttpTransport(OkHttpClient())
         val closedPort = ServerSocket(0).use { it.localPort }
-        assertThrows<TransportException.Connection> { transport.send(request("http://127.0.0.1:$closedPort/v1/limits")) }
+        assertThrows<TransportException.Connection> { runBlocking { transport.send(request("http://127.0.0.1:$closedPort/v1/limits")) } }
         BlackHole().use { hole ->
-            assertThrows<TransportException.Timeout> { transport.send(request("${hole.url}/v1/limits", timeoutMs = 200)) }
+            assertThrows<TransportException.Timeout> { runBlocking { transport.send(request("${hole.url}/v1/limits", timeoutMs = 200)) } }
         }
-        assertThrows<TransportException.Refused> { transport.send(request("ftp://127.0.0.1/v1/limits")) }
-        assertThrows<TransportException.Refused> { transport.send(request("not a url")) }
+        assertThrows<TransportException.Refused> { runBlocking { transport.send(request("ftp://127.0.0.1/v1/limits")) } }
+        assertThrows<TransportException.Refused> { runBlocking { transport.send(request("not a url")) } }
     }
 
     @Test
