@@ -45,7 +45,7 @@ impl From<UnexpectedUniFFICallbackError> for TokenError {
 #[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
     /// The current token; with `refresh` the previous one was refused and a fresh one is wanted.
-    /// Cancelled (the future dropped) when the sync stops or after [`TOKEN_TIMEOUT`].
+    /// Cancelled (its coroutine / task) when the sync stops, the client closes, or after 60 s.
     async fn token(&self, refresh: bool) -> Result<String, TokenError>;
 }
 
@@ -122,8 +122,8 @@ pub struct HttpResponse {
 #[uniffi::export(with_foreign)]
 #[async_trait::async_trait]
 pub trait HttpTransport: Send + Sync {
-    /// Performs `request`; cancelled (the future dropped) when the sync stops, and after
-    /// `timeout_ms` plus [`TRANSPORT_GRACE`].
+    /// Performs `request`. Cancelled (its coroutine / task) when the sync stops, the client
+    /// closes, or `timeout_ms` plus 5 s passed without an answer.
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 

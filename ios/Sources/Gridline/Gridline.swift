@@ -248,11 +248,6 @@ public final class Gridline: @unchecked Sendable {
 
     /// The default sync tuning (batches of up to 200, six in-run retries).
     public static let defaultSyncSettings = SyncSettings(maxBatch: 200, maxRetries: 6, maxSleepMs: 10_000, requestTimeoutMs: 30_000)
-
-    /// Sets the grid server with an `async` token source (see ``AsyncTokenProvider``).
-    public func setServer(url: String, tokens: AsyncTokenProvider, transport: HttpTransport? = nil) async throws {
-        try await setServer(url: url, tokens: AsyncTokenBridge(tokens), transport: transport)
-    }
 }
 
 /// What ``Gridline/sync(settings:)`` yields.
