@@ -181,14 +181,16 @@ impl GridlineClient {
     }
 
     /// Registers an observer of the sync status and of data changes (told the current status
-    /// at once); returns the id that removes it.
-    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> Result<u64> {
-        Ok(self.client()?.add_observer(observer).0)
+    /// at once); returns the id that removes it (signed for Kotlin and Swift, never negative).
+    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> Result<i64> {
+        let id = self.client()?.add_observer(observer).0;
+        Ok(i64::try_from(id).unwrap_or(i64::MAX))
     }
 
-    /// Removes an observer; `false` when it was not registered.
-    pub fn remove_observer(&self, id: u64) -> Result<bool> {
-        Ok(self.client()?.remove_observer(core::ObserverId(id)))
+    /// Removes an observer; `false` when it was not registered (or `id` is negative).
+    pub fn remove_observer(&self, id: i64) -> Result<bool> {
+        let client = self.client()?;
+        Ok(u64::try_from(id).is_ok_and(|id| client.remove_observer(core::ObserverId(id))))
     }
 
     /// The sync status as this client last saw it.

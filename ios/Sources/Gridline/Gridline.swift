@@ -20,7 +20,7 @@ public final class Gridline: @unchecked Sendable {
     private let relay = ObserverRelay()
     private let lock = NSLock()
     private var closed = false
-    private var observerId: UInt64?
+    private let observerId: Int64?
 
     private init(client: GridlineClient) {
         self.client = client

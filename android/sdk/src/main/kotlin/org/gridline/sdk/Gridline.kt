@@ -94,7 +94,7 @@ class Gridline private constructor(
     private val statusState = MutableStateFlow<SyncStatus>(SyncStatus.Idle)
     private val changeEvents = MutableSharedFlow<DataChange>(extraBufferCapacity = 64, onBufferOverflow = BufferOverflow.DROP_OLDEST)
 
-    private val observerId: ULong = client.addObserver(object : ClientObserver {
+    private val observerId: Long = client.addObserver(object : ClientObserver {
         // Called on the core's thread: only hand the value over, never throw back into it.
         override fun onStatus(status: SyncStatus) {
             statusState.value = status
