@@ -15,7 +15,7 @@ use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
 use gridline_protocol::{Catalog, CoordSystem, FieldError, LocationFix, PhotoRef, ReportKind};
 use uuid::Uuid;
 
-use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
+use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, Stop, TokenProvider};
 use crate::supervisor::Ticket;
 
 /// How the app opens Gridline.
@@ -41,8 +41,8 @@ pub struct ServerConfig {
     pub transport: Option<Arc<dyn HttpTransport>>,
 }
 
-/// Cancels a running sync at its next safe point (between requests). Make one per run;
-/// cancelling a finished run does nothing.
+/// Cancels a running sync: the app's request in flight is cancelled, the run stops before the
+/// next. Make one per run; cancelling a finished run does nothing.
 #[derive(Debug, Default, uniffi::Object)]
 pub struct SyncHandle(core::CancelToken);
 
@@ -65,12 +65,50 @@ impl SyncHandle {
     }
 }
 
+/// The server as `set_server` configured it; each run gets its own adapters ([`Server::context`]).
+#[derive(Clone)]
+struct Server {
+    url: String,
+    tokens: Arc<dyn TokenProvider>,
+    transport: Transport,
+}
+
+/// The app's transport, or the library's built-in one.
+#[derive(Clone)]
+enum Transport {
+    App(Arc<dyn HttpTransport>),
+    Builtin(Arc<dyn gridline_core::transport::HttpTransport>),
+}
+
+impl Server {
+    /// The core's context for one run: the app's adapters stop waiting once `stop` fires.
+    fn context(&self, stop: Stop) -> core::SyncContext {
+        let transport: Arc<dyn gridline_core::transport::HttpTransport> = match &self.transport {
+            Transport::App(t) => Arc::new(ForeignTransport {
+                inner: Arc::clone(t),
+                stop: stop.clone(),
+            }),
+            Transport::Builtin(t) => Arc::clone(t),
+        };
+        core::SyncContext {
+            server_url: self.url.clone(),
+            transport,
+            tokens: Arc::new(ForeignTokens {
+                inner: Arc::clone(&self.tokens),
+                stop,
+            }),
+        }
+    }
+}
+
 /// A Gridline device: offline store, catalog, grids, sync and triage. Thread-safe; every call
 /// is synchronous and may block on disk or network, so call it off the main thread.
 #[derive(uniffi::Object)]
 pub struct GridlineClient {
     inner: RwLock<Option<Arc<core::Client>>>,
-    server: RwLock<Option<core::SyncContext>>,
+    server: RwLock<Option<Server>>,
+    /// Cancelled by `close_store`: the app's token provider and transport are abandoned.
+    closing: core::CancelToken,
 }
 
 type Result<T> = std::result::Result<T, GridlineError>;
@@ -81,13 +119,19 @@ impl GridlineClient {
         slot.clone().ok_or(GridlineError::Closed)
     }
 
-    fn context(&self) -> Result<core::SyncContext> {
+    /// The core's context for one call; `run` is the sync's cancel token (a fresh one for
+    /// calls that cannot be cancelled but by closing).
+    fn context(&self, run: &core::CancelToken) -> Result<core::SyncContext> {
         self.client()?;
         let slot = self.server.read().map_err(|_| GridlineError::Closed)?;
-        slot.clone().ok_or_else(|| GridlineError::Validation {
+        let server = slot.as_ref().ok_or_else(|| GridlineError::Validation {
             field: "server".into(),
             reason: "no grid server configured: call set_server first".into(),
-        })
+        })?;
+        Ok(server.context(Stop {
+            run: run.clone(),
+            closing: self.closing.clone(),
+        }))
     }
 }
 
@@ -104,6 +148,7 @@ impl GridlineClient {
         Ok(Arc::new(GridlineClient {
             inner: RwLock::new(Some(Arc::new(client))),
             server: RwLock::new(None),
+            closing: core::CancelToken::new(),
         }))
     }
 
@@ -111,24 +156,24 @@ impl GridlineClient {
     pub fn set_server(&self, server: ServerConfig) -> Result<()> {
         self.client()?;
         gridline_core::transport::check_server_url(&server.url)?;
-        let transport: Arc<dyn gridline_core::transport::HttpTransport> = match server.transport {
-            Some(t) => Arc::new(ForeignTransport(t)),
-            None => gridline_core::transport::builtin()?,
+        let transport = match server.transport {
+            Some(t) => Transport::App(t),
+            None => Transport::Builtin(gridline_core::transport::builtin()?),
         };
-        let tokens = Arc::new(ForeignTokens(server.tokens));
-        let ctx = core::SyncContext {
-            server_url: server.url,
+        let server = Server {
+            url: server.url,
+            tokens: server.tokens,
             transport,
-            tokens,
         };
-        *self.server.write().map_err(|_| GridlineError::Closed)? = Some(ctx);
+        *self.server.write().map_err(|_| GridlineError::Closed)? = Some(server);
         Ok(())
     }
 
     /// Closes the store (named so it does not clash with Kotlin's `AutoCloseable.close`, which
-    /// releases the native object) and stops a running sync at its next safe point. Any later
-    /// call, including a second `close_store`, fails with `Closed`.
+    /// releases the native object) and stops a running sync, cancelling the request in flight.
+    /// Any later call, including a second `close_store`, fails with `Closed`.
     pub fn close_store(&self) -> Result<()> {
+        self.closing.cancel();
         let mut slot = self.inner.write().map_err(|_| GridlineError::Closed)?;
         slot.take().ok_or(GridlineError::Closed)?.cancel_sync();
         *self.server.write().map_err(|_| GridlineError::Closed)? = None;
@@ -136,14 +181,16 @@ impl GridlineClient {
     }
 
     /// Registers an observer of the sync status and of data changes (told the current status
-    /// at once); returns the id that removes it.
-    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> Result<u64> {
-        Ok(self.client()?.add_observer(observer).0)
+    /// at once); returns the id that removes it (signed for Kotlin and Swift, never negative).
+    pub fn add_observer(&self, observer: Arc<dyn ClientObserver>) -> Result<i64> {
+        let id = self.client()?.add_observer(observer).0;
+        Ok(i64::try_from(id).unwrap_or(i64::MAX))
     }
 
-    /// Removes an observer; `false` when it was not registered.
-    pub fn remove_observer(&self, id: u64) -> Result<bool> {
-        Ok(self.client()?.remove_observer(core::ObserverId(id)))
+    /// Removes an observer; `false` when it was not registered (or `id` is negative).
+    pub fn remove_observer(&self, id: i64) -> Result<bool> {
+        let client = self.client()?;
+        Ok(u64::try_from(id).is_ok_and(|id| client.remove_observer(core::ObserverId(id))))
     }
 
     /// The sync status as this client last saw it.
@@ -151,7 +198,7 @@ impl GridlineClient {
         Ok(self.client()?.sync_status())
     }
 
-    /// Asks the running sync, if any, to stop at its next safe point.
+    /// Asks the running sync, if any, to stop; the app's request in flight is cancelled.
     pub fn cancel_sync(&self) {
         if let Ok(client) = self.client() {
             client.cancel_sync();
@@ -265,14 +312,15 @@ impl GridlineClient {
     }
 
     /// Sends the outbox, uploads photos, pulls ticket changes. Network trouble does not throw:
-    /// the summary says `incomplete` and when to retry. `handle` cancels it from another thread.
+    /// the summary says `incomplete` and when to retry. `handle` cancels it from another thread,
+    /// the app's request in flight included (its coroutine or task is cancelled).
     pub fn sync(
         &self,
         settings: SyncSettings,
         listener: Option<Arc<dyn SyncObserver>>,
         handle: Arc<SyncHandle>,
     ) -> Result<SyncSummary> {
-        let (ctx, listener) = (self.context()?, listener.as_deref());
+        let (ctx, listener) = (self.context(&handle.0)?, listener.as_deref());
         self.client()?
             .sync(&ctx, &settings.into(), listener, &handle.0)
     }
@@ -286,7 +334,8 @@ impl GridlineClient {
     /// Supervisor: pulls the tickets of their grids (only these statuses, when not empty).
     pub fn refresh_worklist(&self, statuses: Vec<TicketStatus>) -> Result<i64> {
         let query = TicketQuery::with_statuses(&statuses);
-        self.client()?.refresh_worklist(&self.context()?, &query)
+        let ctx = self.context(&core::CancelToken::new())?;
+        self.client()?.refresh_worklist(&ctx, &query)
     }
 
     /// Supervisor: the offline worklist, optionally only tickets in `statuses`.
@@ -307,6 +356,7 @@ impl GridlineClient {
 
     /// Supervisor: sends queued decisions with the ticket versions they were made on.
     pub fn send_triage(&self) -> Result<TriageSummary> {
-        self.client()?.send_triage(&self.context()?)
+        let ctx = self.context(&core::CancelToken::new())?;
+        self.client()?.send_triage(&ctx)
     }
 }

@@ -1,12 +1,23 @@
-//! What the host app plugs in, as foreign traits (Kotlin interfaces, Swift protocols): its own
-//! login (token provider), its own HTTP stack (so its proxies, certificate pinning and
-//! interceptors apply); the log sink is the core's own (`gridline_core::logging`). Each adapter
-//! turns the app's failures into the core's, so an exception thrown in Kotlin ends as a typed
-//! error, never a crash.
+//! What the host app plugs in, as async foreign traits (Kotlin `suspend` interfaces, Swift
+//! `async` protocols): its own login (token provider), its own HTTP stack (so its proxies,
+//! certificate pinning and interceptors apply); the log sink is the core's own
+//! (`gridline_core::logging`). Each adapter turns the app's failures into the core's, so an
+//! exception thrown in Kotlin ends as a typed error, never a crash.
+//!
+//! The core is synchronous: an adapter waits for the foreign future on the sync's own thread
+//! ([`wait`]) and drops it as soon as the run is cancelled or the answer is overdue. Dropping
+//! it is what uniffi turns into cancelling the Kotlin coroutine or the Swift task, so a
+//! cancelled sync cancels the request in flight (decision 0044).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
 
+use gridline_core::CancelToken;
 use gridline_core::transport as core;
 use uniffi::UnexpectedUniFFICallbackError;
 
@@ -31,10 +42,19 @@ impl From<UnexpectedUniFFICallbackError> for TokenError {
 
 /// Supplies the bearer token of the signed-in user.
 #[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
 pub trait TokenProvider: Send + Sync {
     /// The current token; with `refresh` the previous one was refused and a fresh one is wanted.
-    fn token(&self, refresh: bool) -> Result<String, TokenError>;
+    /// Cancelled (its coroutine / task) when the sync stops, the client closes, or after 60 s.
+    async fn token(&self, refresh: bool) -> Result<String, TokenError>;
 }
+
+/// Longest the core waits for the app's token provider (a refresh over a slow network).
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Time granted to the app's transport past the request's own timeout before the core drops
+/// the exchange as timed out (the transport should enforce `timeout_ms` itself).
+pub const TRANSPORT_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a request got no HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -100,27 +120,115 @@ pub struct HttpResponse {
 
 /// Sends one HTTP request. Must not retry on its own: the sync engine decides.
 #[uniffi::export(with_foreign)]
+#[async_trait::async_trait]
 pub trait HttpTransport: Send + Sync {
-    /// Performs `request`.
-    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+    /// Performs `request`. Cancelled (its coroutine / task) when the sync stops, the client
+    /// closes, or `timeout_ms` plus 5 s passed without an answer.
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// Adapts the app's token provider to the core.
-pub(crate) struct ForeignTokens(pub Arc<dyn TokenProvider>);
+/// When an adapter stops waiting for the app: the run's cancel token, the client closing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stop {
+    /// The sync run's token (a fresh, never-cancelled one outside a sync).
+    pub run: CancelToken,
+    /// Cancelled when the client closes.
+    pub closing: CancelToken,
+}
 
-impl core::TokenProvider for ForeignTokens {
-    fn token(&self, refresh: bool) -> Result<String, core::TokenError> {
-        self.0
-            .token(refresh)
-            .map_err(|e| core::TokenError(e.to_string()))
+impl Stop {
+    fn is_cancelled(&self) -> bool {
+        self.run.is_cancelled() || self.closing.is_cancelled()
     }
 }
 
-/// Adapts the app's HTTP transport to the core.
-pub(crate) struct ForeignTransport(pub Arc<dyn HttpTransport>);
+/// How often a waiting adapter looks at its cancel tokens (the core's backoff sleep does the
+/// same): a cancelled run drops the foreign future within this time.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
+
+/// Why [`wait`] gave up on a foreign future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abandoned {
+    /// The run was cancelled or the client closed.
+    Cancelled,
+    /// No answer before the deadline.
+    Overdue,
+}
+
+/// Unparks the waiting thread when the foreign side completes the future.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives `future` on the calling thread until it completes, `stop` fires or `limit` passes;
+/// in the last two cases the future is dropped, which cancels the foreign call.
+pub(crate) fn wait<F: Future>(
+    future: F,
+    stop: &Stop,
+    limit: Duration,
+) -> Result<F::Output, Abandoned> {
+    let deadline = Instant::now().checked_add(limit);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if stop.is_cancelled() {
+            return Err(Abandoned::Cancelled);
+        }
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return Ok(out);
+        }
+        let left = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => CANCEL_POLL,
+        };
+        if left.is_zero() {
+            return Err(Abandoned::Overdue);
+        }
+        thread::park_timeout(left.min(CANCEL_POLL));
+    }
+}
+
+/// Adapts the app's token provider to the core, for one run.
+pub(crate) struct ForeignTokens {
+    /// The app's provider.
+    pub inner: Arc<dyn TokenProvider>,
+    /// When to stop waiting.
+    pub stop: Stop,
+}
+
+impl core::TokenProvider for ForeignTokens {
+    fn token(&self, refresh: bool) -> Result<String, core::TokenError> {
+        match wait(self.inner.token(refresh), &self.stop, TOKEN_TIMEOUT) {
+            Ok(answer) => answer.map_err(|e| core::TokenError(e.to_string())),
+            Err(Abandoned::Cancelled) => Err(core::TokenError("the sync was cancelled".into())),
+            Err(Abandoned::Overdue) => Err(core::TokenError(format!(
+                "the app's token provider gave no answer within {}s",
+                TOKEN_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+/// Adapts the app's HTTP transport to the core, for one run.
+pub(crate) struct ForeignTransport {
+    /// The app's transport.
+    pub inner: Arc<dyn HttpTransport>,
+    /// When to stop waiting.
+    pub stop: Stop,
+}
 
 impl core::HttpTransport for ForeignTransport {
     fn send(&self, r: core::HttpRequest) -> Result<core::HttpResponse, core::TransportError> {
+        let limit = r.timeout.saturating_add(TRANSPORT_GRACE);
         let request = HttpRequest {
             method: r.method,
             url: r.url,
@@ -129,7 +237,21 @@ impl core::HttpTransport for ForeignTransport {
             timeout_ms: i64::try_from(r.timeout.as_millis()).unwrap_or(i64::MAX),
             max_response_bytes: i64::try_from(r.max_response_bytes).unwrap_or(i64::MAX),
         };
-        match self.0.send(request) {
+        let answer = match wait(self.inner.send(request), &self.stop, limit) {
+            Ok(answer) => answer,
+            Err(Abandoned::Cancelled) => {
+                return Err(core::TransportError::Connection(
+                    "the sync was cancelled".into(),
+                ));
+            }
+            Err(Abandoned::Overdue) => {
+                return Err(core::TransportError::Timeout(format!(
+                    "the app's HTTP transport gave no answer within {}ms",
+                    limit.as_millis()
+                )));
+            }
+        };
+        match answer {
             Ok(a) => core::HttpResponse::from_host(a.status, a.headers, a.body),
             Err(TransportError::Connection { reason }) => {
                 Err(core::TransportError::Connection(reason))
@@ -137,5 +259,23 @@ impl core::HttpTransport for ForeignTransport {
             Err(TransportError::Timeout { reason }) => Err(core::TransportError::Timeout(reason)),
             Err(TransportError::Refused { reason }) => Err(core::TransportError::Refused(reason)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_returns_the_answer_or_gives_up_dropping_the_future() {
+        let stop = Stop::default();
+        assert_eq!(wait(async { 7 }, &stop, Duration::ZERO), Ok(7));
+        let never = std::future::pending::<()>();
+        assert_eq!(wait(never, &stop, Duration::ZERO), Err(Abandoned::Overdue));
+        stop.closing.cancel();
+        assert_eq!(
+            wait(async { 7 }, &stop, Duration::MAX),
+            Err(Abandoned::Cancelled)
+        );
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! The records, enums, the error (`GridlineError`) and the observer traits are the core's and
 //! the protocol's own types, which derive their uniffi traits under the `uniffi` feature; this
-//! crate only wraps calls. The surface is synchronous on purpose: the Kotlin and Swift
-//! wrappers run it on a background dispatcher / task and expose `suspend` and `async`.
+//! crate only wraps calls. The client's calls are synchronous on purpose (the core is): the
+//! Kotlin and Swift wrappers run them on a background dispatcher / task and expose `suspend`
+//! and `async`. What the app plugs in is async (`suspend` / `async`), so its requests suspend
+//! without holding a thread and a cancelled sync cancels them.
 //!
 //! - [`client::GridlineClient`]: the long-lived object (store, catalog, sync, triage).
-//! - [`foreign`]: what the host app plugs in (token provider, HTTP transport); the log sink is
-//!   the core's `logging` module.
+//! - [`foreign`]: what the host app plugs in (async token provider, async HTTP transport); the
+//!   log sink is the core's `logging` module.
 //! - [`supervisor`]: worklist tickets, whose foreign shape differs from the wire's.
 
 uniffi::setup_scaffolding!();

@@ -1,5 +1,7 @@
 //! The FFI contract tested from Rust (no Kotlin or Swift toolchain needed): foreign traits
 //! implemented in Rust, the client object's lifecycle, and hostile input through the surface.
+//! The foreign traits are async: a Rust implementation's future stands for the Kotlin
+//! coroutine or Swift task, and its drop is what uniffi turns into cancelling them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,36 +22,40 @@ use gridline_server::{Config, Role, Server, admin};
 use uuid::Uuid;
 
 struct Fixed(String);
+#[async_trait::async_trait]
 impl TokenProvider for Fixed {
-    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, _refresh: bool) -> Result<String, TokenError> {
         Ok(self.0.clone())
     }
 }
 
 struct Failing;
+#[async_trait::async_trait]
 impl TokenProvider for Failing {
-    fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+    async fn token(&self, _refresh: bool) -> Result<String, TokenError> {
         Err(TokenError::Unavailable {
             reason: "signed out".into(),
         })
     }
 }
 
-/// The app's own transport (here: the default one, counting requests).
+/// The app's own transport (here: the default one on a thread of its own, as OkHttp's
+/// dispatcher or URLSession would run it, counting requests).
 struct AppTransport {
-    inner: DefaultTransport,
+    inner: Arc<DefaultTransport>,
     calls: AtomicUsize,
 }
 
 /// An app transport, as every app passes one to a mobile library without the built-in one.
 fn app_transport() -> Option<Arc<dyn HttpTransport>> {
     Some(Arc::new(AppTransport {
-        inner: DefaultTransport::new().unwrap(),
+        inner: Arc::new(DefaultTransport::new().unwrap()),
         calls: AtomicUsize::new(0),
     }))
 }
+#[async_trait::async_trait]
 impl HttpTransport for AppTransport {
-    fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
+    async fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let req = gridline_core::transport::HttpRequest {
             method: r.method,
@@ -59,9 +65,14 @@ impl HttpTransport for AppTransport {
             timeout: std::time::Duration::from_millis(u64::try_from(r.timeout_ms).unwrap_or(0)),
             max_response_bytes: u64::try_from(r.max_response_bytes).unwrap_or(0),
         };
-        let resp = self
-            .inner
-            .send(req)
+        let (answer, answered) = futures::channel::oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        std::thread::spawn(move || answer.send(inner.send(req)));
+        let resp = answered
+            .await
+            .map_err(|_| TransportError::Connection {
+                reason: "the transport thread died".into(),
+            })?
             .map_err(|e| TransportError::Connection {
                 reason: e.to_string(),
             })?;
@@ -143,7 +154,7 @@ fn sync_through_an_app_supplied_transport_with_progress() {
     pothole(&client, 29.86).unwrap();
     pothole(&client, 29.87).unwrap();
     let transport = Arc::new(AppTransport {
-        inner: DefaultTransport::new().unwrap(),
+        inner: Arc::new(DefaultTransport::new().unwrap()),
         calls: AtomicUsize::new(0),
     });
     client
@@ -292,4 +303,161 @@ fn cancelled_before_it_starts_a_sync_stops_at_once() {
         .unwrap();
     assert_eq!(s.sent, 1);
     server.shutdown().unwrap();
+}
+
+/// Tells the test when the app's call started and when its future was dropped unfinished
+/// (what uniffi turns into cancelling the coroutine / task).
+struct Watch {
+    started: std::sync::mpsc::Sender<()>,
+    dropped: std::sync::mpsc::Sender<()>,
+}
+
+/// Sends on `dropped` when dropped: lives in the pending future.
+struct OnDrop(std::sync::mpsc::Sender<()>);
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+impl Watch {
+    /// A call that never answers by itself.
+    async fn hang<T>(&self) -> T {
+        let _guard = OnDrop(self.dropped.clone());
+        let _ = self.started.send(());
+        std::future::pending().await
+    }
+}
+
+/// A transport whose requests hang until cancelled.
+struct Hanging(Watch);
+#[async_trait::async_trait]
+impl HttpTransport for Hanging {
+    async fn send(&self, _r: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.0.hang().await
+    }
+}
+
+/// A token provider whose refresh hangs until cancelled.
+struct HangingTokens(Watch);
+#[async_trait::async_trait]
+impl TokenProvider for HangingTokens {
+    async fn token(&self, _refresh: bool) -> Result<String, TokenError> {
+        self.0.hang().await
+    }
+}
+
+/// A `Watch` and the test's ends of its channels.
+fn watch() -> (
+    Watch,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Receiver<()>,
+) {
+    let (started, started_rx) = std::sync::mpsc::channel();
+    let (dropped, dropped_rx) = std::sync::mpsc::channel();
+    (Watch { started, dropped }, started_rx, dropped_rx)
+}
+
+/// Bounds the test's own waiting if the code under test hangs (not a speed requirement).
+const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts a sync on a thread with the given foreign parts; returns it once the app's call
+/// started, with the run's handle.
+fn sync_until_the_app_is_called(
+    client: &Arc<GridlineClient>,
+    tokens: Arc<dyn TokenProvider>,
+    transport: Arc<dyn HttpTransport>,
+    started: &std::sync::mpsc::Receiver<()>,
+) -> (
+    std::thread::JoinHandle<Result<gridline_core::SyncSummary, GridlineError>>,
+    Arc<SyncHandle>,
+) {
+    client
+        .set_server(ServerConfig {
+            url: "http://127.0.0.1:9".into(),
+            tokens,
+            transport: Some(transport),
+        })
+        .unwrap();
+    let handle = SyncHandle::new();
+    let run = {
+        let (client, handle) = (Arc::clone(client), Arc::clone(&handle));
+        std::thread::spawn(move || client.sync(SyncSettings::default(), None, handle))
+    };
+    started
+        .recv_timeout(HANG_GUARD)
+        .expect("the app was called");
+    (run, handle)
+}
+
+#[test]
+fn cancelling_a_sync_cancels_the_apps_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    let id = pothole(&client, 29.86).unwrap();
+    let (watch, started, dropped) = watch();
+    let (run, handle) = sync_until_the_app_is_called(
+        &client,
+        Arc::new(Fixed("t".into())),
+        Arc::new(Hanging(watch)),
+        &started,
+    );
+    assert!(dropped.try_recv().is_err(), "still in flight");
+    handle.cancel();
+    dropped
+        .recv_timeout(HANG_GUARD)
+        .expect("the request in flight was cancelled");
+    let summary = run.join().unwrap().unwrap();
+    assert!(summary.incomplete && summary.sent == 0, "{summary:?}");
+    assert_eq!(client.get(id).unwrap().state, ReportState::Queued);
+    // Nothing else was asked of the app after the cancel.
+    assert!(started.try_recv().is_err());
+}
+
+#[test]
+fn cancelling_a_sync_cancels_the_apps_token_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    pothole(&client, 29.86).unwrap();
+    let (watch, started, dropped) = watch();
+    let (unused, _, _) = self::watch();
+    let (run, _handle) = sync_until_the_app_is_called(
+        &client,
+        Arc::new(HangingTokens(watch)),
+        Arc::new(Hanging(unused)),
+        &started,
+    );
+    client.cancel_sync();
+    dropped
+        .recv_timeout(HANG_GUARD)
+        .expect("the token request was cancelled");
+    let outcome = run.join().unwrap();
+    assert!(
+        matches!(&outcome, Err(GridlineError::Auth { .. }))
+            || matches!(&outcome, Ok(s) if s.incomplete && s.sent == 0),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn closing_the_client_cancels_the_apps_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    pothole(&client, 29.86).unwrap();
+    let (watch, started, dropped) = watch();
+    let (run, _handle) = sync_until_the_app_is_called(
+        &client,
+        Arc::new(Fixed("t".into())),
+        Arc::new(Hanging(watch)),
+        &started,
+    );
+    client.close_store().unwrap();
+    dropped
+        .recv_timeout(HANG_GUARD)
+        .expect("the request in flight was cancelled");
+    let summary = run.join().unwrap().unwrap();
+    assert!(summary.incomplete && summary.sent == 0, "{summary:?}");
+    // The database was released: another client opens it and finds the report queued.
+    let again = open(dir.path(), "r");
+    assert_eq!(again.counts().unwrap().pending, 1);
 }

@@ -11,7 +11,7 @@ import Foundation
 /// Add the identifier to `BGTaskSchedulerPermittedIdentifiers` in Info.plist and the
 /// `processing` or `fetch` background mode; call ``register(gridline:)`` before the app
 /// finishes launching, and ``schedule(after:)`` after a submit.
-public final class BackgroundSync: @unchecked Sendable {
+public final class BackgroundSync: Sendable {
     /// The task identifier (must be listed in Info.plist).
     public let identifier: String
     private let gridline: @Sendable () -> Gridline?
@@ -46,6 +46,7 @@ public final class BackgroundSync: @unchecked Sendable {
 
     private func handle(_ task: BGProcessingTask) {
         guard let gridline = gridline() else { task.setTaskCompleted(success: true); return }
+        let granted = Granted(task: task)
         let work = Task { [self] in
             var success = true
             var nextAtMs: Int64?
@@ -60,12 +61,19 @@ public final class BackgroundSync: @unchecked Sendable {
                 success = false
             }
             if let at = nextAtMs { schedule(after: TimeInterval(at) / 1000 - Date().timeIntervalSince1970) }
-            task.setTaskCompleted(success: success)
+            granted.task.setTaskCompleted(success: success)
         }
         task.expirationHandler = { [self] in
             work.cancel() // ends the sync stream, which cancels the native run
             schedule()
         }
     }
+}
+
+/// Carries the system's task into the sync `Task`.
+// unchecked: BGTask is not marked Sendable, but `setTaskCompleted(success:)` may be called from
+// any thread (BackgroundTasks documentation), and nothing else of it is touched there.
+private struct Granted: @unchecked Sendable {
+    let task: BGProcessingTask
 }
 #endif

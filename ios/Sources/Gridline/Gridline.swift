@@ -14,16 +14,20 @@ public typealias Report = LocalReport
 /// would lose work. ``statusUpdates()`` and ``countsUpdates()`` follow the shared state.
 /// ``close()`` stops a running sync and may be called again (it does nothing); every other call
 /// after it throws `.Closed`.
-public final class Gridline: @unchecked Sendable {
+///
+/// `Sendable` as checked by the compiler: every stored property is immutable and `Sendable`; the
+/// one changing fact (closed or not) lives behind a lock in a small private type.
+public final class Gridline: Sendable {
     private let client: GridlineClient
     private let queue = DispatchQueue(label: "org.gridline.io", qos: .utility, attributes: .concurrent)
-    private let relay = ObserverRelay()
-    private let lock = NSLock()
-    private var closed = false
-    private var observerId: UInt64?
+    private let relay: ObserverRelay
+    private let closing = CloseOnce()
+    private let observerId: Int64?
 
     private init(client: GridlineClient) {
+        let relay = ObserverRelay()
         self.client = client
+        self.relay = relay
         self.observerId = try? client.addObserver(observer: relay)
     }
 
@@ -61,13 +65,8 @@ public final class Gridline: @unchecked Sendable {
         return Gridline(client: client)
     }
 
-    private var isClosed: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return closed
-    }
-
-    private func call<T>(_ body: @escaping @Sendable (GridlineClient) throws -> T) async throws -> T {
-        if isClosed { throw GridlineError.Closed }
+    private func call<T: Sendable>(_ body: @escaping @Sendable (GridlineClient) throws -> T) async throws -> T {
+        if closing.isClosed { throw GridlineError.Closed }
         let client = self.client
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
@@ -164,11 +163,11 @@ public final class Gridline: @unchecked Sendable {
     /// Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Yields
     /// ``SyncEvent/progress(_:)`` while it runs and ``SyncEvent/finished(_:)`` last. Network
     /// trouble does not throw (the summary says `incomplete` and `nextRetryAt`). Cancelling the
-    /// consuming task stops the run at its next safe point.
+    /// consuming task stops the run and cancels the transport's request in flight.
     public func sync(settings: SyncSettings = Gridline.defaultSyncSettings) -> AsyncThrowingStream<SyncEvent, Error> {
         let client = self.client
         let queue = self.queue
-        let closed = isClosed
+        let closed = closing.isClosed
         return AsyncThrowingStream { continuation in
             if closed { continuation.finish(throwing: GridlineError.Closed); return }
             let handle = SyncHandle()
@@ -233,13 +232,10 @@ public final class Gridline: @unchecked Sendable {
         try await call { try $0.wipe(force: force) }
     }
 
-    /// Stops a running sync and closes the database. Calling it again does nothing.
+    /// Stops a running sync (cancelling its request in flight) and closes the database. Calling
+    /// it again does nothing.
     public func close() {
-        lock.lock()
-        let first = !closed
-        closed = true
-        lock.unlock()
-        guard first else { return }
+        guard closing.close() else { return }
         client.cancelSync()
         if let id = observerId { _ = try? client.removeObserver(id: id) }
         try? client.closeStore()
@@ -248,11 +244,6 @@ public final class Gridline: @unchecked Sendable {
 
     /// The default sync tuning (batches of up to 200, six in-run retries).
     public static let defaultSyncSettings = SyncSettings(maxBatch: 200, maxRetries: 6, maxSleepMs: 10_000, requestTimeoutMs: 30_000)
-
-    /// Sets the grid server with an `async` token source (see ``AsyncTokenProvider``).
-    public func setServer(url: String, tokens: AsyncTokenProvider, transport: HttpTransport? = nil) async throws {
-        try await setServer(url: url, tokens: AsyncTokenBridge(tokens), transport: transport)
-    }
 }
 
 /// What ``Gridline/sync(settings:)`` yields.
@@ -264,13 +255,36 @@ public enum SyncEvent: Sendable {
 }
 
 /// Relays progress from the syncing thread to a stream.
-private final class ProgressRelay: SyncObserver, @unchecked Sendable {
-    private let emit: (SyncProgress) -> Void
-    init(_ emit: @escaping (SyncProgress) -> Void) { self.emit = emit }
+private final class ProgressRelay: SyncObserver, Sendable {
+    private let emit: @Sendable (SyncProgress) -> Void
+    init(_ emit: @escaping @Sendable (SyncProgress) -> Void) { self.emit = emit }
     func onProgress(progress: SyncProgress) { emit(progress) }
 }
 
-/// Receives the core's status and change notifications and fans them out to streams.
+/// Whether ``Gridline/close()`` ran: set once, read from any thread.
+// unchecked: the flag is only read and written with `lock` held (Mutex needs iOS 18).
+private final class CloseOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var closed = false
+
+    /// Marks it closed; `true` only for the first caller.
+    func close() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if closed { return false }
+        closed = true
+        return true
+    }
+
+    /// Whether `close()` ran.
+    var isClosed: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return closed
+    }
+}
+
+/// Receives the core's status and change notifications and fans them out to streams. The core
+/// calls it synchronously from its own threads, so it cannot be an actor.
+// unchecked: `current` and the sink tables are only touched with `lock` held, never across a yield.
 private final class ObserverRelay: ClientObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var current: SyncStatus = .idle
@@ -339,7 +353,7 @@ private final class ObserverRelay: ClientObserver, @unchecked Sendable {
 }
 
 /// Runs blocking work off the caller's executor.
-private func background<T>(_ body: @escaping () throws -> T) async throws -> T {
+private func background<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global(qos: .utility).async { continuation.resume(with: Result { try body() }) }
     }

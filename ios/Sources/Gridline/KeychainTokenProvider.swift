@@ -3,25 +3,26 @@ import GridlineFFI
 import Security
 
 /// Keeps the rider's bearer token in the Keychain (this device only, after first unlock, so
-/// background sync works) and asks the app's `refresh` closure for a new one when the server
+/// background sync works) and awaits the app's `refresh` closure for a new one when the server
 /// refused the stored token. Any error becomes `TokenError.Unavailable`, which Gridline
-/// reports as an auth error; queued reports are never lost.
-public final class KeychainTokenProvider: TokenProvider, @unchecked Sendable {
+/// reports as an auth error; queued reports are never lost. Cancelled with the sync.
+public final class KeychainTokenProvider: TokenProvider, Sendable {
     private let service: String
     private let account: String
-    private let refresh: () throws -> String
+    private let refresh: @Sendable () async throws -> String
 
     /// Stores tokens under `service`/`account`; `refresh` fetches a new token from the app's login.
-    public init(service: String = "org.gridline.token", account: String, refresh: @escaping () throws -> String) {
+    public init(service: String = "org.gridline.token", account: String, refresh: @escaping @Sendable () async throws -> String) {
         self.service = service
         self.account = account
         self.refresh = refresh
     }
 
-    public func token(refresh wantFresh: Bool) throws -> String {
+    /// The stored token, or (with `wantFresh`, or none stored) a fresh one from `refresh`.
+    public func token(refresh wantFresh: Bool) async throws -> String {
         if !wantFresh, let stored = read() { return stored }
         do {
-            let fresh = try refresh()
+            let fresh = try await refresh()
             try store(fresh)
             return fresh
         } catch {
@@ -52,12 +53,14 @@ public final class KeychainTokenProvider: TokenProvider, @unchecked Sendable {
     }
 }
 
-/// A token provider from a closure (tests, apps with their own storage).
-public final class ClosureTokenProvider: TokenProvider, @unchecked Sendable {
-    private let body: (Bool) throws -> String
-    /// `body(refresh)` returns the token; anything it throws becomes an auth error.
-    public init(_ body: @escaping (Bool) throws -> String) { self.body = body }
-    public func token(refresh: Bool) throws -> String {
-        do { return try body(refresh) } catch { throw TokenError.Unavailable(reason: String(describing: error)) }
+/// A token provider from a closure, plain or `async` (tests, apps with their own storage or an
+/// async auth library). Anything it throws becomes an auth error; cancelled with the sync.
+public final class ClosureTokenProvider: TokenProvider, Sendable {
+    private let body: @Sendable (Bool) async throws -> String
+    /// `body(refresh)` returns the token.
+    public init(_ body: @escaping @Sendable (Bool) async throws -> String) { self.body = body }
+    /// Calls the closure.
+    public func token(refresh: Bool) async throws -> String {
+        do { return try await body(refresh) } catch { throw TokenError.Unavailable(reason: String(describing: error)) }
     }
 }

@@ -3,9 +3,9 @@ import GridlineFFI
 
 /// Carries Gridline's requests over the app's own `URLSession`, so its configuration (proxies,
 /// certificate pinning in the delegate, protocol classes) applies. No retries of its own: the
-/// sync engine decides. The protocol method is synchronous (it runs on Gridline's background
-/// queue), so it waits for the data task with a semaphore.
-public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
+/// sync engine decides. `send` awaits the session's async `data(for:)`, so no thread waits for
+/// the answer, and a cancelled sync (the native side cancels this task) cancels the data task.
+public final class URLSessionTransport: HttpTransport, Sendable {
     private let session: URLSession
 
     /// Uses `session` (default: an ephemeral session that does not cache).
@@ -13,38 +13,36 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         self.session = session
     }
 
-    public func send(request: HttpRequest) throws -> HttpResponse {
-        guard let url = URL(string: request.url) else {
-            throw TransportError.Refused(reason: "not a URL: \(request.url)")
+    /// Performs `request`; URLSession's failures become `TransportError`s.
+    public func send(request: HttpRequest) async throws -> HttpResponse {
+        guard let url = URL(string: request.url), url.scheme == "https" || url.scheme == "http" else {
+            throw TransportError.Refused(reason: "not an http(s) URL: \(request.url)")
         }
-        var urlRequest = URLRequest(url: url, timeoutInterval: TimeInterval(request.timeoutMs) / 1000)
+        var urlRequest = URLRequest(url: url, timeoutInterval: TimeInterval(max(1, request.timeoutMs)) / 1000)
         urlRequest.httpMethod = request.method
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty { urlRequest.httpBody = request.body }
 
-        let done = DispatchSemaphore(value: 0)
-        var outcome: Result<HttpResponse, TransportError> = .failure(.Timeout(reason: "no answer"))
-        let task = session.dataTask(with: urlRequest) { data, response, error in
-            if let error = error as? URLError {
-                outcome = .failure(error.code == .timedOut ? .Timeout(reason: error.localizedDescription) : .Connection(reason: error.localizedDescription))
-            } else if let error {
-                outcome = .failure(.Connection(reason: error.localizedDescription))
-            } else if let http = response as? HTTPURLResponse {
-                var headers: [String: String] = [:]
-                for (key, value) in http.allHeaderFields {
-                    headers[String(describing: key).lowercased()] = String(describing: value)
-                }
-                outcome = .success(HttpResponse(status: Int32(http.statusCode), headers: headers, body: data ?? Data()))
-            } else {
-                outcome = .failure(.Connection(reason: "not an HTTP response"))
-            }
-            done.signal()
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: urlRequest)
+        } catch let error as URLError {
+            throw error.code == .timedOut
+                ? TransportError.Timeout(reason: error.localizedDescription)
+                : TransportError.Connection(reason: error.localizedDescription)
+        } catch {
+            throw TransportError.Connection(reason: String(describing: error))
         }
-        task.resume()
-        if done.wait(timeout: .now() + .milliseconds(Int(request.timeoutMs) + 1000)) == .timedOut {
-            task.cancel()
-            throw TransportError.Timeout(reason: "no answer in \(request.timeoutMs) ms")
+        guard let http = response as? HTTPURLResponse else {
+            throw TransportError.Connection(reason: "not an HTTP response")
         }
-        return try outcome.get()
+        var headers: [String: String] = [:]
+        for (key, value) in http.allHeaderFields {
+            headers[String(describing: key).lowercased()] = String(describing: value)
+        }
+        // The core refuses a body longer than the cap; hand it one byte past, no more.
+        let cap = request.maxResponseBytes < Int64(Int.max) ? Int(max(0, request.maxResponseBytes)) + 1 : Int.max
+        return HttpResponse(status: Int32(clamping: http.statusCode), headers: headers, body: data.count > cap ? data.prefix(cap) : data)
     }
 }

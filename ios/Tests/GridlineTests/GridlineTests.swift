@@ -151,4 +151,51 @@ final class GridlineTests: XCTestCase {
             XCTFail("used after close")
         } catch GridlineError.Closed { }
     }
+
+    /// Waits (bounded: about a minute, only so a broken build cannot hang) until `condition` holds.
+    private func eventually(_ what: String, _ condition: @Sendable () async -> Bool) async throws {
+        for _ in 0..<6000 {
+            if await condition() { return }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        XCTFail("never happened: \(what)")
+    }
+
+    func testCancellingASyncCancelsTheTransportsTask() async throws {
+        let g = try await open("rider-x")
+        _ = try await fileThreeKinds(g)
+        let transport = HangingTransport()
+        try await g.setServer(url: "http://127.0.0.1:9", tokens: ClosureTokenProvider { _ in "t" }, transport: transport)
+        let run = Task { try await g.syncNow() }
+        try await eventually("a request in flight") { await transport.events.starts > 0 }
+        run.cancel()
+        try await eventually("the request's task cancelled") { await transport.events.cancels > 0 }
+        _ = try? await run.value
+        let queued = try await g.list(states: [.queued]).count
+        XCTAssertEqual(queued, 3, "nothing lost, nothing left sending")
+    }
+}
+
+/// What ``HangingTransport`` saw, counted on an actor (the transport's tasks run concurrently).
+actor TransportEvents {
+    private(set) var starts = 0
+    private(set) var cancels = 0
+    func started() { starts += 1 }
+    func cancelled() { cancels += 1 }
+}
+
+/// A transport whose requests hang until their task is cancelled (by a cancelled sync).
+final class HangingTransport: HttpTransport, Sendable {
+    let events = TransportEvents()
+
+    func send(request: HttpRequest) async throws -> HttpResponse {
+        await events.started()
+        do {
+            try await Task.sleep(nanoseconds: 600_000_000_000)
+        } catch {
+            await events.cancelled()
+            throw TransportError.Connection(reason: "cancelled")
+        }
+        throw TransportError.Timeout(reason: "no answer")
+    }
 }

@@ -93,9 +93,8 @@ class Gridline private constructor(
     private val closed = AtomicBoolean(false)
     private val statusState = MutableStateFlow<SyncStatus>(SyncStatus.Idle)
     private val changeEvents = MutableSharedFlow<DataChange>(extraBufferCapacity = 64, onBufferOverflow = BufferOverflow.DROP_OLDEST)
-    @Volatile private var transport: HttpTransport? = null
 
-    private val observerId: ULong = client.addObserver(object : ClientObserver {
+    private val observerId: Long = client.addObserver(object : ClientObserver {
         // Called on the core's thread: only hand the value over, never throw back into it.
         override fun onStatus(status: SyncStatus) {
             statusState.value = status
@@ -147,7 +146,6 @@ class Gridline private constructor(
     suspend fun setServer(url: String, tokens: TokenSource, transport: HttpTransport? = null) = call {
         val chosen = transport ?: if (hasBuiltinTransport()) null else OkHttpTransport(OkHttpClient())
         setServer(ServerConfig(url = url, tokens = tokens.asProvider(), transport = chosen))
-        this@Gridline.transport = chosen
     }
 
     /** Starts a report of [kind]; its id is made now and never changes. */
@@ -211,7 +209,8 @@ class Gridline private constructor(
      * [SyncEvent.Progress] while it runs and [SyncEvent.Finished] last. Network trouble does not
      * throw: the summary says `incomplete` and `nextRetryAt`. Throws [BusyException] when
      * another sync runs on this database. Cancelling the collector stops the run: the request
-     * in flight is cancelled too when the transport is an [OkHttpTransport].
+     * in flight is cancelled too (the transport's and token source's coroutines are cancelled,
+     * an [OkHttpTransport] cancels its call).
      */
     fun sync(settings: SyncSettings = SyncSettings()): Flow<SyncEvent> = callbackFlow {
         val handle = SyncHandle()
@@ -232,7 +231,6 @@ class Gridline private constructor(
         awaitClose {
             // Harmless after the run ended; stops it at once when the collector went away.
             handle.cancel()
-            if (run.isActive) (transport as? OkHttpTransport)?.cancelInFlight()
             // Freed once the native call (if still returning) lets go of it.
             handle.destroy()
         }
@@ -268,13 +266,13 @@ class Gridline private constructor(
     suspend fun wipe(force: Boolean = false) = call { wipe(force) }
 
     /**
-     * Stops a running sync, closes the database and frees the native object. Safe to call
+     * Stops a running sync (cancelling its request in flight), closes the database and frees
+     * the native object. Safe to call
      * again (does nothing); every other call afterwards throws [ClosedException].
      */
     override fun close() {
         if (!closed.compareAndSet(false, true)) return
         client.cancelSync()
-        (transport as? OkHttpTransport)?.cancelInFlight()
         try {
             client.removeObserver(observerId)
             client.closeStore()

@@ -4,12 +4,16 @@ import java.io.IOException
 import java.io.InterruptedIOException
 import java.net.SocketTimeoutException
 import java.util.concurrent.TimeUnit
-import java.util.concurrent.ConcurrentHashMap
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
+import kotlinx.coroutines.suspendCancellableCoroutine
 import okhttp3.Call
+import okhttp3.Callback
 import okhttp3.MediaType.Companion.toMediaTypeOrNull
 import okhttp3.OkHttpClient
 import okhttp3.Request
 import okhttp3.RequestBody.Companion.toRequestBody
+import okhttp3.Response
 import org.gridline.ffi.HttpRequest
 import org.gridline.ffi.HttpResponse
 import org.gridline.ffi.HttpTransport
@@ -19,15 +23,13 @@ import org.gridline.ffi.TransportException
  * Carries Gridline's requests over the app's own [OkHttpClient], so its interceptors, proxy
  * and certificate pinning apply. OkHttp's own retries are switched off on a derived client:
  * the sync engine decides what to retry and when.
+ *
+ * [send] suspends on OkHttp's asynchronous call (no thread waits for the answer) and cancels
+ * the call when its coroutine is cancelled, which the native side does as soon as the sync is
+ * cancelled or the client closed.
  */
 class OkHttpTransport(client: OkHttpClient) : HttpTransport {
     private val base = client.newBuilder().retryOnConnectionFailure(false).followRedirects(false).build()
-    private val inFlight: MutableSet<Call> = ConcurrentHashMap.newKeySet()
-
-    /** Cancels the requests under way (a cancelled sync calls this); they fail as `Connection`. */
-    fun cancelInFlight() {
-        inFlight.forEach { it.cancel() }
-    }
 
     /**
      * Reads at most one byte past [max] of the (already gunzipped) body, whatever its
@@ -46,7 +48,24 @@ class OkHttpTransport(client: OkHttpClient) : HttpTransport {
         return out.readByteArray()
     }
 
-    override fun send(request: HttpRequest): HttpResponse {
+    /** The answer as the core wants it: lowercase header names, the body capped. */
+    private fun answer(response: Response, max: Long): HttpResponse = response.use {
+        val headers = it.headers.names().associateWith { name -> it.header(name).orEmpty() }
+            .mapKeys { entry -> entry.key.lowercase() }
+        HttpResponse(it.code, headers, readCapped(it.body, max))
+    }
+
+    /** OkHttp's failures as the core's: timeouts, refused requests, the rest connection trouble. */
+    private fun failure(e: Throwable): TransportException = when (e) {
+        is SocketTimeoutException -> TransportException.Timeout(e.message ?: "timed out")
+        // OkHttp's call timeout; a cancelled call is an IOException("Canceled") below.
+        is InterruptedIOException -> TransportException.Timeout(e.message ?: "timed out")
+        is IllegalArgumentException -> TransportException.Refused(e.message ?: "bad request")
+        is IOException -> TransportException.Connection(e.message ?: e.javaClass.simpleName)
+        else -> TransportException.Connection(e.message ?: e.javaClass.simpleName)
+    }
+
+    override suspend fun send(request: HttpRequest): HttpResponse {
         val http = base.newBuilder().callTimeout(request.timeoutMs.coerceAtLeast(1), TimeUnit.MILLISECONDS).build()
         val contentType = request.headers["content-type"]?.toMediaTypeOrNull()
         val body = when {
@@ -61,24 +80,23 @@ class OkHttpTransport(client: OkHttpClient) : HttpTransport {
         } catch (e: IllegalArgumentException) {
             throw TransportException.Refused(e.message ?: "bad request")
         }
-        inFlight += call
-        try {
-            call.execute().use { response ->
-                val headers = response.headers.names().associateWith { response.header(it).orEmpty() }
-                    .mapKeys { it.key.lowercase() }
-                return HttpResponse(response.code, headers, readCapped(response.body, request.maxResponseBytes))
-            }
-        } catch (e: SocketTimeoutException) {
-            throw TransportException.Timeout(e.message ?: "timed out")
-        } catch (e: InterruptedIOException) {
-            // OkHttp's call timeout; a cancelled call is an IOException("Canceled") below.
-            throw TransportException.Timeout(e.message ?: "timed out")
-        } catch (e: IllegalArgumentException) {
-            throw TransportException.Refused(e.message ?: "bad request")
-        } catch (e: IOException) {
-            throw TransportException.Connection(e.message ?: e.javaClass.simpleName)
-        } finally {
-            inFlight -= call
+        return suspendCancellableCoroutine { continuation ->
+            continuation.invokeOnCancellation { call.cancel() }
+            call.enqueue(object : Callback {
+                override fun onFailure(call: Call, e: IOException) {
+                    continuation.resumeWithException(failure(e))
+                }
+
+                override fun onResponse(call: Call, response: Response) {
+                    // Read on OkHttp's dispatcher thread; a cancel closes the socket under it.
+                    val result = try {
+                        Result.success(answer(response, request.maxResponseBytes))
+                    } catch (e: Exception) {
+                        Result.failure(failure(e))
+                    }
+                    result.fold({ continuation.resume(it) }, { continuation.resumeWithException(it) })
+                }
+            })
         }
     }
 }

@@ -1,14 +1,14 @@
 package org.gridline.sdk
 
-import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.CancellationException
 import org.gridline.ffi.TokenException
 import org.gridline.ffi.TokenProvider
 
 /**
  * The app's login, as Gridline needs it: the bearer token of the signed-in user. With
  * `refresh = true` the previous token was refused and a fresh one is wanted; suspend while
- * your auth library refreshes it. Throwing is fine: the sync then fails with [AuthException]
- * and nothing is lost.
+ * your auth library refreshes it (the coroutine is cancelled when the sync is). Throwing is
+ * fine: the sync then fails with [AuthException] and nothing is lost.
  */
 fun interface TokenSource {
     /** The current (or, with [refresh], a fresh) token. */
@@ -16,13 +16,15 @@ fun interface TokenSource {
 }
 
 /**
- * Adapts a [TokenSource] to the FFI. The core asks on its sync thread (never the main thread),
- * which waits for the suspending source; any exception becomes [TokenException.Unavailable].
+ * Adapts a [TokenSource] to the FFI's suspending provider; any exception but cancellation
+ * becomes [TokenException.Unavailable].
  */
 internal fun TokenSource.asProvider(): TokenProvider = object : TokenProvider {
-    override fun token(refresh: Boolean): String =
+    override suspend fun token(refresh: Boolean): String =
         try {
-            runBlocking { this@asProvider.token(refresh) }
+            this@asProvider.token(refresh)
+        } catch (e: CancellationException) {
+            throw e
         } catch (e: Exception) {
             throw TokenException.Unavailable(e.message ?: e.javaClass.simpleName)
         }

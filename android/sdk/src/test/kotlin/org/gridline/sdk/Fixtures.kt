@@ -3,6 +3,7 @@ package org.gridline.sdk
 import java.net.ServerSocket
 import java.net.Socket
 import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
 import org.gridline.protocol.AttrValue
 import org.gridline.protocol.CoordSystem
@@ -39,7 +40,8 @@ object Fixtures {
 
 /**
  * A loopback server that accepts connections and never answers: every request to it hangs
- * until the client gives up or is cancelled. [accepted] counts the connections it saw.
+ * until the client gives up or is cancelled. [accepted] counts the connections it saw,
+ * [hungUp] those the client closed (a cancelled OkHttp call closes its socket).
  */
 class BlackHole : AutoCloseable {
     private val socket = ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())
@@ -48,14 +50,29 @@ class BlackHole : AutoCloseable {
     /** `http://127.0.0.1:PORT`. */
     val url = "http://127.0.0.1:${socket.localPort}"
 
+    private val hangUps = AtomicInteger()
+
     /** Connections accepted so far. */
     val accepted: Int get() = clients.size
+
+    /** Connections the client closed so far. */
+    val hungUp: Int get() = hangUps.get()
 
     init {
         thread(isDaemon = true, name = "black-hole") {
             while (!socket.isClosed) {
                 try {
-                    clients += socket.accept()
+                    val client = socket.accept()
+                    clients += client
+                    thread(isDaemon = true, name = "black-hole-reader") {
+                        // Swallows the request; the end of the stream is the client hanging up.
+                        val closedByClient = runCatching {
+                            val input = client.getInputStream()
+                            val buf = ByteArray(8192)
+                            while (input.read(buf) != -1) { }
+                        }.isSuccess || !socket.isClosed
+                        if (closedByClient) hangUps.incrementAndGet()
+                    }
                 } catch (_: Exception) {
                     break
                 }

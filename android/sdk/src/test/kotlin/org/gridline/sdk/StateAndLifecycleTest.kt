@@ -84,6 +84,8 @@ class StateAndLifecycleTest {
                         other.setServer(server.url, { token })
                         assertThrows<BusyException> { runBlocking { other.syncNow() } }
                         run.cancelAndJoin()
+                        // The cancel reached OkHttp: the server sees the call hang up.
+                        withTimeout(60_000) { while (hole.hungUp == 0) delay(10) }
                         // The native run ends although its request would hang for ten minutes.
                         withTimeout(30_000) { g.status.first { it !is SyncStatus.Syncing } }
                         assertEquals(3, g.list(listOf(ReportState.QUEUED)).size, "nothing left sending")
@@ -127,6 +129,7 @@ class StateAndLifecycleTest {
                 awaitHanging(hole)
                 g.close()
                 g.close()
+                withTimeout(60_000) { while (hole.hungUp == 0) delay(10) }
                 withTimeout(30_000) { run.join() }
                 // The run let go of the lease: a new instance syncs the same file at once.
                 open("rider-z").use { again ->

@@ -1,0 +1,83 @@
+package org.gridline.sdk
+
+import java.io.File
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.awaitCancellation
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.gridline.core.SyncStatus
+import org.gridline.ffi.HttpRequest
+import org.gridline.ffi.HttpResponse
+import org.gridline.ffi.HttpTransport
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+
+/**
+ * The app's suspending transport and token source on the real JVM and library: a cancelled
+ * sync cancels their coroutines (what the app sees), not only the native run. Timeouts below
+ * only keep a broken build from hanging the suite; nothing asserts on time.
+ */
+class CancellationTest {
+    @TempDir
+    lateinit var dir: File
+
+    private suspend fun open(name: String) = Gridline.open(File(dir, "$name.db").path, name, "kotlin-test")
+
+    /** Suspends until cancelled, telling the test when it started and when it was cancelled. */
+    private class Hang {
+        val started = CompletableDeferred<Unit>()
+        val cancelled = CompletableDeferred<Unit>()
+
+        suspend fun <T> forever(): T {
+            started.complete(Unit)
+            try {
+                awaitCancellation()
+            } catch (e: CancellationException) {
+                cancelled.complete(Unit)
+                throw e
+            }
+        }
+    }
+
+    /** A transport whose every request hangs until its coroutine is cancelled. */
+    private class HangingTransport(val hang: Hang) : HttpTransport {
+        override suspend fun send(request: HttpRequest): HttpResponse = hang.forever()
+    }
+
+    @Test
+    fun `a collector cancelled mid-request cancels the app transport's coroutine`() = runBlocking {
+        open("rider-c").use { g ->
+            Fixtures.potholes(g, 2)
+            val hang = Hang()
+            g.setServer("http://127.0.0.1:9", { "token" }, HangingTransport(hang))
+            val run = launch(Dispatchers.Default) { g.sync().collect { } }
+            withTimeout(60_000) { hang.started.await() }
+            assertTrue(g.status.value is SyncStatus.Syncing)
+            run.cancelAndJoin()
+            withTimeout(60_000) { hang.cancelled.await() }
+            withTimeout(60_000) { g.status.first { it !is SyncStatus.Syncing } }
+            assertEquals(2, g.list(listOf(ReportState.QUEUED)).size, "nothing lost, nothing left sending")
+        }
+    }
+
+    @Test
+    fun `closing during a token refresh cancels the token source's coroutine`() = runBlocking {
+        val g = open("rider-t")
+        Fixtures.potholes(g, 1)
+        val hang = Hang()
+        g.setServer("http://127.0.0.1:9", { _ -> hang.forever() }, HangingTransport(Hang()))
+        val run = launch(Dispatchers.Default) { runCatching { g.sync().collect { } } }
+        withTimeout(60_000) { hang.started.await() }
+        g.close()
+        withTimeout(60_000) { hang.cancelled.await() }
+        withTimeout(60_000) { run.join() }
+        open("rider-t").use { again -> assertEquals(1L, again.counts().pending) }
+    }
+}
