@@ -11,7 +11,7 @@ use gridline_core::{self as core, GridlineError, ListCursor, ListFilter};
 use gridline_core::{ClientObserver, Counts, DraftPatch, LocalReport, ReportRow, ReportState};
 use gridline_core::{SyncObserver, SyncSettings, SyncStatus, SyncSummary};
 use gridline_core::{client::NearbyReport, geo::GridInfo};
-use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction};
+use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction, VerificationTask};
 use gridline_protocol::{Catalog, CoordSystem, FieldError, LocationFix, PhotoRef, ReportKind};
 use uuid::Uuid;
 
@@ -329,6 +329,17 @@ impl GridlineClient {
     /// `None` when no retry is pending.
     pub fn next_retry_at(&self) -> Result<Option<gridline_protocol::Timestamp>> {
         self.client()?.next_retry_at()
+    }
+
+    /// Rider: verification tasks (核查) as the last sync pulled them (works offline).
+    pub fn tasks(&self) -> Result<Vec<VerificationTask>> {
+        self.client()?.tasks()
+    }
+
+    /// Rider: starts a verification of `ticket_id` (is the problem `fixed`?) as a draft; add a
+    /// photo and the location, then submit it like any report.
+    pub fn create_verification(&self, ticket_id: String, fixed: bool) -> Result<LocalReport> {
+        self.client()?.create_verification(&ticket_id, fixed)
     }
 
     /// Supervisor: pulls the tickets of their grids (only these statuses, when not empty).

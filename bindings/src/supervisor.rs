@@ -47,6 +47,14 @@ pub struct Ticket {
     pub reject_reason: Option<String>,
     /// The ticket it duplicates.
     pub duplicate_of: Option<String>,
+    /// Handling deadline, set at dispatch.
+    pub due_at: Option<Timestamp>,
+    /// Dispatched and past its deadline.
+    pub overdue: bool,
+    /// Times a supervisor escalated it (督办).
+    pub escalations: i64,
+    /// For a verification: the ticket it verifies.
+    pub verifies: Option<String>,
 }
 
 impl From<w::Ticket> for Ticket {
@@ -71,6 +79,10 @@ impl From<w::Ticket> for Ticket {
             resolution_note: t.resolution_note,
             reject_reason: t.reject_reason,
             duplicate_of: t.duplicate_of,
+            due_at: t.due_at,
+            overdue: t.overdue,
+            escalations: i64::from(t.escalations),
+            verifies: t.verifies,
         }
     }
 }

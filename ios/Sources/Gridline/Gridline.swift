@@ -205,6 +205,33 @@ public final class Gridline: Sendable {
         try await call { try $0.refreshWorklist(statuses: statuses) }
     }
 
+    /// Rider: verification tasks (核查) as the last sync pulled them; works offline.
+    public func tasks() async throws -> [VerificationTask] {
+        try await call { try $0.tasks() }
+    }
+
+    /// Rider: files an on-the-spot verification of `ticketId` (is the problem `fixed`?) with the
+    /// rider's `location`, a `note` and `photos`, queued like any report and sent by the next
+    /// sync. "Not fixed" sends the ticket back to its department. A location far from a pulled
+    /// task's ticket is refused here (`GridlineError.Validation`, field `location`) and nothing
+    /// half-filed is left behind.
+    public func verify(ticketId: String, fixed: Bool, location: LocationFix, note: String = "",
+                       photos: [String] = []) async throws -> Report {
+        try await call { client in
+            let draft = try client.createVerification(ticketId: ticketId, fixed: fixed)
+            do {
+                _ = try client.updateDraft(id: draft.id, patch: DraftPatch(note: note, location: location))
+                for path in photos {
+                    _ = try client.attachPhoto(id: draft.id, path: path)
+                }
+                return try client.submit(id: draft.id)
+            } catch {
+                try? client.deleteDraft(id: draft.id)
+                throw error
+            }
+        }
+    }
+
     /// Supervisor: the offline worklist.
     public func worklist(statuses: [TicketStatus] = []) async throws -> [Ticket] {
         try await call { try $0.worklist(statuses: statuses) }

@@ -85,6 +85,51 @@ final class GridlineTests: XCTestCase {
         XCTAssertEqual(status, .accepted)
     }
 
+    func testARiderFilesAFailedVerificationThatReopensTheTicket() async throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        try server.importGrids(TestServer.grid)
+        let liToken = try server.addUser(name: "rider-li", role: "rider")
+        let zhaoToken = try server.addUser(name: "rider-zhao", role: "rider")
+        let supToken = try server.addUser(name: "sup-s", role: "supervisor", grids: ["HS-01"])
+        try server.start()
+        let li = try await open("rider-li")
+        let zhao = try await open("rider-zhao")
+        try await li.setServer(url: server.url, tokens: ClosureTokenProvider { _ in liToken })
+        try await zhao.setServer(url: server.url, tokens: ClosureTokenProvider { _ in zhaoToken })
+        let report = try await fileThreeKinds(li)[0]
+        _ = try await fileThreeKinds(zhao) // zhao works this grid too
+        _ = try await li.syncNow()
+        _ = try await zhao.syncNow()
+        let ticket = try await li.get(id: report).ticketId!
+
+        let sup = try await open("sup-s")
+        try await sup.setServer(url: server.url, tokens: ClosureTokenProvider { _ in supToken })
+        for action in [TriageAction.accept, .dispatch(department: "市政"), .resolve(note: "已填补")] {
+            _ = try await sup.refreshWorklist()
+            _ = try await sup.queueTriage(ticketId: ticket, action: action)
+            let applied = try await sup.sendTriage().applied
+            XCTAssertEqual(applied, 1)
+        }
+
+        _ = try await zhao.syncNow()
+        let task = try await zhao.tasks().first { $0.ticketId == ticket }!
+        do {
+            _ = try await zhao.verify(ticketId: ticket, fixed: true, location: fix(lat: task.lat + 0.01, lon: task.lon))
+            XCTFail("a verification far from the ticket must be refused")
+        } catch let GridlineError.Validation(field, _) {
+            XCTAssertEqual(field, "location")
+        }
+        let filed = try await zhao.verify(ticketId: ticket, fixed: false, location: fix(lat: task.lat, lon: task.lon),
+                                          note: "还是坑", photos: [try jpeg("check.jpg")])
+        XCTAssertEqual(filed.kind, .verification)
+        let sent = try await zhao.syncNow().sent
+        XCTAssertEqual(sent, 1)
+        _ = try await li.syncNow()
+        let status = try await li.get(id: report).ticketStatus
+        XCTAssertEqual(status, .dispatched)
+    }
+
     func testHostileInputIsTypedAndChangesNothing() async throws {
         let g = try await open("rider-h")
         let id = try await g.createDraft(kind: .roadDamage).id

@@ -243,6 +243,34 @@ class Gridline private constructor(
     /** When the scheduler should run sync again (ms since epoch), or `null`. */
     suspend fun nextRetryAt(): Long? = call { nextRetryAt() }
 
+    /** Rider: verification tasks (核查) as the last sync pulled them; works offline. */
+    suspend fun tasks(): List<VerificationTask> = call { tasks() }
+
+    /**
+     * Rider: files an on-the-spot verification of [ticketId] — is the problem [fixed]? — with
+     * the rider's [location], an optional [note] and [photos], queued like any report and sent
+     * by the next sync. "Not fixed" sends the ticket back to its department. A location far
+     * from a pulled task's ticket is refused here with `field = "location"`.
+     */
+    suspend fun verify(
+        ticketId: String,
+        fixed: Boolean,
+        location: LocationFix,
+        note: String = "",
+        photos: List<String> = emptyList(),
+    ): Report = call {
+        val draft = createVerification(ticketId, fixed)
+        try {
+            updateDraft(draft.id, DraftPatch(note = note, location = location))
+            photos.forEach { attachPhoto(draft.id, it) }
+            submit(draft.id)
+        } catch (e: Exception) {
+            // Nothing half-filed is left behind; the caller gets the reason.
+            runCatching { deleteDraft(draft.id) }
+            throw e
+        }
+    }
+
     /** Supervisor: pulls the tickets of their grids (only [statuses] when not empty). */
     suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long = call { refreshWorklist(statuses) }
 

@@ -25,6 +25,9 @@ typealias ReportKind = org.gridline.protocol.ReportKind
 /** Where a report is in the outbox. */
 typealias ReportState = org.gridline.core.ReportState
 
+/** A resolved ticket waiting for a rider's on-the-spot verification (核查). */
+typealias VerificationTask = org.gridline.protocol.VerificationTask
+
 /** Where a ticket is on the server. */
 typealias TicketStatus = org.gridline.protocol.TicketStatus
 
