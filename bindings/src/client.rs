@@ -15,8 +15,9 @@ use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction, Verificat
 use gridline_protocol::{Catalog, CoordSystem, FieldError, LocationFix, PhotoRef, ReportKind};
 use uuid::Uuid;
 
-use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, Stop, TokenProvider};
+use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
 use crate::supervisor::Ticket;
+use crate::wait::Stop;
 
 /// How the app opens Gridline.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -5,21 +5,18 @@
 //! exception thrown in Kotlin ends as a typed error, never a crash.
 //!
 //! The core is synchronous: an adapter waits for the foreign future on the sync's own thread
-//! ([`wait`]) and drops it as soon as the run is cancelled or the answer is overdue. Dropping
+//! ([`crate::wait`]) and drops it as soon as the run is cancelled or the answer is overdue. Dropping
 //! it is what uniffi turns into cancelling the Kotlin coroutine or the Swift task, so a
 //! cancelled sync cancels the request in flight (decision 0044).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use gridline_core::CancelToken;
 use gridline_core::transport as core;
 use uniffi::UnexpectedUniFFICallbackError;
+
+use crate::wait::{Abandoned, Stop, wait};
 
 /// Why the app could not supply a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -127,76 +124,6 @@ pub trait HttpTransport: Send + Sync {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// When an adapter stops waiting for the app: the run's cancel token, the client closing.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Stop {
-    /// The sync run's token (a fresh, never-cancelled one outside a sync).
-    pub run: CancelToken,
-    /// Cancelled when the client closes.
-    pub closing: CancelToken,
-}
-
-impl Stop {
-    fn is_cancelled(&self) -> bool {
-        self.run.is_cancelled() || self.closing.is_cancelled()
-    }
-}
-
-/// How often a waiting adapter looks at its cancel tokens (the core's backoff sleep does the
-/// same): a cancelled run drops the foreign future within this time.
-const CANCEL_POLL: Duration = Duration::from_millis(20);
-
-/// Why [`wait`] gave up on a foreign future.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Abandoned {
-    /// The run was cancelled or the client closed.
-    Cancelled,
-    /// No answer before the deadline.
-    Overdue,
-}
-
-/// Unparks the waiting thread when the foreign side completes the future.
-struct Unpark(Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Drives `future` on the calling thread until it completes, `stop` fires or `limit` passes;
-/// in the last two cases the future is dropped, which cancels the foreign call.
-pub(crate) fn wait<F: Future>(
-    future: F,
-    stop: &Stop,
-    limit: Duration,
-) -> Result<F::Output, Abandoned> {
-    let deadline = Instant::now().checked_add(limit);
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if stop.is_cancelled() {
-            return Err(Abandoned::Cancelled);
-        }
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return Ok(out);
-        }
-        let left = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()),
-            None => CANCEL_POLL,
-        };
-        if left.is_zero() {
-            return Err(Abandoned::Overdue);
-        }
-        thread::park_timeout(left.min(CANCEL_POLL));
-    }
-}
-
 /// Adapts the app's token provider to the core, for one run.
 pub(crate) struct ForeignTokens {
     /// The app's provider.
@@ -259,23 +186,5 @@ impl core::HttpTransport for ForeignTransport {
             Err(TransportError::Timeout { reason }) => Err(core::TransportError::Timeout(reason)),
             Err(TransportError::Refused { reason }) => Err(core::TransportError::Refused(reason)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_returns_the_answer_or_gives_up_dropping_the_future() {
-        let stop = Stop::default();
-        assert_eq!(wait(async { 7 }, &stop, Duration::ZERO), Ok(7));
-        let never = std::future::pending::<()>();
-        assert_eq!(wait(never, &stop, Duration::ZERO), Err(Abandoned::Overdue));
-        stop.closing.cancel();
-        assert_eq!(
-            wait(async { 7 }, &stop, Duration::MAX),
-            Err(Abandoned::Cancelled)
-        );
     }
 }

@@ -11,12 +11,14 @@
 //! - [`foreign`]: what the host app plugs in (async token provider, async HTTP transport); the
 //!   log sink is the core's `logging` module.
 //! - [`supervisor`]: worklist tickets, whose foreign shape differs from the wire's.
+//! - [`wait`]: how the synchronous core waits for the app's async calls, and abandons them.
 
 uniffi::setup_scaffolding!();
 
 pub mod client;
 pub mod foreign;
 pub mod supervisor;
+pub mod wait;
 
 pub use client::GridlineClient;
 pub use gridline_core::GridlineError;

@@ -54,8 +54,12 @@ public final class BackgroundSync: Sendable {
                 nextAtMs = try await gridline.syncNow().nextRetryAt
             } catch is CancellationError {
                 success = false
-            } catch GridlineError.Busy, GridlineError.Auth, GridlineError.Closed {
-                // Another sync leaves its own retry time; or the user must sign in again.
+            } catch GridlineError.Busy {
+                // Another sync runs and leaves its own retry time.
+            } catch GridlineError.Auth {
+                // The user must sign in again; nothing to retry until then.
+            } catch GridlineError.Closed {
+                // Signed out meanwhile.
             } catch {
                 nextAtMs = try? await gridline.nextRetryAt()
                 success = false

@@ -3,8 +3,9 @@ import GridlineFFI
 
 /// Carries Gridline's requests over the app's own `URLSession`, so its configuration (proxies,
 /// certificate pinning in the delegate, protocol classes) applies. No retries of its own: the
-/// sync engine decides. `send` awaits the session's async `data(for:)`, so no thread waits for
+/// sync engine decides. `send` awaits the session's async `bytes(for:)`, so no thread waits for
 /// the answer, and a cancelled sync (the native side cancels this task) cancels the data task.
+/// It reads at most one byte past the core's `maxResponseBytes`.
 public final class URLSessionTransport: HttpTransport, Sendable {
     private let session: URLSession
 
@@ -23,10 +24,21 @@ public final class URLSessionTransport: HttpTransport, Sendable {
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
         if !request.body.isEmpty { urlRequest.httpBody = request.body }
 
-        let data: Data
+        // The core refuses a body longer than the cap: read one byte past it, no more, whatever
+        // Content-Length says (memory stays bounded against a gzip bomb).
+        let cap = request.maxResponseBytes < Int64(Int.max) ? Int(max(0, request.maxResponseBytes)) + 1 : Int.max
+        var data = Data()
         let response: URLResponse
         do {
-            (data, response) = try await session.data(for: urlRequest)
+            let (bytes, answer) = try await session.bytes(for: urlRequest)
+            response = answer
+            for try await byte in bytes {
+                data.append(byte)
+                if data.count >= cap {
+                    bytes.task.cancel()
+                    break
+                }
+            }
         } catch let error as URLError {
             throw error.code == .timedOut
                 ? TransportError.Timeout(reason: error.localizedDescription)
@@ -41,8 +53,6 @@ public final class URLSessionTransport: HttpTransport, Sendable {
         for (key, value) in http.allHeaderFields {
             headers[String(describing: key).lowercased()] = String(describing: value)
         }
-        // The core refuses a body longer than the cap; hand it one byte past, no more.
-        let cap = request.maxResponseBytes < Int64(Int.max) ? Int(max(0, request.maxResponseBytes)) + 1 : Int.max
-        return HttpResponse(status: Int32(clamping: http.statusCode), headers: headers, body: data.count > cap ? data.prefix(cap) : data)
+        return HttpResponse(status: Int32(clamping: http.statusCode), headers: headers, body: data)
     }
 }

@@ -80,4 +80,22 @@ class CancellationTest {
         withTimeout(60_000) { run.join() }
         open("rider-t").use { again -> assertEquals(1L, again.counts().pending) }
     }
+
+    @Test
+    fun `a suspending transport that throws is a retryable failure, not a crash`() = runBlocking {
+        open("rider-e").use { g ->
+            Fixtures.potholes(g, 1)
+            val broken = object : HttpTransport {
+                override suspend fun send(request: HttpRequest): HttpResponse {
+                    kotlinx.coroutines.yield()
+                    throw IllegalStateException("interceptor bug")
+                }
+            }
+            g.setServer("http://127.0.0.1:9", { "token" }, broken)
+            val summary = g.syncNow(SyncSettings(maxRetries = 0))
+            assertTrue(summary.incomplete && summary.sent == 0L, "$summary")
+            assertTrue(summary.lastError.orEmpty().contains("interceptor bug"), "${summary.lastError}")
+            assertEquals(1, g.list(listOf(ReportState.QUEUED)).size)
+        }
+    }
 }
