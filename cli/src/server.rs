@@ -140,6 +140,16 @@ pub enum ServerCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Mark dispatched tickets whose deadline has passed as overdue now, as the running server
+    /// does every minute (`--at` checks as of another time, e.g. to rehearse a holiday).
+    CheckDeadlines {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Check as of this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 /// Roles as command-line values.
@@ -245,6 +255,19 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
         }
         ServerCommand::MigrateFromSqlite { from, storage } => {
             migrate(&from, &storage.storage()?, json)?;
+        }
+        ServerCommand::CheckDeadlines { storage, at } => {
+            let at = match at {
+                Some(text) => Timestamp::parse_rfc3339(&text)
+                    .ok_or_else(|| format!("--at: {text:?} is not an RFC 3339 time"))?,
+                None => Timestamp::now(),
+            };
+            let marked = admin::check_deadlines(storage.storage()?, at)?;
+            if json {
+                println!("{}", serde_json::json!({ "marked_overdue": marked, "at": at }));
+            } else {
+                println!("{marked} tickets marked overdue as of {at}");
+            }
         }
     }
     Ok(())

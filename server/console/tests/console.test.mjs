@@ -39,6 +39,8 @@ before(async () => {
     wang: await d.user('sup-wang', 'supervisor', ['HS-A', 'HS-B']),
     liu: await d.user('sup-liu', 'supervisor', ['HS-A', 'HS-B']),
     zhou: await d.user('sup-zhou', 'supervisor', ['ZS-X']),
+    // A rider who works grid HS-A: offered its verification tasks (核查).
+    zhao: await d.user('rider-zhao', 'rider', ['HS-A']),
   };
   server = await serve(d.data);
   const li = phone(d.dir, 'rider-li', tokens.li);
@@ -229,7 +231,8 @@ describe('the desk', () => {
   });
 
   it('accepts, dispatches, resolves and closes with the keyboard', async () => {
-    await open(p, 'P1');
+    // An outreach record: no on-the-spot verification, so resolve leads to 已处置.
+    await open(p, 'O1');
     await p.locator('#list').focus();
     await p.keyboard.press('a');
     await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已立案');
@@ -243,13 +246,63 @@ describe('the desk', () => {
     await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已处置');
     await p.keyboard.press('c');
     await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已结案');
-    const t = await ticket('P1');
+    const t = await ticket('O1');
     assert.equal(t.status, 'closed');
     assert.equal(t.department, DEPARTMENTS[1]);
     assert.equal(t.resolution_note, '已填补压实 <done>');
     assert.deepEqual(t.history.map((e) => e.status), ['submitted', 'accepted', 'dispatched', 'resolved', 'closed']);
     assert.ok(t.history.slice(1).every((e) => e.by === 'sup-wang'));
     assert.ok((await p.textContent('#detail .history')).includes('已填补压实 <done>'));
+  });
+
+  it('shows the deadline, filters overdue tickets, escalates, and closes once a rider verified the fix', async () => {
+    await open(p, 'P1');
+    await p.locator('#list').focus();
+    await p.keyboard.press('a');
+    await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已立案');
+    await p.keyboard.press('d');
+    await p.click('#action-confirm');
+    await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已派遣');
+    assert.ok((await p.textContent('#detail')).includes('处置时限'));
+    // Two days later by the administrator's deadline check (the server's own runs each minute).
+    const later = new Date(Date.now() + 49 * 3600 * 1000).toISOString();
+    const checked = JSON.parse(await gridline(['--json', 'server', 'check-deadlines', '--data', d.data, '--at', later]));
+    assert.equal(checked.marked_overdue, 1);
+    await p.waitForSelector(`.row[data-id="${ids.P1}"] .badge:has-text("超期")`, { timeout: 10000 });
+    await p.fill('#f-text', '');
+    await p.check('#f-overdue');
+    await p.waitForFunction(() => document.querySelectorAll('.row:not([hidden])').length === 1);
+    await p.screenshot({ path: join(OUT, 'overdue.png') });
+    await p.uncheck('#f-overdue');
+    await open(p, 'P1');
+    await p.locator('#list').focus();
+    await p.keyboard.press('e');
+    await p.fill('#a-reason', '超期未处置，请今日完成');
+    await p.click('#action-confirm');
+    await p.waitForFunction(() => document.querySelector('#detail .history')?.textContent.includes('督办'));
+    assert.equal((await ticket('P1')).escalations, 1);
+    await p.keyboard.press('s');
+    await p.fill('#a-note', '已修补');
+    await p.click('#action-confirm');
+    await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '待核查');
+
+    // Rider zhao pulls the task, verifies on the spot, syncs.
+    const db = join(d.dir, 'rider-zhao.db');
+    await gridline(['--json', 'sync', '--db', db, '--server', server.url, '--token', tokens.zhao]);
+    const tasks = JSON.parse(await gridline(['--json', 'tasks', '--db', db]));
+    const task = tasks.find((x) => x.ticket_id === ids.P1);
+    assert.ok(task, JSON.stringify(tasks));
+    await gridline(['--json', 'verify', '--db', db, '--reporter', 'rider-zhao', ids.P1, '--fixed', '--lat', String(task.lat), '--lon', String(task.lon), '--note', '已修好']);
+    const sent = JSON.parse(await gridline(['--json', 'sync', '--db', db, '--server', server.url, '--token', tokens.zhao]));
+    assert.equal(sent.sent, 1, JSON.stringify(sent));
+    await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已处置', null, { timeout: 10000 });
+    const history = await p.textContent('#detail .history');
+    assert.ok(history.includes('核查通过') && history.includes('核查证据'), history);
+    await p.keyboard.press('c');
+    await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '已结案');
+    const t = await ticket('P1');
+    assert.deepEqual(t.history.map((e) => e.action), ['submit', 'accept', 'dispatch', 'overdue', 'escalate', 'resolve', 'verified_fixed', 'close']);
+    assert.deepEqual(p.problems, []);
   });
 
   it('rejects with a reason template', async () => {

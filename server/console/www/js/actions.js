@@ -129,6 +129,15 @@ export function createActions(ctx) {
       );
       body.append(h('p', { class: 'muted' }, t('dialog.templates')), templates, field('a-reason', t('dialog.reason'), reason));
       read = () => ({ action: 'reject', reason: reason.value.trim() });
+    } else if (name === 'escalate') {
+      const reason = h('textarea', { required: true, maxlength: 2000, rows: 3 });
+      body.append(field('a-reason', t('dialog.escalateReason'), reason));
+      read = () => ({ action: 'escalate', reason: reason.value.trim() });
+    } else if (name === 'extend') {
+      const hours = h('input', { type: 'number', required: true, min: 1, max: 8784, step: 1, value: 24 });
+      const reason = h('textarea', { required: true, maxlength: 2000, rows: 3 });
+      body.append(field('a-hours', t('dialog.hours'), hours), field('a-reason', t('dialog.extendReason'), reason));
+      read = () => ({ action: 'extend', hours: Number(hours.value), reason: reason.value.trim() });
     } else if (name === 'mark_duplicate') {
       const of = h('input', { type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', pattern: '^[Tt][0-9A-Za-z]+$' });
       const candidates = duplicateCandidates(ctx.store, seen);

@@ -10,7 +10,7 @@ import { allowedActions, OPEN } from './tickets.js';
 import * as api from './api.js';
 
 export const DUPLICATE_RADIUS_M = 50;
-const ACTION_KEYS = { accept: 'a', dispatch: 'd', resolve: 's', close: 'c', reject: 'r', mark_duplicate: 'u' };
+const ACTION_KEYS = { accept: 'a', dispatch: 'd', resolve: 's', close: 'c', reject: 'r', mark_duplicate: 'u', escalate: 'e', extend: 'l' };
 
 /** Open tickets of `ticket`'s category within `radius` metres, nearest first:
  * `[{ticket, distance, recv}]`. */
@@ -165,6 +165,12 @@ export function createDetail(ctx) {
       tk.resolution_note && [t('detail.resolution'), h('span', { class: 'note' }, tk.resolution_note)],
       tk.reject_reason && [t('detail.rejectReason'), h('span', { class: 'note' }, tk.reject_reason)],
       tk.duplicate_of && [t('detail.duplicateOf'), ticketLink(tk.duplicate_of)],
+      tk.due_at && [
+        t('detail.due'),
+        h('span', { class: tk.overdue ? 'overdue' : '' }, formatTime(tk.due_at), tk.overdue ? ` · ${t('detail.overdue')}` : ''),
+      ],
+      tk.escalations && [t('detail.escalations'), String(tk.escalations)],
+      tk.verifies && [t('detail.verifies'), ticketLink(tk.verifies)],
     ].filter(Boolean);
     if (outcome.length) pane.append(section('detail.outcome', dl(outcome)));
 
@@ -187,13 +193,18 @@ export function createDetail(ctx) {
       { class: 'history' },
       (tk.history || []).map((ev) => {
         const extra = ev.department || ev.note || ev.reason || ev.duplicate_of || '';
+        const what = ev.action && has(`event.${ev.action}`) ? t(`event.${ev.action}`) : '';
         return h(
           'li',
-          {},
+          { dataset: { action: ev.action || '' } },
           h('span', { class: `badge st-${ev.status}` }, t(`status.${ev.status}`)),
           ' ',
+          what ? h('strong', { class: 'ev-action' }, what) : null,
+          what ? ' ' : null,
           h('span', { class: 'muted' }, `v${ev.version} · ${t('detail.by', { by: ev.by, time: formatTime(ev.at) })}`),
           extra ? h('div', { class: 'note' }, extra) : null,
+          ev.due_at ? h('div', { class: 'muted' }, t('detail.dueAt', { time: formatTime(ev.due_at) })) : null,
+          ev.verification ? h('div', {}, t('detail.evidence'), ' ', ticketLink(ev.verification)) : null,
         );
       }),
     );

@@ -15,6 +15,8 @@ export function shortcuts(ctx) {
     ['c', 'action.close', () => ctx.actions.start('close')],
     ['r', 'action.reject', () => ctx.actions.start('reject')],
     ['u', 'action.mark_duplicate', () => ctx.actions.start('mark_duplicate')],
+    ['e', 'action.escalate', () => ctx.actions.start('escalate')],
+    ['l', 'action.extend', () => ctx.actions.start('extend')],
     ['A', 'key.bulkAccept', () => ctx.actions.bulkAccept()],
     ['D', 'key.bulkDispatch', () => ctx.actions.bulkDispatch()],
     ['/', 'key.search', () => ctx.worklist.focusSearch()],

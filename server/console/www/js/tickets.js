@@ -143,13 +143,20 @@ export class TicketStore {
       refetch.add(change.ticket_id);
       return;
     }
+    // Deadlines, escalations and verifications move fields a change does not carry in full
+    // (overdue, escalation count, the reopened deadline): fetch the ticket again.
+    if (change.action && !SIMPLE_ACTIONS.has(change.action)) {
+      refetch.add(change.ticket_id);
+      return;
+    }
     const event = { status: change.status, version: change.version, at: change.at, by: change.by };
-    for (const key of ['reason', 'department', 'note', 'duplicate_of']) {
+    for (const key of ['reason', 'department', 'note', 'duplicate_of', 'action', 'due_at']) {
       if (change[key] !== undefined) event[key] = change[key];
     }
     const next = { ...t, status: change.status, version: change.version, updated_at: change.at, history: [...(t.history || []), event] };
-    const field = FIELD_OF[change.status];
+    const field = FIELD_OF[change.action === 'resolve' ? 'resolved' : change.status];
     if (field && change[field[1]] !== undefined) next[field[0]] = change[field[1]];
+    if (change.action === 'dispatch' && change.due_at) next.due_at = change.due_at;
     this.put(next);
     changed.add(t.id);
   }
@@ -173,6 +180,7 @@ function derive(entry) {
   entry.recv = Date.parse(t.received_at);
   entry.upd = Date.parse(t.updated_at);
   entry.text = `${t.id}\n${t.note || ''}`.toLowerCase();
+  entry.due = t.due_at ? Date.parse(t.due_at) : null;
   return entry;
 }
 
@@ -182,9 +190,9 @@ export function allowedActions(status) {
     case 'submitted':
       return ['accept', 'reject', 'mark_duplicate'];
     case 'accepted':
-      return ['dispatch', 'resolve', 'reject', 'mark_duplicate'];
+      return ['dispatch', 'resolve', 'reject', 'mark_duplicate', 'escalate'];
     case 'dispatched':
-      return ['dispatch', 'resolve', 'reject', 'mark_duplicate'];
+      return ['dispatch', 'resolve', 'reject', 'mark_duplicate', 'escalate', 'extend'];
     case 'resolved':
       return ['close'];
     default:
@@ -194,4 +202,7 @@ export function allowedActions(status) {
 
 /** Open: not final, and not yet handled (duplicate candidates are drawn from these). */
 export const OPEN = new Set(['submitted', 'accepted', 'dispatched']);
-export const STATUSES = ['submitted', 'accepted', 'dispatched', 'resolved', 'closed', 'rejected', 'duplicate'];
+export const STATUSES = ['submitted', 'accepted', 'dispatched', 'awaiting_verification', 'resolved', 'closed', 'rejected', 'duplicate'];
+
+/** Feed actions whose change carries everything they alter (applied in place). */
+const SIMPLE_ACTIONS = new Set(['submit', 'accept', 'dispatch', 'resolve', 'close', 'reject', 'mark_duplicate']);

@@ -17,11 +17,12 @@ const SORTS = {
   severity_desc: (a, b) => (SEVERITY_RANK[b.t.severity] ?? 0) - (SEVERITY_RANK[a.t.severity] ?? 0) || b.recv - a.recv,
   status: (a, b) => STATUSES.indexOf(a.t.status) - STATUSES.indexOf(b.t.status) || b.recv - a.recv,
   category: (a, b) => (a.t.category < b.t.category ? -1 : a.t.category > b.t.category ? 1 : b.recv - a.recv),
+  due_asc: (a, b) => (a.due ?? Infinity) - (b.due ?? Infinity) || b.recv - a.recv,
 };
 
 /** A fresh, empty filter. */
 export function emptyFilter() {
-  return { statuses: new Set(), kind: '', category: '', grid: '', from: null, to: null, text: '' };
+  return { statuses: new Set(), kind: '', category: '', grid: '', from: null, to: null, text: '', overdue: false };
 }
 
 /** Local midnight of an `<input type=date>` value, in ms (null when empty). */
@@ -39,6 +40,7 @@ export function createWorklist(ctx) {
     from: byId('f-from'),
     to: byId('f-to'),
     text: byId('f-text'),
+    overdue: byId('f-overdue'),
     sort: byId('f-sort'),
     reset: byId('f-reset'),
     counts: byId('counts'),
@@ -87,6 +89,7 @@ export function createWorklist(ctx) {
     const to = dayStart(el.to.value);
     f.to = to === null ? null : to + 86400000; // the whole last day
     f.text = el.text.value.trim().toLowerCase();
+    f.overdue = el.overdue.checked;
     ctx.sort = el.sort.value || 'received_desc';
   }
 
@@ -105,6 +108,7 @@ export function createWorklist(ctx) {
       if (f.from !== null && e.recv < f.from) continue;
       if (f.to !== null && e.recv >= f.to) continue;
       if (f.text && !e.text.includes(f.text)) continue;
+      if (f.overdue && !tk.overdue) continue;
       counts[tk.status] += 1;
       total += 1;
       if (f.statuses.size && !f.statuses.has(tk.status)) continue;
@@ -197,7 +201,8 @@ export function createWorklist(ctx) {
     p.check.checked = ctx.selection.has(tk.id);
     p.check.setAttribute('aria-label', t('list.select', { id: tk.id }));
     p.id.textContent = tk.id;
-    p.badge.textContent = t(`status.${tk.status}`);
+    p.badge.textContent = tk.overdue ? `${t(`status.${tk.status}`)} · ${t('list.overdue')}` : t(`status.${tk.status}`);
+    p.row.classList.toggle('overdue', Boolean(tk.overdue));
     p.badge.className = `badge st-${tk.status}`;
     p.cat.textContent = ctx.categoryName(tk.kind, tk.category);
     p.sev.textContent = tk.severity === 'urgent' || tk.severity === 'high' ? t(`severity.${tk.severity}`) : '';
@@ -247,7 +252,7 @@ export function createWorklist(ctx) {
     readFilter();
     apply();
   };
-  for (const input of [el.category, el.grid, el.from, el.to, el.sort]) input.addEventListener('change', onFilterInput);
+  for (const input of [el.category, el.grid, el.from, el.to, el.sort, el.overdue]) input.addEventListener('change', onFilterInput);
   el.text.addEventListener('input', onFilterInput);
   el.kind.addEventListener('change', () => {
     fillCategories();
@@ -255,6 +260,7 @@ export function createWorklist(ctx) {
   });
   el.reset.addEventListener('click', () => {
     for (const input of [el.kind, el.category, el.grid, el.from, el.to, el.text]) input.value = '';
+    el.overdue.checked = false;
     fillCategories();
     ctx.filter = emptyFilter();
     onFilterInput();
