@@ -30,6 +30,7 @@ pub mod listen;
 pub mod media;
 pub mod metrics;
 mod middleware;
+pub mod open311;
 pub mod rate_limit;
 mod routes;
 pub mod server;

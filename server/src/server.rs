@@ -268,6 +268,7 @@ pub async fn sweep_uploads(state: &AppState, now: Timestamp) -> Result<usize, Se
 pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
     config.catalog.check().map_err(ServerError::Invalid)?;
     config.check_departments().map_err(ServerError::Invalid)?;
+    crate::open311::services::check(&config.catalog).map_err(ServerError::Invalid)?;
     let store = open_store(&config.storage)?;
     let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
@@ -282,6 +283,10 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         std::process::id(),
         rand::random::<u64>()
     );
+    let open311_keys =
+        (config.open311.key_rate_limit).map(|l| Arc::new(Limiter::new(l, &store, "open311-key")));
+    let open311_key_failures = (config.open311.key_failure_limit)
+        .map(|l| Arc::new(Limiter::new(l, &store, "open311-key-failures")));
     let state = AppState {
         rate_limiter: config
             .rate_limit
@@ -304,10 +309,15 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         departments: Arc::new(gridline_protocol::wire::Departments {
             departments: config.departments.clone(),
         }),
+        open311: Arc::new(config.open311.clone()),
+        open311_keys,
+        open311_key_failures,
     };
     Ok((
         middleware::wrap(
-            routes::router(state.clone()).merge(crate::console::router()),
+            routes::router(state.clone())
+                .merge(crate::console::router())
+                .merge(crate::open311::router(state.clone())),
             config.request_timeout,
         ),
         state,

@@ -11,7 +11,7 @@ use gridline_protocol::wire::{Departments, Limits};
 use sha2::{Digest, Sha256};
 
 use crate::account::hex;
-use crate::config::{UploadPolicy, WriteQuota};
+use crate::config::{Open311Config, UploadPolicy, WriteQuota};
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::media::{MediaStore, UploadLocks};
 use crate::metrics::Metrics;
@@ -51,6 +51,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// `GET /v1/departments`.
     pub departments: Arc<Departments>,
+    /// The Open311 façade's settings.
+    pub open311: Arc<Open311Config>,
+    /// Per-API-key limiter of the Open311 façade, if enabled.
+    pub open311_keys: Option<Arc<Limiter<i64>>>,
+    /// Unknown Open311 API keys per client address, if limited.
+    pub open311_key_failures: Option<Arc<Limiter<IpAddr>>>,
 }
 
 /// A document served with an `ETag`.

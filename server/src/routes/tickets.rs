@@ -43,6 +43,7 @@ pub async fn list(
         until: q.until,
         after_id,
         limit: super::page_size(q.limit, state.limits.max_page_size),
+        ..TicketFilter::default()
     };
     let scope = user.scope();
     Ok(Json(

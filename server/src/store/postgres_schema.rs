@@ -18,7 +18,8 @@ use super::StoreError;
 const MIGRATION_LOCK: i64 = 0x6772_6964_6c69_6e65;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BIGINT NOT NULL
@@ -138,7 +139,20 @@ CREATE TABLE events (
     duplicate_of BIGINT
 );
 CREATE INDEX events_by_ticket ON events (ticket_id, seq);
-"#];
+"#,
+    // Open311 (issue #16): client systems holding an API key (by SHA-256, like tokens), each
+    // filing through an account of its own (`open311:<name>`, which holds no bearer token).
+    r#"
+CREATE TABLE open311_clients (
+    id         BIGSERIAL PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    user_id    BIGINT NOT NULL UNIQUE REFERENCES users (id),
+    key_hash   BYTEA NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX tickets_by_category ON tickets (category, id);
+"#,
+];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;
