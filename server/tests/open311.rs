@@ -465,3 +465,216 @@ fn bad_keys_and_busy_keys_are_limited_apart() {
     // Reading needs no key and is not limited by failed keys.
     get_json(&h, "/open311/v2/services.{f}");
 }
+
+#[test]
+fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
+    let h = Harness::start();
+    let key = client(&h, "app");
+    let rider = h.user("li", Role::Rider, &[]);
+    let sup = h.user("sup.a", Role::Supervisor, &["HS-A"]);
+    let (lat, lon) = (IN_A.0.to_string(), IN_A.1.to_string());
+    let mut ids = Vec::new();
+    for text in ["first", "second", "third"] {
+        let (status, body) = post(&h, &pothole(&key, &lat, &lon, text));
+        assert_eq!(status, 200);
+        ids.push(body[0]["service_request_id"].as_str().unwrap().to_string());
+    }
+    let bin = [
+        ("api_key", key.as_str()),
+        ("service_code", "exposed_garbage"),
+        ("lat", lat.as_str()),
+        ("long", lon.as_str()),
+        ("attribute[volume]", "bag"),
+    ];
+    let (_, body) = post(&h, &bin);
+    let bin_id = body[0]["service_request_id"].as_str().unwrap().to_string();
+    let rider_ticket = h.file(&rider, &common::report("li"));
+    let mut outreach = common::report("li");
+    outreach["kind"] = json!("anti_fraud_outreach");
+    outreach["category"] = json!("leaflet_drive");
+    outreach["attributes"] = json!({});
+    outreach["outreach"] =
+        json!({"people_reached": 5, "materials_handed_out": 5, "venue_type": "shop"});
+    let outreach_ticket = h.file(&rider, &outreach);
+
+    // Triage: reject the first, resolve the second.
+    let act = |id: &str, version: u64, action: Value| {
+        assert_eq!(h.act(&sup, id, version, action).status(), 200);
+    };
+    act(
+        &ids[0],
+        1,
+        json!({"action": "reject", "reason": "private land"}),
+    );
+    act(&ids[1], 1, json!({"action": "accept"}));
+    act(&ids[1], 2, json!({"action": "resolve", "note": "filled"}));
+
+    let all = get_json(&h, "/open311/v2/requests.{f}");
+    let listed: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 5, "{all}");
+    assert_eq!(listed[0], rider_ticket, "newest first");
+    assert!(
+        !listed.contains(&outreach_ticket.as_str()),
+        "outreach is not a service request"
+    );
+    let first = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_request_id"] == ids[0].as_str())
+        .unwrap();
+    assert_eq!(first["status"], "closed");
+    assert_eq!(first["status_notes"], "not a case: private land");
+    assert_eq!(first["service_code"], "pothole");
+    assert_eq!(first["service_name"], "Pothole");
+    assert_eq!(first["description"], "first");
+    assert_eq!(first["lat"].as_f64(), Some(IN_A.0));
+    assert_eq!(first["long"].as_f64(), Some(IN_A.1));
+    assert!(first["requested_datetime"].as_str().unwrap().ends_with('Z'));
+    let theirs = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_request_id"] == rider_ticket.as_str())
+        .unwrap();
+    assert_eq!(
+        theirs["description"],
+        Value::Null,
+        "a rider's work note is not published"
+    );
+
+    let open = get_json(&h, "/open311/v2/requests.{f}?status=open");
+    assert_eq!(open.as_array().unwrap().len(), 3);
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "open")
+    );
+    let closed = get_json(&h, "/open311/v2/requests.{f}?status=closed");
+    assert_eq!(closed.as_array().unwrap().len(), 2);
+    let bins = get_json(&h, "/open311/v2/requests.{f}?service_code=exposed_garbage");
+    assert_eq!(bins[0]["service_request_id"], bin_id.as_str());
+    assert_eq!(bins.as_array().unwrap().len(), 1);
+    let chosen = get_json(
+        &h,
+        &format!(
+            "/open311/v2/requests.{{f}}?service_request_id={},{},T77777,junk,{outreach_ticket}",
+            ids[0], ids[2]
+        ),
+    );
+    assert_eq!(chosen.as_array().unwrap().len(), 2);
+    let page1 = get_json(&h, "/open311/v2/requests.{f}?page_size=2&page=1");
+    let page3 = get_json(&h, "/open311/v2/requests.{f}?page_size=2&page=3");
+    assert_eq!(page1.as_array().unwrap().len(), 2);
+    assert_eq!(page3.as_array().unwrap().len(), 1);
+    assert_eq!(
+        page3[0]["service_request_id"],
+        ids[0].as_str(),
+        "oldest last"
+    );
+    let future = get_json(
+        &h,
+        "/open311/v2/requests.{f}?start_date=2099-01-01T00:00:00Z",
+    );
+    assert!(future.as_array().unwrap().is_empty());
+    let past = get_json(
+        &h,
+        "/open311/v2/requests.{f}?end_date=2020-01-01T00:00:00%2B08:00",
+    );
+    assert!(
+        past.as_array().unwrap().is_empty(),
+        "the window is 90 days before end_date"
+    );
+    expect_errors(&h, "/open311/v2/requests.{f}?status=pending", 400);
+    expect_errors(
+        &h,
+        "/open311/v2/requests.{f}?start_date=2026-01-01T00:00:00Z&end_date=2026-12-01T00:00:00Z",
+        400,
+    );
+    expect_errors(&h, "/open311/v2/requests.{f}?page_size=5000", 400);
+    expect_errors(&h, "/open311/v2/requests.{f}?start_date=tomorrow", 400);
+
+    let one = get_json(&h, &format!("/open311/v2/requests/{}.{{f}}", ids[1]));
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["status"], "closed");
+    assert_eq!(one[0]["status_notes"], "resolved: filled");
+    expect_errors(
+        &h,
+        &format!("/open311/v2/requests/{outreach_ticket}.{{f}}"),
+        404,
+    );
+    let (status, root, text) = xml(h
+        .request(
+            reqwest::Method::GET,
+            &format!("/open311/v2/requests/{}.xml", ids[1]),
+        )
+        .send()
+        .unwrap());
+    assert_eq!((status, root.as_str()), (200, "service_requests"));
+    assert!(text.contains("<status>closed</status>"), "{text}");
+    let (_, root, _) = xml(h
+        .request(reqwest::Method::GET, "/open311/v2/requests.xml")
+        .send()
+        .unwrap());
+    assert_eq!(root, "service_requests");
+
+    // The FixMyStreet extension: every transition, in feed order, detailed.
+    let updates = get_json(&h, "/open311/v2/servicerequestupdates.{f}");
+    let of = |id: &str| -> Vec<(String, String)> {
+        updates
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["service_request_id"] == id)
+            .map(|u| {
+                (
+                    u["status"].as_str().unwrap().to_string(),
+                    u["external_status_code"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        of(&ids[1]),
+        pairs(&[
+            ("OPEN", "submitted"),
+            ("INVESTIGATING", "accepted"),
+            ("FIXED", "resolved")
+        ])
+    );
+    assert_eq!(
+        of(&ids[0]),
+        pairs(&[("OPEN", "submitted"), ("NO_FURTHER_ACTION", "rejected")])
+    );
+    assert!(of(&outreach_ticket).is_empty());
+    let last = updates.as_array().unwrap().last().unwrap()["update_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let after = get_json(
+        &h,
+        &format!("/open311/v2/servicerequestupdates.{{f}}?after={last}"),
+    );
+    assert!(after.as_array().unwrap().is_empty());
+    let (_, root, text) = xml(h
+        .request(
+            reqwest::Method::GET,
+            "/open311/v2/servicerequestupdates.xml",
+        )
+        .send()
+        .unwrap());
+    assert_eq!(root, "service_request_updates");
+    assert!(text.contains("<request_update><update_id>"), "{text}");
+    expect_errors(&h, "/open311/v2/servicerequestupdates.{f}?after=%00", 400);
+}
