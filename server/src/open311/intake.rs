@@ -380,7 +380,6 @@ pub fn answer(filed: &Filed, grid_notice: &str) -> Doc {
             vec![Node::Obj(vec![
                 ("service_request_id", filed.ticket_id.as_str().into()),
                 ("service_notice", notice.into()),
-                ("account_id", Node::Null),
             ])],
         ),
     }
