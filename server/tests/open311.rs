@@ -219,6 +219,12 @@ fn read_endpoints_answer_in_xml_and_json_with_errors_in_the_specs_shape() {
     expect_errors(&h, "/open311/v2/requests/%3Cscript%3E.{f}", 404);
     expect_errors(&h, "/open311/v2/tokens/12345.{f}", 404);
     expect_errors(&h, "/open311/v2/nothing.{f}", 404);
+    let admin = h.user("admin", Role::Admin, &[]);
+    let metrics = h.get(&admin, "/metrics").text().unwrap();
+    assert!(
+        metrics.contains("GET /open311/v2/services.json"),
+        "routes are counted"
+    );
     // Without a format the answer is the spec's default, XML.
     let (status, root, _) = xml(h
         .request(reqwest::Method::GET, "/open311/v2/services/pothole")

@@ -67,6 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route("/open311/v2/requests/{file}", get(request_one))
         .route("/open311/v2/tokens/{file}", get(token_one))
         .route("/open311/{*rest}", axum::routing::any(unknown))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::routes::ops::track,
+        ))
         .with_state(state)
 }
 
