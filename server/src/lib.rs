@@ -45,5 +45,5 @@ pub use config::RateLimit;
 pub use error::ServerError;
 pub use grids::{GridLocator, LocatorFactory};
 pub use routes::ROUTES;
-pub use routes::reports::{Admission, admit_batch};
+pub use routes::reports::{Admission, admit_batch, admit_report};
 pub use server::{BoundServer, RunningServer, Server, serve_until_signal};

@@ -133,10 +133,54 @@ pub fn submit(
     form: &Form,
     now: Timestamp,
 ) -> Result<Filed, Open311Error> {
+    let (report, digest) = build_report(&state.catalog, client, form, now)?;
+    let grids = state.grids.current(&*state.store)?;
+    let mut submission =
+        admit_report(&state.catalog, &state.limits, &grids, report, now).map_err(|e| {
+            Open311Error::bad_request(format!("{}: {}", open311_field(&e.field), e.reason))
+        })?;
+    if submission.grid_id.is_none() {
+        return Err(Open311Error::bad_request(
+            "the point is outside every grid this server serves",
+        ));
+    }
+    submission.content_hash = digest;
+    check_write_quota(state, &client.user, 1, now)?;
+    let results = state.store.submit(&client.user, &[submission], now)?;
+    match results.into_iter().next() {
+        Some(ItemResult::Accepted { ticket_id }) => Ok(Filed {
+            ticket_id,
+            repeated: false,
+        }),
+        Some(ItemResult::AlreadyAccepted { ticket_id }) => Ok(Filed {
+            ticket_id,
+            repeated: true,
+        }),
+        Some(ItemResult::Conflict { reason }) => Err(Open311Error::bad_request(reason)),
+        Some(ItemResult::Rejected { field, reason }) => Err(Open311Error::bad_request(format!(
+            "{}: {reason}",
+            open311_field(&field)
+        ))),
+        None => Err(Open311Error::new(
+            500,
+            "internal server error; try again later",
+        )),
+    }
+}
+
+/// The store-free part of [`submit`]: the report `form` from `client` describes as of `now`,
+/// and the request's idempotency digest. Not yet checked against the catalog's rules (that is
+/// [`admit_report`]'s job), nor located.
+pub fn build_report(
+    catalog: &gridline_protocol::Catalog,
+    client: &Open311Client,
+    form: &Form,
+    now: Timestamp,
+) -> Result<(Report, [u8; 32]), Open311Error> {
     let code = form
         .get("service_code")
         .ok_or_else(|| Open311Error::bad_request("service_code is required"))?;
-    let (kind, category) = services::find(&state.catalog, code)
+    let (kind, category) = services::find(catalog, code)
         .ok_or_else(|| Open311Error::not_found(format!("no service {:?}", shown(code))))?;
     let lat = coordinate(form, "lat")?;
     let lon = coordinate(form, "long")?;
@@ -186,38 +230,7 @@ pub fn submit(
         submitted_at: now,
         app_version: "open311-georeport-v2".into(),
     };
-    let grids = state.grids.current(&*state.store)?;
-    let mut submission =
-        admit_report(&state.catalog, &state.limits, &grids, report, now).map_err(|e| {
-            Open311Error::bad_request(format!("{}: {}", open311_field(&e.field), e.reason))
-        })?;
-    if submission.grid_id.is_none() {
-        return Err(Open311Error::bad_request(
-            "the point is outside every grid this server serves",
-        ));
-    }
-    submission.content_hash = digest;
-    check_write_quota(state, &client.user, 1, now)?;
-    let results = state.store.submit(&client.user, &[submission], now)?;
-    match results.into_iter().next() {
-        Some(ItemResult::Accepted { ticket_id }) => Ok(Filed {
-            ticket_id,
-            repeated: false,
-        }),
-        Some(ItemResult::AlreadyAccepted { ticket_id }) => Ok(Filed {
-            ticket_id,
-            repeated: true,
-        }),
-        Some(ItemResult::Conflict { reason }) => Err(Open311Error::bad_request(reason)),
-        Some(ItemResult::Rejected { field, reason }) => Err(Open311Error::bad_request(format!(
-            "{}: {reason}",
-            open311_field(&field)
-        ))),
-        None => Err(Open311Error::new(
-            500,
-            "internal server error; try again later",
-        )),
-    }
+    Ok((report, digest))
 }
 
 /// The Open311 name of a report field named in a rejection.
