@@ -391,6 +391,7 @@ impl std::fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("behind_tls_proxy", &self.behind_tls_proxy)
             .field("departments", &self.departments)
+            .field("open311", &self.open311)
             .finish_non_exhaustive()
     }
 }
