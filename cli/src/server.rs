@@ -98,6 +98,16 @@ pub struct ServeArgs {
     /// How often passed deadlines are marked overdue, in seconds.
     #[arg(long, default_value_t = 60)]
     pub deadline_check_secs: u64,
+    /// The Open311 `jurisdiction_id` this server answers for (docs/open311.md); without it,
+    /// requests naming any jurisdiction are refused.
+    #[arg(long)]
+    pub open311_jurisdiction: Option<String>,
+    /// The public base URL the Open311 discovery document names (default: from `Host`).
+    #[arg(long)]
+    pub open311_public_url: Option<String>,
+    /// Who to contact about the Open311 API, in the discovery document.
+    #[arg(long)]
+    pub open311_contact: Option<String>,
 }
 
 /// `gridline server ...`: administer a server's data folder (works while it runs).
@@ -120,6 +130,20 @@ pub enum ServerCommand {
         /// Make the token expire after this many days.
         #[arg(long)]
         expires_days: Option<u32>,
+    },
+    /// Issue an Open311 API key to a client system and print it (shown only this once).
+    AddOpen311Client {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Unique name of the client system (its tickets' channel is `open311:NAME`).
+        name: String,
+    },
+    /// List the Open311 client systems holding API keys.
+    Open311Clients {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
     },
     /// Replace the grids with those of a GeoJSON FeatureCollection.
     ImportGrids {
@@ -195,6 +219,11 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     config.cases.close_on_verified = args.close_on_verified;
     config.cases.verification_radius_m = args.verification_radius_m;
     config.cases.deadline_check_every = Duration::from_secs(args.deadline_check_secs.max(1));
+    config.open311.jurisdiction_id = args.open311_jurisdiction;
+    config.open311.public_url = args.open311_public_url;
+    if let Some(contact) = args.open311_contact {
+        config.open311.contact = contact;
+    }
     config.rate_limit = (args.rate_limit > 0.0).then_some(RateLimit {
         per_second: args.rate_limit,
         burst: args.rate_burst.max(1),
@@ -243,6 +272,43 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
                 );
             }
         }
+        ServerCommand::AddOpen311Client { storage, name } => {
+            let created = admin::add_open311_client(storage.storage()?, &name)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "name": created.client.name, "api_key": created.api_key })
+                );
+            } else {
+                println!("{}", created.api_key);
+                eprintln!(
+                    "created Open311 client {} — the API key above is shown only once",
+                    created.client.name
+                );
+            }
+        }
+        ServerCommand::Open311Clients { storage } => {
+            let clients = admin::open311_clients(storage.storage()?)?;
+            if json {
+                let list: Vec<_> = clients
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "name": c.name,
+                            "account": c.user.name,
+                            "created_at": c.created_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::json!({ "clients": list }));
+            } else if clients.is_empty() {
+                println!("no Open311 clients");
+            } else {
+                for c in &clients {
+                    println!("{}\t{}\t{}", c.name, c.user.name, c.created_at.to_rfc3339());
+                }
+            }
+        }
         ServerCommand::ImportGrids { storage, file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -264,7 +330,10 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
             };
             let marked = admin::check_deadlines(storage.storage()?, at)?;
             if json {
-                println!("{}", serde_json::json!({ "marked_overdue": marked, "at": at }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "marked_overdue": marked, "at": at })
+                );
             } else {
                 println!("{marked} tickets marked overdue as of {at}");
             }

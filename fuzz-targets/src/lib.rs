@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod geojson;
+pub mod open311;
 pub mod photo;
 pub mod wire;
 
@@ -45,6 +46,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "catalog",
         run: catalog::catalog,
+    },
+    Target {
+        name: "open311",
+        run: open311::requests,
     },
 ];
 

@@ -19,13 +19,15 @@ const GRIDS: &str = r#"{"type":"FeatureCollection","features":[
  "coordinates":[[[[120.10,30.20],[120.20,30.20],[120.20,30.25],[120.10,30.25],[120.10,30.20]],
  [[120.14,30.21],[120.16,30.21],[120.16,30.23],[120.14,30.23],[120.14,30.21]]]]}}]}"#;
 
-struct Server {
-    catalog: Catalog,
-    limits: Limits,
-    grids: GridSnapshot,
+/// The catalog, limits and grids a target's server has.
+pub(crate) struct Server {
+    pub(crate) catalog: Catalog,
+    pub(crate) limits: Limits,
+    pub(crate) grids: GridSnapshot,
 }
 
-fn server() -> &'static Server {
+/// The one server of the wire targets, built on first use.
+pub(crate) fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let grids = grids::parse_geojson(GRIDS).expect("the target's own grids are valid");

@@ -81,9 +81,14 @@ fn replay_catalog() {
 }
 
 #[test]
+fn replay_open311() {
+    replay("open311");
+}
+
+#[test]
 fn every_target_has_a_fuzz_target_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
-    assert_eq!(TARGETS.len(), 6, "a new target needs its replay test here");
+    assert_eq!(TARGETS.len(), 7, "a new target needs its replay test here");
     for target in TARGETS {
         let file = dir.join(format!("{}.rs", target.name));
         assert!(file.is_file(), "{} is missing", file.display());

@@ -89,9 +89,18 @@ const TOKEN_PREFIX: &str = "glt_";
 
 /// A fresh random token (`glt_` + 64 hex digits = 256 bits from the OS-seeded CSPRNG).
 pub fn new_token() -> String {
+    new_secret(TOKEN_PREFIX)
+}
+
+/// Prefix of every Open311 API key.
+pub const OPEN311_KEY_PREFIX: &str = "o311_";
+
+/// A fresh random secret: `prefix` + 64 hex digits (256 bits). Tokens and Open311 API keys
+/// are both made, and hashed ([`token_hash`]), this way.
+pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", hex(&bytes))
+    format!("{prefix}{}", hex(&bytes))
 }
 
 /// What the database stores for a token.

@@ -9,7 +9,7 @@ use gridline_protocol::report::{MAX_ID_CHARS, check_text};
 
 pub use crate::store::NewUser;
 
-use crate::account::{Role, User, new_token, token_hash};
+use crate::account::{OPEN311_KEY_PREFIX, Role, User, new_secret, new_token, token_hash};
 use crate::backends::open_store;
 use crate::config::Storage;
 use crate::error::ServerError;
@@ -47,6 +47,45 @@ pub fn add_user(storage: impl Into<Storage>, user: &NewUser) -> Result<CreatedUs
         user: stored,
         token,
     })
+}
+
+/// An Open311 client just created, with the only copy of its API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedOpen311Client {
+    /// The stored client.
+    pub client: crate::store::Open311Client,
+    /// The API key; the server keeps only its hash, so show it once.
+    pub api_key: String,
+}
+
+/// Issues an API key to a new Open311 client system named `name` (its tickets are submitted
+/// by the account `open311:<name>`).
+pub fn add_open311_client(
+    storage: impl Into<Storage>,
+    name: &str,
+) -> Result<CreatedOpen311Client, ServerError> {
+    let invalid = ServerError::Invalid;
+    if name.trim().is_empty() || name.trim() != name {
+        return Err(invalid(FieldError::new(
+            "name",
+            "must not be empty or start or end with spaces",
+        )));
+    }
+    check_text("name", name, MAX_ID_CHARS - 8, false).map_err(invalid)?;
+    let api_key = new_secret(OPEN311_KEY_PREFIX);
+    let client = open_store(&storage.into())?.add_open311_client(
+        name,
+        &token_hash(&api_key),
+        Timestamp::now(),
+    )?;
+    Ok(CreatedOpen311Client { client, api_key })
+}
+
+/// Every Open311 client of `storage`, by name.
+pub fn open311_clients(
+    storage: impl Into<Storage>,
+) -> Result<Vec<crate::store::Open311Client>, ServerError> {
+    Ok(open_store(&storage.into())?.open311_clients()?)
 }
 
 /// Replaces the grids in `storage` with those of a GeoJSON FeatureCollection; returns how

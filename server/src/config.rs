@@ -49,6 +49,46 @@ pub struct Config {
     pub cases: CaseSettings,
     /// Where the server reads the time (tests pass a manual clock).
     pub clock: Clock,
+    /// The Open311 GeoReport v2 façade under `/open311/v2/`.
+    pub open311: Open311Config,
+}
+
+/// How the Open311 GeoReport v2 façade (`/open311/v2/`, docs/open311.md) is set up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Open311Config {
+    /// The `jurisdiction_id` this server answers for. When set, requests that give another
+    /// one are refused (`404`); a request without one is taken to mean this one, since the
+    /// server has only one. `None`: the parameter is not used and refused if given.
+    pub jurisdiction_id: Option<String>,
+    /// The public base URL (`https://grid.example.gov`) the discovery document names; `None`
+    /// derives it from the request's `Host` header.
+    pub public_url: Option<String>,
+    /// Who to contact about the API, in the discovery document.
+    pub contact: String,
+    /// Requests per API key (`POST requests`); `None` turns it off.
+    pub key_rate_limit: Option<RateLimit>,
+    /// Unknown API keys allowed per client address before `429`; `None` turns it off.
+    pub key_failure_limit: Option<RateLimit>,
+}
+
+impl Default for Open311Config {
+    /// No jurisdiction, the URL from `Host`, 5 requests/s per key with bursts of 100, and 5
+    /// failed keys/s with bursts of 20 per address.
+    fn default() -> Self {
+        Self {
+            jurisdiction_id: None,
+            public_url: None,
+            contact: "the operator of this Gridline server".into(),
+            key_rate_limit: Some(RateLimit {
+                per_second: 5.0,
+                burst: 100,
+            }),
+            key_failure_limit: Some(RateLimit {
+                per_second: 5.0,
+                burst: 20,
+            }),
+        }
+    }
 }
 
 /// Sustained rate and burst allowed per token.
@@ -146,6 +186,7 @@ impl Config {
             departments: Vec::new(),
             cases: CaseSettings::default(),
             clock: Clock::system(),
+            open311: Open311Config::default(),
         }
     }
 
@@ -358,6 +399,7 @@ impl std::fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("behind_tls_proxy", &self.behind_tls_proxy)
             .field("departments", &self.departments)
+            .field("open311", &self.open311)
             .finish_non_exhaustive()
     }
 }

@@ -313,6 +313,7 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
             format!("must be a positive number of metres, not {radius}"),
         )));
     }
+    crate::open311::services::check(&config.catalog).map_err(ServerError::Invalid)?;
     let store = open_store(&config.storage)?;
     let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
@@ -327,6 +328,10 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         std::process::id(),
         rand::random::<u64>()
     );
+    let open311_keys =
+        (config.open311.key_rate_limit).map(|l| Arc::new(Limiter::new(l, &store, "open311-key")));
+    let open311_key_failures = (config.open311.key_failure_limit)
+        .map(|l| Arc::new(Limiter::new(l, &store, "open311-key-failures")));
     let state = AppState {
         rate_limiter: config
             .rate_limit
@@ -355,10 +360,15 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         )),
         deadline_check_every: config.cases.deadline_check_every,
         clock: config.clock.clone(),
+        open311: Arc::new(config.open311.clone()),
+        open311_keys,
+        open311_key_failures,
     };
     Ok((
         middleware::wrap(
-            routes::router(state.clone()).merge(crate::console::router()),
+            routes::router(state.clone())
+                .merge(crate::console::router())
+                .merge(crate::open311::router(state.clone())),
             config.request_timeout,
         ),
         state,

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::account::hex;
 use crate::clock::Clock;
-use crate::config::{UploadPolicy, WriteQuota};
+use crate::config::{Open311Config, UploadPolicy, WriteQuota};
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::lifecycle::CasePolicy;
 use crate::media::{MediaStore, UploadLocks};
@@ -59,6 +59,12 @@ pub struct AppState {
     pub deadline_check_every: std::time::Duration,
     /// The time.
     pub clock: Clock,
+    /// The Open311 façade's settings.
+    pub open311: Arc<Open311Config>,
+    /// Per-API-key limiter of the Open311 façade, if enabled.
+    pub open311_keys: Option<Arc<Limiter<i64>>>,
+    /// Unknown Open311 API keys per client address, if limited.
+    pub open311_key_failures: Option<Arc<Limiter<IpAddr>>>,
 }
 
 /// A document served with an `ETag`.

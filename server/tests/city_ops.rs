@@ -131,13 +131,17 @@ fn a_district_moves_into_the_city_keeping_ids_cursors_and_photos() {
     let cursor = feed["next_cursor"].as_str().unwrap().to_string();
     assert_eq!(feed["changes"].as_array().unwrap().len(), 4);
     server.shutdown().unwrap();
+    // An Open311 client system's key moves with the district (its account is a user).
+    let open311_key = admin::add_open311_client(district.path(), "hotline")
+        .unwrap()
+        .api_key;
 
     let mut lines = Vec::new();
     let summary =
         admin::migrate_from_sqlite(district.path(), &city, |l| lines.push(l.to_string())).unwrap();
     assert_eq!(summary.records.tickets, 3);
     assert_eq!(summary.records.events, 4);
-    assert_eq!(summary.records.users, 2);
+    assert_eq!(summary.records.users, 3);
     assert_eq!(summary.photos_stored, 1);
     assert_eq!(summary.photos_missing, 0);
     assert!(!lines.is_empty(), "progress is reported");
@@ -175,6 +179,18 @@ fn a_district_moves_into_the_city_keeping_ids_cursors_and_photos() {
         .json()
         .unwrap();
     assert!(feed["changes"].as_array().unwrap().is_empty(), "{feed}");
+    let clients = admin::open311_clients(&city).unwrap();
+    assert_eq!(clients.len(), 1);
+    assert_eq!(clients[0].name, "hotline");
+    let filed = http
+        .post(format!("{base}/open311/v2/requests.json"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "api_key={open311_key}&service_code=pothole&lat=29.865&long=121.545&attribute[size]=large"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(filed.status(), 200, "the migrated key works in the city");
     // Resending a migrated report is recognised; a new one gets a new id.
     let resent: Value = http
         .post(format!("{base}/v1/reports:batch"))

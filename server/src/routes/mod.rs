@@ -4,7 +4,7 @@ mod account;
 mod catalog;
 mod changes;
 mod media;
-mod ops;
+pub(crate) mod ops;
 pub(crate) mod reports;
 mod tasks;
 mod tickets;

@@ -72,22 +72,7 @@ fn process(
     let now = state.clock.now();
     let grids = state.grids.current(&*state.store)?;
     let admissions = admit_batch(&state.catalog, &state.limits, &grids, &bytes, now)?;
-    if let Some(quota) = state.write_quota {
-        let since = Timestamp::from_millis(now.as_millis() - quota.per_ms);
-        let recent = state.store.reports_since(user, since)?;
-        if recent.saturating_add(admissions.len() as u64) > quota.reports {
-            return Err(ApiError::new(
-                ErrorCode::QuotaExceeded,
-                format!(
-                    "this account filed {recent} reports in the last {} h; at most {} are \
-                     accepted in that time",
-                    quota.per_ms / 3_600_000,
-                    quota.reports
-                ),
-            )
-            .with_header("retry-after", "3600"));
-        }
-    }
+    check_write_quota(state, user, admissions.len() as u64, now)?;
     let mut outcomes: Vec<Option<ItemOutcome>> = Vec::with_capacity(admissions.len());
     let mut submissions = Vec::new();
     let mut positions = Vec::new();
@@ -115,6 +100,34 @@ fn process(
         .into_iter()
         .map(|o| o.ok_or_else(|| ApiError::internal("the store skipped a report of the batch")))
         .collect()
+}
+
+/// Refuses `adding` more reports when `user` would exceed the server's write quota as of
+/// `now` (`429 quota_exceeded`). Blocking.
+pub fn check_write_quota(
+    state: &AppState,
+    user: &User,
+    adding: u64,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let Some(quota) = state.write_quota else {
+        return Ok(());
+    };
+    let since = Timestamp::from_millis(now.as_millis() - quota.per_ms);
+    let recent = state.store.reports_since(user, since)?;
+    if recent.saturating_add(adding) > quota.reports {
+        return Err(ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "this account filed {recent} reports in the last {} h; at most {} are \
+                 accepted in that time",
+                quota.per_ms / 3_600_000,
+                quota.reports
+            ),
+        )
+        .with_header("retry-after", "3600"));
+    }
+    Ok(())
 }
 
 /// One report of a batch after [`admit_batch`]: ready to store, or rejected (with its id when
@@ -169,6 +182,19 @@ fn admit(
     let value: serde_json::Value = serde_json::from_str(raw.get())
         .map_err(|e| FieldError::new("report", format!("is not valid JSON: {e}")))?;
     let report: Report = extract::from_value(value)?;
+    admit_report(catalog, limits, grids, report, now)
+}
+
+/// Checks one parsed report as of `now` (the catalog, times, photo sizes) and locates it
+/// into a grid: what every channel does before [`Store::submit`](crate::store::Store::submit)
+/// (a device's batch here, an Open311 request in `crate::open311`).
+pub fn admit_report(
+    catalog: &Catalog,
+    limits: &Limits,
+    grids: &GridSnapshot,
+    report: Report,
+    now: Timestamp,
+) -> Result<Submission, FieldError> {
     catalog.validate_report(&report)?;
     let latest = Timestamp::from_millis(now.as_millis() + MAX_CLOCK_AHEAD_MS);
     for (field, at) in [

@@ -45,6 +45,7 @@ pub async fn list(
         by_due: q.sort == Some(TicketSort::DueAt),
         after_id,
         limit: super::page_size(q.limit, state.limits.max_page_size),
+        ..TicketFilter::default()
     };
     let scope = user.scope();
     Ok(Json(

@@ -16,7 +16,7 @@ use super::sqlite::SqliteStore;
 /// What was copied (rows new to the target; a repeated run copies 0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportSummary {
-    /// Users (with their grids and tokens).
+    /// Users (with their grids and tokens, and the Open311 clients' keys).
     pub users: u64,
     /// Grids.
     pub grids: u64,
@@ -70,6 +70,22 @@ const TABLES: &[(&str, TableCopy)] = &[
             insert: "INSERT INTO tokens (hash, user_id, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             columns: &[Column::Blob, Column::Int, Column::Int, Column::Int],
+        },
+    ),
+    (
+        "open311_clients",
+        TableCopy {
+            select: "SELECT id, name, user_id, key_hash, created_at FROM open311_clients \
+                     ORDER BY id",
+            insert: "INSERT INTO open311_clients (id, name, user_id, key_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            columns: &[
+                Column::Int,
+                Column::Text,
+                Column::Int,
+                Column::Blob,
+                Column::Int,
+            ],
         },
     ),
     (
@@ -236,6 +252,8 @@ pub fn copy_sqlite_into(
         tx.batch_execute(
             "SELECT setval('users_id_seq', GREATEST((SELECT max(id) FROM users), 1));
              SELECT setval('tickets_id_seq', GREATEST((SELECT max(id) FROM tickets), 1));
+             SELECT setval('open311_clients_id_seq',
+                           GREATEST((SELECT max(id) FROM open311_clients), 1));
              UPDATE meta SET value = GREATEST(value, (SELECT COALESCE(max(seq), 0) FROM events))
                WHERE key = 'feed_seq';
              UPDATE meta SET value = value + 1 WHERE key = 'grids_revision';",

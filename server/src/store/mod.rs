@@ -83,7 +83,9 @@ pub struct Submission {
     pub report: Report,
     /// Its canonical JSON: what is stored and what idempotency compares.
     pub canonical_json: String,
-    /// SHA-256 of `canonical_json`.
+    /// What idempotency compares: SHA-256 of `canonical_json` for a device's report; for an
+    /// Open311 request, the digest of the request as the client sent it (its report carries the
+    /// server's clock, which a resubmission would change).
     pub content_hash: [u8; 32],
     /// The grid the ticket belongs to.
     pub grid_id: Option<String>,
@@ -130,11 +132,40 @@ pub struct TicketFilter {
     pub overdue: Option<bool>,
     /// Earliest deadline first (tickets without one last) instead of by id.
     pub by_due: bool,
+    /// Only this category code.
+    pub category: Option<String>,
+    /// Only these ticket row ids (empty: any).
+    pub ids: Vec<i64>,
+    /// Leave out kinds that are not requests for service (outreach, verification): the
+    /// Open311 façade lists only reports a city acts on.
+    pub service_kinds_only: bool,
     /// Only tickets after this one in the page order (the paging cursor; 0: from the start).
     pub after_id: i64,
+    /// Matching tickets to skip first (an Open311 `page`).
+    pub offset: u64,
+    /// Newest first instead of oldest first (Open311 listings).
+    pub newest_first: bool,
     /// Page size.
     pub limit: u32,
 }
+
+/// A client system allowed to file Open311 requests (`POST /open311/v2/requests`) with its
+/// API key. Its requests become tickets submitted by [`Open311Client::user`], a rider-role
+/// account named `open311:<name>` that holds no bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open311Client {
+    /// Database id.
+    pub id: i64,
+    /// The client's unique name, as the admin gave it.
+    pub name: String,
+    /// The account its tickets are submitted by.
+    pub user: User,
+    /// When the key was issued.
+    pub created_at: Timestamp,
+}
+
+/// Prefix of the account name of an Open311 client: its tickets' channel.
+pub const OPEN311_CHANNEL_PREFIX: &str = "open311:";
 
 /// What came of a triage action.
 #[derive(Debug, Clone)]
@@ -186,6 +217,24 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &[u8; 32],
         now: Timestamp,
     ) -> Result<User, StoreError>;
+
+    /// Creates an Open311 client named `name` holding one API key (by hash), with its
+    /// account `open311:<name>`; [`StoreError::UserExists`] when the name is taken.
+    fn add_open311_client(
+        &self,
+        name: &str,
+        key_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Open311Client, StoreError>;
+
+    /// The Open311 client an API key hash belongs to.
+    fn open311_client_by_key(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<Option<Open311Client>, StoreError>;
+
+    /// Every Open311 client, by name.
+    fn open311_clients(&self) -> Result<Vec<Open311Client>, StoreError>;
 
     /// Replaces every grid polygon at once.
     fn replace_grids(&self, grids: &[Grid]) -> Result<(), StoreError>;

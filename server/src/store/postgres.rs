@@ -29,8 +29,8 @@ use postgres::{GenericClient, Row, Transaction};
 use super::pg_pool::Pool;
 use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
-    ActionOutcome, Coordination, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission,
-    TicketFilter, UploadStart, postgres_schema,
+    ActionOutcome, Coordination, IdCodec, MediaClaim, NewUser, OPEN311_CHANNEL_PREFIX,
+    Open311Client, Store, StoreError, Submission, TicketFilter, UploadStart, postgres_schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
@@ -235,6 +235,23 @@ fn load_ticket(
         return Ok(None);
     };
     Ok(assemble_all(conn, ids, vec![ticket_row(&row)])?.pop())
+}
+
+/// The columns [`open311_client_from`] reads.
+const OPEN311_CLIENT_SELECT: &str = "SELECT c.id, c.name, c.created_at, u.id, u.name, u.role \
+     FROM open311_clients c JOIN users u ON u.id = c.user_id";
+
+fn open311_client_from(
+    conn: &mut impl GenericClient,
+    row: &Row,
+) -> Result<Open311Client, StoreError> {
+    let role: String = row.get(5);
+    Ok(Open311Client {
+        id: row.get(0),
+        name: row.get(1),
+        user: load_user(conn, row.get(3), row.get(4), &role)?,
+        created_at: Timestamp::from_millis(row.get(2)),
+    })
 }
 
 fn load_user(
@@ -472,6 +489,70 @@ impl Store for PostgresStore {
                 bump_grids_revision(tx)?;
             }
             load_user(tx, id, user.name.clone(), user.role.as_str())
+        })
+    }
+
+    fn add_open311_client(
+        &self,
+        name: &str,
+        key_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Open311Client, StoreError> {
+        let account = format!("{OPEN311_CHANNEL_PREFIX}{name}");
+        let hash: &[u8] = key_hash;
+        self.write(|tx| {
+            let taken = tx
+                .query_opt("SELECT 1 FROM open311_clients WHERE name = $1", &[&name])?
+                .is_some();
+            let user_id: Option<i64> = if taken {
+                None
+            } else {
+                tx.query_opt(
+                    "INSERT INTO users (name, role, created_at) VALUES ($1, 'rider', $2) \
+                     ON CONFLICT (name) DO NOTHING RETURNING id",
+                    &[&account, &now.as_millis()],
+                )?
+                .map(|r| r.get(0))
+            };
+            let Some(user_id) = user_id else {
+                return Err(StoreError::UserExists(account.clone()));
+            };
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO open311_clients (name, user_id, key_hash, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    &[&name, &user_id, &hash, &now.as_millis()],
+                )?
+                .get(0);
+            Ok(Open311Client {
+                id,
+                name: name.to_string(),
+                user: load_user(tx, user_id, account.clone(), "rider")?,
+                created_at: now,
+            })
+        })
+    }
+
+    fn open311_client_by_key(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<Option<Open311Client>, StoreError> {
+        let hash: &[u8] = key_hash;
+        self.read(|conn| {
+            let row = conn.query_opt(
+                &format!("{OPEN311_CLIENT_SELECT} WHERE c.key_hash = $1"),
+                &[&hash],
+            )?;
+            row.map(|row| open311_client_from(conn, &row)).transpose()
+        })
+    }
+
+    fn open311_clients(&self) -> Result<Vec<Open311Client>, StoreError> {
+        self.read(|conn| {
+            let rows = conn.query(&format!("{OPEN311_CLIENT_SELECT} ORDER BY c.name"), &[])?;
+            rows.iter()
+                .map(|row| open311_client_from(conn, row))
+                .collect()
         })
     }
 
@@ -906,12 +987,25 @@ impl Store for PostgresStore {
             if let Some(until) = &until {
                 clauses.push((" AND t.received_at < ?", until));
             }
+            if let Some(category) = &filter.category {
+                clauses.push((" AND t.category = ?", category));
+            }
+            if !filter.ids.is_empty() {
+                clauses.push((" AND t.id = ANY(?)", &filter.ids));
+            }
+            if filter.service_kinds_only {
+                sql.push_str(" AND t.kind NOT IN ('anti_fraud_outreach', 'verification')");
+            }
+            let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
             let order = if filter.by_due {
                 format!(" ORDER BY coalesce(t.due_at, {NO_DUE}), t.id LIMIT ?")
+            } else if filter.newest_first {
+                " ORDER BY t.id DESC LIMIT ?".to_string()
             } else {
                 " ORDER BY t.id LIMIT ?".to_string()
             };
             clauses.push((&order, &limit));
+            clauses.push((" OFFSET ?", &offset));
             for (clause, value) in clauses {
                 params.push(value);
                 sql.push_str(&clause.replace('?', &format!("${}", params.len())));

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
-    ActionOutcome, IdCodec, MediaClaim, NewUser, Store, StoreError, Submission, TicketFilter,
-    UploadStart, sqlite_schema as schema,
+    ActionOutcome, IdCodec, MediaClaim, NewUser, OPEN311_CHANNEL_PREFIX, Open311Client, Store,
+    StoreError, Submission, TicketFilter, UploadStart, sqlite_schema as schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
@@ -277,6 +277,36 @@ fn load_user(conn: &Connection, id: i64, name: String, role: &str) -> Result<Use
     })
 }
 
+/// The columns [`read_open311_client`] reads.
+const OPEN311_CLIENT_SELECT: &str = "SELECT c.id, c.name, c.created_at, u.id, u.name, u.role \
+     FROM open311_clients c JOIN users u ON u.id = c.user_id";
+
+/// One row of [`OPEN311_CLIENT_SELECT`].
+type Open311ClientRow = (i64, String, i64, i64, String, String);
+
+fn read_open311_client(r: &Row<'_>) -> rusqlite::Result<Open311ClientRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn open311_client_from(
+    conn: &Connection,
+    (id, name, created_at, user_id, user_name, role): Open311ClientRow,
+) -> Result<Open311Client, StoreError> {
+    Ok(Open311Client {
+        id,
+        name,
+        user: load_user(conn, user_id, user_name, &role)?,
+        created_at: Timestamp::from_millis(created_at),
+    })
+}
+
 fn bump_grids_revision(conn: &Connection) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE meta SET value = value + 1 WHERE key = 'grids_revision'",
@@ -432,6 +462,67 @@ impl Store for SqliteStore {
                 bump_grids_revision(tx)?;
             }
             load_user(tx, id, user.name.clone(), user.role.as_str())
+        })
+    }
+
+    fn add_open311_client(
+        &self,
+        name: &str,
+        key_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Open311Client, StoreError> {
+        let account = format!("{OPEN311_CHANNEL_PREFIX}{name}");
+        self.write(|tx| {
+            let taken = tx
+                .prepare_cached(
+                    "SELECT 1 FROM users WHERE name = ?1 \
+                     UNION ALL SELECT 1 FROM open311_clients WHERE name = ?2",
+                )?
+                .exists(params![account, name])?;
+            if taken {
+                return Err(StoreError::UserExists(account.clone()));
+            }
+            tx.execute(
+                "INSERT INTO users (name, role, created_at) VALUES (?1, 'rider', ?2)",
+                params![account, now.as_millis()],
+            )?;
+            let user_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO open311_clients (name, user_id, key_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![name, user_id, &key_hash[..], now.as_millis()],
+            )?;
+            Ok(Open311Client {
+                id: tx.last_insert_rowid(),
+                name: name.to_string(),
+                user: load_user(tx, user_id, account.clone(), "rider")?,
+                created_at: now,
+            })
+        })
+    }
+
+    fn open311_client_by_key(
+        &self,
+        key_hash: &[u8; 32],
+    ) -> Result<Option<Open311Client>, StoreError> {
+        self.read(|conn| {
+            let found = conn
+                .prepare_cached(&format!("{OPEN311_CLIENT_SELECT} WHERE c.key_hash = ?1"))?
+                .query_row([&key_hash[..]], read_open311_client)
+                .optional()?;
+            found.map(|row| open311_client_from(conn, row)).transpose()
+        })
+    }
+
+    fn open311_clients(&self) -> Result<Vec<Open311Client>, StoreError> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached(&format!("{OPEN311_CLIENT_SELECT} ORDER BY c.name"))?
+                .query_map([], read_open311_client)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|row| open311_client_from(conn, row))
+                .collect()
         })
     }
 
@@ -833,14 +924,28 @@ impl Store for SqliteStore {
                 sql.push_str(" AND t.received_at < ?");
                 args.push(until.as_millis().into());
             }
+            if let Some(category) = &filter.category {
+                sql.push_str(" AND t.category = ?");
+                args.push(category.clone().into());
+            }
+            if !filter.ids.is_empty() {
+                let marks = vec!["?"; filter.ids.len()].join(", ");
+                sql.push_str(&format!(" AND t.id IN ({marks})"));
+                args.extend(filter.ids.iter().map(|&id| Value::from(id)));
+            }
+            if filter.service_kinds_only {
+                sql.push_str(" AND t.kind NOT IN ('anti_fraud_outreach', 'verification')");
+            }
             if filter.by_due {
                 sql.push_str(&format!(
-                    " ORDER BY coalesce(t.due_at, {NO_DUE}), t.id LIMIT ?"
+                    " ORDER BY coalesce(t.due_at, {NO_DUE}), t.id LIMIT ? OFFSET ?"
                 ));
             } else {
-                sql.push_str(" ORDER BY t.id LIMIT ?");
+                let order = if filter.newest_first { "DESC" } else { "ASC" };
+                sql.push_str(&format!(" ORDER BY t.id {order} LIMIT ? OFFSET ?"));
             }
             args.push((i64::from(filter.limit) + 1).into());
+            args.push(i64::try_from(filter.offset).unwrap_or(i64::MAX).into());
             let rows = conn
                 .prepare_cached(&sql)?
                 .query_map(rusqlite::params_from_iter(args), read_ticket_row)?

@@ -150,6 +150,18 @@ ALTER TABLE events ADD COLUMN action TEXT;
 ALTER TABLE events ADD COLUMN due_at INTEGER;
 ALTER TABLE events ADD COLUMN verification INTEGER;
 "#,
+    // Open311 (issue #16): client systems holding an API key (by SHA-256, like tokens), each
+    // filing through an account of its own (`open311:<name>`, which holds no bearer token).
+    r#"
+CREATE TABLE open311_clients (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    user_id    INTEGER NOT NULL UNIQUE REFERENCES users (id),
+    key_hash   BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX tickets_by_category ON tickets (category, id);
+"#,
 ];
 
 /// The schema version this build writes.
