@@ -554,8 +554,23 @@ fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
         "a rider's work note is not published"
     );
 
+    // A resolved pothole waits for a rider's on-the-spot check (核查): still open.
+    let waiting = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service_request_id"] == ids[1].as_str())
+        .unwrap();
+    assert_eq!(waiting["status"], "open");
+    assert!(
+        waiting["status_notes"]
+            .as_str()
+            .unwrap()
+            .contains("on-the-spot check"),
+        "{waiting}"
+    );
     let open = get_json(&h, "/open311/v2/requests.{f}?status=open");
-    assert_eq!(open.as_array().unwrap().len(), 3);
+    assert_eq!(open.as_array().unwrap().len(), 4);
     assert!(
         open.as_array()
             .unwrap()
@@ -563,7 +578,7 @@ fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
             .all(|r| r["status"] == "open")
     );
     let closed = get_json(&h, "/open311/v2/requests.{f}?status=closed");
-    assert_eq!(closed.as_array().unwrap().len(), 2);
+    assert_eq!(closed.as_array().unwrap().len(), 1);
     let bins = get_json(&h, "/open311/v2/requests.{f}?service_code=exposed_garbage");
     assert_eq!(bins[0]["service_request_id"], bin_id.as_str());
     assert_eq!(bins.as_array().unwrap().len(), 1);
@@ -608,8 +623,11 @@ fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
 
     let one = get_json(&h, &format!("/open311/v2/requests/{}.{{f}}", ids[1]));
     assert_eq!(one.as_array().unwrap().len(), 1);
-    assert_eq!(one[0]["status"], "closed");
-    assert_eq!(one[0]["status_notes"], "resolved: filled");
+    assert_eq!(one[0]["status"], "open");
+    assert_eq!(
+        one[0]["status_notes"],
+        "handled by the department, waiting for an on-the-spot check: filled"
+    );
     expect_errors(
         &h,
         &format!("/open311/v2/requests/{outreach_ticket}.{{f}}"),
@@ -623,7 +641,7 @@ fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
         .send()
         .unwrap());
     assert_eq!((status, root.as_str()), (200, "service_requests"));
-    assert!(text.contains("<status>closed</status>"), "{text}");
+    assert!(text.contains("<status>open</status>"), "{text}");
     let (_, root, _) = xml(h
         .request(reqwest::Method::GET, "/open311/v2/requests.xml")
         .send()
@@ -656,7 +674,7 @@ fn tickets_are_listed_as_service_requests_with_the_specs_filters() {
         pairs(&[
             ("OPEN", "submitted"),
             ("INVESTIGATING", "accepted"),
-            ("FIXED", "resolved")
+            ("IN_PROGRESS", "awaiting_verification")
         ])
     );
     assert_eq!(

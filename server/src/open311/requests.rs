@@ -99,7 +99,11 @@ pub fn request_node(ticket: &Ticket, service_name: &str) -> Node {
             ticket.submitted_at.to_rfc3339().into(),
         ),
         ("updated_datetime", ticket.updated_at.to_rfc3339().into()),
-        ("expected_datetime", Node::Null),
+        // The handling deadline (处置时限) set at dispatch.
+        (
+            "expected_datetime",
+            Node::opt_text(ticket.due_at.map(|d| d.to_rfc3339())),
+        ),
         ("address", Node::Null),
         ("address_id", Node::Null),
         ("zipcode", Node::Null),
@@ -334,6 +338,6 @@ mod tests {
             );
         }
         let q = RequestsQuery::parse(&pairs(&[("status", "open,closed")])).unwrap();
-        assert_eq!(q.statuses.len(), 7);
+        assert_eq!(q.statuses.len(), TicketStatus::ALL.len());
     }
 }
