@@ -357,12 +357,14 @@ fn demo_runs_the_whole_story_end_to_end() {
         );
     }
     // The 数字城管 loop: deadlines passed and were escalated, riders verified fixes (one
-    // failed and went back), and every verification is a report of its own.
+    // failed and went back; an overdue one ended closed), and every verification is a report
+    // of its own.
     for counter in [
         "overdue_marked",
         "escalated",
         "verified_fixed",
         "verified_not_fixed",
+        "overdue_then_closed",
     ] {
         assert!(v[counter].as_u64().unwrap_or(0) > 0, "no {counter} in {v}");
     }
