@@ -5,12 +5,13 @@
 //! the sync engine. [`Client`] is the entry point; [`GridlineError`] the public error.
 //!
 //! Modules depend one way, bottom first (a test below checks every `crate::` path):
-//! `error` -> `logging` -> `model` -> `geo` -> `photo` -> `transport` -> `store` -> `sync` -> `client`.
+//! `error` -> `logging` -> `model` -> `geo` -> `photo` -> `evidence` -> `transport` -> `store` -> `sync` -> `client`.
 //! The outbox's transitions are model types the store applies; the sync engine works on a
 //! [`sync::Device`] (store, clock, media folder, installers), which `Client` implements.
 
 pub mod client;
 pub mod error;
+pub mod evidence;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
 pub mod geo;
@@ -41,12 +42,13 @@ mod layering {
     //! and triage see it only through [`crate::sync::Device`].
 
     /// Bottom first.
-    const ORDER: [&str; 9] = [
+    const ORDER: [&str; 10] = [
         "error",
         "logging",
         "model",
         "geo",
         "photo",
+        "evidence",
         "transport",
         "store",
         "sync",

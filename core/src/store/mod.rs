@@ -2,6 +2,7 @@
 //! photo records and settings. Every public method is one transaction, so each user action
 //! is either wholly on disk when it returns or not at all.
 
+mod keys;
 mod open;
 mod outbox;
 mod photos;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use keys::StoredKey;
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
 pub use photos::{NewPhoto, OrphanFiles};
