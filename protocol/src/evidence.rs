@@ -84,6 +84,68 @@ pub struct DeviceKey {
     pub revoked_at: Option<crate::Timestamp>,
 }
 
+/// What the server found when it checked a report's signature at ingest. Recorded once, with
+/// the ticket: revoking a key later does not rewrite what was found before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum SignatureCheck {
+    /// Signed by a key registered to the submitting account and not revoked; the report is
+    /// exactly what the device signed.
+    Valid,
+    /// No signature (a device that predates signing, or whose signer failed).
+    Unsigned,
+    /// Signed by a key the server does not know for this account.
+    UnknownKey,
+    /// Signed by a key an administrator had revoked before the report arrived.
+    RevokedKey,
+    /// The signature does not match the report: it was changed after signing (or the
+    /// signature is unreadable).
+    Mismatch,
+}
+
+impl SignatureCheck {
+    /// Every value, in the order above.
+    pub const ALL: [SignatureCheck; 5] = [
+        Self::Valid,
+        Self::Unsigned,
+        Self::UnknownKey,
+        Self::RevokedKey,
+        Self::Mismatch,
+    ];
+
+    /// The snake_case wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Unsigned => "unsigned",
+            Self::UnknownKey => "unknown_key",
+            Self::RevokedKey => "revoked_key",
+            Self::Mismatch => "mismatch",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// The evidence record of a ticket: what the signature check found, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TicketEvidence {
+    /// The outcome.
+    pub signature: SignatureCheck,
+    /// The key the report named, if it was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Why, in words for a supervisor.
+    pub detail: String,
+    /// When the server checked.
+    pub checked_at: crate::Timestamp,
+}
+
 /// Why a signature does not verify against a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {

@@ -24,6 +24,7 @@ pub mod backends;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod evidence;
 mod extract;
 pub mod grids;
 pub mod listen;

@@ -359,6 +359,10 @@ pub struct Ticket {
     /// Every transition, oldest first.
     #[serde(default)]
     pub history: Vec<TicketEvent>,
+    /// What the server found when it checked the report's device signature at ingest;
+    /// absent for tickets received before the server checked signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::evidence::TicketEvidence>,
 }
 
 /// A page of `GET /v1/tickets`.

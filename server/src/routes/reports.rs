@@ -103,6 +103,7 @@ fn process(
             })),
         }
     }
+    check_evidence(state, user, &mut submissions, now)?;
     let stored = state.store.submit(user, &submissions, now)?;
     for ((position, submission), result) in positions.into_iter().zip(&submissions).zip(stored) {
         outcomes[position] = Some(ItemOutcome {
@@ -216,7 +217,33 @@ fn admit(
         canonical_json,
         content_hash,
         grid_id,
+        evidence: None,
     })
+}
+
+/// Checks each report's device signature ([`crate::evidence::check`]), looking each key up
+/// once per batch (a device signs a whole batch with one key).
+fn check_evidence(
+    state: &AppState,
+    user: &User,
+    submissions: &mut [Submission],
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let mut keys = std::collections::HashMap::new();
+    for s in submissions {
+        let key = match &s.report.signature {
+            Some(sig) => {
+                if !keys.contains_key(&sig.key_id) {
+                    let found = state.store.device_key(&sig.key_id)?;
+                    keys.insert(sig.key_id.clone(), found);
+                }
+                keys.get(&sig.key_id).and_then(Option::as_ref)
+            }
+            None => None,
+        };
+        s.evidence = Some(crate::evidence::check(&s.report, user, key, now));
+    }
+    Ok(())
 }
 
 /// The metric label of an item result.

@@ -10,17 +10,21 @@
 //! store never decides *who may* do something: it is handed a [`Scope`] computed by
 //! [`crate::account`], and enforces it in its queries.
 
+pub mod evidence;
 pub mod ids;
 pub mod migrate;
 mod pg_pool;
 pub mod postgres;
+mod postgres_evidence;
 pub mod postgres_schema;
 pub mod rules;
 pub mod sqlite;
+mod sqlite_evidence;
 pub mod sqlite_schema;
 
 use std::time::Duration;
 
+pub use evidence::EvidenceStore;
 pub use ids::IdCodec;
 
 use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketPage, TransitionError};
@@ -85,6 +89,8 @@ pub struct Submission {
     pub content_hash: [u8; 32],
     /// The grid the ticket belongs to.
     pub grid_id: Option<String>,
+    /// What the signature check found (stored with a new ticket); `None` until checked.
+    pub evidence: Option<gridline_protocol::evidence::TicketEvidence>,
 }
 
 /// A caller's right to upload a photo: one of their reports lists it.
@@ -145,7 +151,7 @@ pub enum ActionOutcome {
 
 /// The persistence a grid server needs. Implementations must be safe to call from many
 /// threads at once.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EvidenceStore + Send + Sync + 'static {
     /// How this database's row numbers appear on the wire (ticket ids, cursors).
     fn ids(&self) -> &IdCodec;
 

@@ -65,7 +65,7 @@ impl PostgresStore {
         })
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -196,17 +196,20 @@ fn assemble_all(
             .or_default()
             .push(event_row(&row, 1).into_event(ids)?);
     }
+    let mut evidence = super::postgres_evidence::load_evidence(conn, &keys)?;
     rows.into_iter()
         .map(|row| {
             let report = row.parse_report()?;
             let id = row.id;
             let events = history.remove(&id).unwrap_or_default();
-            row.assemble(
+            let mut ticket = row.assemble(
                 report,
                 |sha| held.contains(&(id, sha.to_string())),
                 events,
                 ids,
-            )
+            )?;
+            ticket.evidence = evidence.remove(&id);
+            Ok(ticket)
         })
         .collect()
 }
@@ -550,6 +553,9 @@ impl Store for PostgresStore {
                 for (i, p) in item.report.photos.iter().enumerate() {
                     let position = i32::try_from(i).unwrap_or(i32::MAX);
                     tx.execute(&photo, &[&id, &position, &p.sha256, &to_i64(p.bytes)])?;
+                }
+                if let Some(evidence) = &item.evidence {
+                    super::postgres_evidence::insert_evidence(tx, id, evidence)?;
                 }
                 events.push((id, rules::submitted_event(user, now), None));
                 results.push(ItemResult::Accepted {

@@ -18,7 +18,8 @@ use super::StoreError;
 const MIGRATION_LOCK: i64 = 0x6772_6964_6c69_6e65;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BIGINT NOT NULL
@@ -138,7 +139,31 @@ CREATE TABLE events (
     duplicate_of BIGINT
 );
 CREATE INDEX events_by_ticket ON events (ticket_id, seq);
-"#];
+"#,
+    // Evidence (issue 17): device signing keys and what each ticket's check found; as in
+    // sqlite_schema.rs.
+    r#"
+CREATE TABLE device_keys (
+    key_id        TEXT PRIMARY KEY,
+    owner_id      BIGINT NOT NULL REFERENCES users (id),
+    algorithm     TEXT NOT NULL,
+    public_key    BYTEA NOT NULL,
+    registered_at BIGINT NOT NULL,
+    revoked_at    BIGINT
+);
+CREATE INDEX device_keys_by_owner ON device_keys (owner_id, registered_at);
+
+CREATE TABLE ticket_evidence (
+    ticket_id  BIGINT PRIMARY KEY REFERENCES tickets (id),
+    signature  TEXT NOT NULL,
+    key_id     TEXT,
+    detail     TEXT NOT NULL,
+    checked_at BIGINT NOT NULL,
+    signals    TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX ticket_evidence_by_signature ON ticket_evidence (signature, ticket_id);
+"#,
+];
 
 /// The schema version this build writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

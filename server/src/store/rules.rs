@@ -147,6 +147,7 @@ impl TicketRow {
             reject_reason: self.reject_reason,
             duplicate_of: self.duplicate_of.map(|row| ids.ticket_id(row)),
             history,
+            evidence: None,
         })
     }
 }

@@ -65,7 +65,7 @@ impl SqliteStore {
         })
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -89,7 +89,7 @@ impl SqliteStore {
         result
     }
 
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -218,7 +218,10 @@ fn assemble(conn: &Connection, ids: &IdCodec, row: TicketRow) -> Result<Ticket, 
         .query_map([row.id], |r| read_event(r, 0))?
         .map(|r| r.map_err(StoreError::from).and_then(|e| e.into_event(ids)))
         .collect::<Result<Vec<_>, _>>()?;
-    row.assemble(report, |sha| held.contains(sha), history, ids)
+    let evidence = super::sqlite_evidence::load_evidence(conn, row.id)?;
+    let mut ticket = row.assemble(report, |sha| held.contains(sha), history, ids)?;
+    ticket.evidence = evidence;
+    Ok(ticket)
 }
 
 /// Reads the 8 event columns starting at `at` (status, version, at, by, reason, department,
@@ -503,6 +506,9 @@ impl Store for SqliteStore {
                             photo.execute(params![id, i, p.sha256, to_i64(p.bytes)])?;
                         }
                         insert_event(tx, id, &rules::submitted_event(user, now), None)?;
+                        if let Some(evidence) = &item.evidence {
+                            super::sqlite_evidence::insert_evidence(tx, id, evidence)?;
+                        }
                         ItemResult::Accepted {
                             ticket_id: self.ids.ticket_id(id),
                         }

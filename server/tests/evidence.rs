@@ -1,0 +1,254 @@
+//! Signed evidence (issue 17): device key registration, the signature check of every report at
+//! ingest (valid / unsigned / unknown key / revoked key / mismatch) stored with the ticket and
+//! shown on it, revocation and rotation by the administrator's commands.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use gridline_core::evidence::{Signer, SoftwareSigner, sign_report};
+use gridline_protocol::Report;
+use gridline_protocol::evidence::hex;
+use gridline_server::{Role, admin};
+use serde_json::{Value, json};
+
+fn register(h: &Harness, token: &str, key: &SoftwareSigner) -> reqwest::blocking::Response {
+    h.post_json(
+        token,
+        "/v1/device-keys",
+        &json!({"algorithm": "ed25519", "public_key": hex(&key.public_bytes())}),
+    )
+}
+
+/// `report` signed by `key`, as JSON.
+fn signed(report: Value, key: &SoftwareSigner) -> Value {
+    let mut r: Report = serde_json::from_value(report).unwrap();
+    let signer: Arc<dyn Signer> = Arc::new(SoftwareSigner::from_secret(&key.secret()));
+    sign_report(&signer, &mut r).unwrap();
+    serde_json::to_value(&r).unwrap()
+}
+
+/// Files `report` and returns its ticket's evidence record.
+fn evidence_of(h: &Harness, token: &str, report: &Value) -> Value {
+    let ticket = h.file(token, report);
+    let resp = h.get(token, &format!("/v1/tickets/{ticket}"));
+    assert_eq!(resp.status(), 200);
+    let t: Value = resp.json().unwrap();
+    t["evidence"].clone()
+}
+
+fn check(h: &Harness, token: &str, report: &Value) -> String {
+    let e = evidence_of(h, token, report);
+    assert!(e["detail"].as_str().is_some_and(|d| !d.is_empty()), "{e}");
+    e["signature"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_registered_key_makes_valid_evidence_and_any_edit_after_signing_is_a_mismatch() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let key = SoftwareSigner::generate();
+    assert_eq!(register(&h, &rider, &key).status(), 201);
+    // Registering again is harmless.
+    assert_eq!(register(&h, &rider, &key).status(), 200);
+
+    let e = evidence_of(&h, &rider, &signed(report("li"), &key));
+    assert_eq!(e["signature"], "valid", "{e}");
+    assert_eq!(e["key_id"].as_str().unwrap().len(), 32);
+
+    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("note", Box::new(|r| r["note"] = json!("nothing here"))),
+        ("lat", Box::new(|r| r["location"]["lat"] = json!(29.8651))),
+        ("mock", Box::new(|r| r["location"]["mock"] = json!(true))),
+        (
+            "provider",
+            Box::new(|r| r["location"]["provider"] = json!("network")),
+        ),
+        (
+            "fix_time",
+            Box::new(|r| r["location"]["fix_time"] = json!("2026-11-28T09:29:51.000Z")),
+        ),
+        (
+            "submitted_at",
+            Box::new(|r| r["submitted_at"] = json!("2026-11-28T09:31:00.000Z")),
+        ),
+        ("severity", Box::new(|r| r["severity"] = json!("urgent"))),
+        (
+            "photo",
+            Box::new(|r| {
+                r["photos"] =
+                    json!([{"sha256": "b".repeat(64), "bytes": 10, "width": 4, "height": 4}])
+            }),
+        ),
+        (
+            "signature",
+            Box::new(|r| {
+                let s = r["signature"]["signature"].as_str().unwrap().to_string();
+                let flipped = if s.starts_with('0') { "1" } else { "0" };
+                r["signature"]["signature"] = json!(format!("{flipped}{}", &s[1..]));
+            }),
+        ),
+        (
+            "garbage signature",
+            Box::new(|r| r["signature"]["signature"] = json!("00")),
+        ),
+    ];
+    for (what, edit) in edits {
+        let mut r = signed(report("li"), &key);
+        edit(&mut r);
+        assert_eq!(check(&h, &rider, &r), "mismatch", "editing {what}");
+    }
+}
+
+#[test]
+fn unsigned_unknown_and_foreign_keys_are_recorded_never_trusted() {
+    let h = Harness::start();
+    let li = h.user("li", Role::Rider, &[]);
+    let zhao = h.user("zhao", Role::Rider, &[]);
+    assert_eq!(check(&h, &li, &report("li")), "unsigned");
+
+    let never_registered = SoftwareSigner::generate();
+    assert_eq!(
+        check(&h, &li, &signed(report("li"), &never_registered)),
+        "unknown_key"
+    );
+
+    // Zhao's key signing a report Li submits (a stolen payload, or a shared phone) is not Li's.
+    let zhaos = SoftwareSigner::generate();
+    assert_eq!(register(&h, &zhao, &zhaos).status(), 201);
+    assert_eq!(check(&h, &li, &signed(report("li"), &zhaos)), "unknown_key");
+    // Li cannot claim Zhao's key either.
+    expect_error(
+        register(&h, &li, &zhaos),
+        409,
+        "key_conflict",
+        Some("public_key"),
+    );
+}
+
+#[test]
+fn revocation_applies_from_then_on_and_rotation_keeps_old_tickets() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let old = SoftwareSigner::generate();
+    assert_eq!(register(&h, &rider, &old).status(), 201);
+    let before = h.file(&rider, &signed(report("li"), &old));
+
+    // Rotation: the device registers a new key; both keep verifying.
+    let new = SoftwareSigner::generate();
+    assert_eq!(register(&h, &rider, &new).status(), 201);
+    assert_eq!(check(&h, &rider, &signed(report("li"), &new)), "valid");
+    assert_eq!(check(&h, &rider, &signed(report("li"), &old)), "valid");
+
+    let keys = admin::device_keys(&h.storage, Some("li")).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter()
+            .all(|k| k.account == "li" && k.revoked_at.is_none())
+    );
+    assert!(
+        admin::device_keys(&h.storage, Some("zhao"))
+            .unwrap()
+            .is_empty()
+    );
+
+    // The old phone is lost: the administrator revokes its key.
+    let old_id = gridline_protocol::evidence::key_id(&old.public_bytes());
+    let revoked = admin::revoke_device_key(&h.storage, &old_id).unwrap();
+    assert!(revoked.revoked_at.is_some());
+    // Twice keeps the first time.
+    let again = admin::revoke_device_key(&h.storage, &old_id).unwrap();
+    assert_eq!(again.revoked_at, revoked.revoked_at);
+
+    assert_eq!(
+        check(&h, &rider, &signed(report("li"), &old)),
+        "revoked_key"
+    );
+    assert_eq!(check(&h, &rider, &signed(report("li"), &new)), "valid");
+    // A ticket received before the revocation keeps what its check found.
+    let t: Value = h
+        .get(&rider, &format!("/v1/tickets/{before}"))
+        .json()
+        .unwrap();
+    assert_eq!(t["evidence"]["signature"], "valid");
+    // A revoked key cannot be registered back.
+    expect_error(
+        register(&h, &rider, &old),
+        409,
+        "key_conflict",
+        Some("public_key"),
+    );
+
+    assert!(admin::revoke_device_key(&h.storage, &"0".repeat(32)).is_err());
+    assert!(admin::revoke_device_key(&h.storage, "not-a-key").is_err());
+}
+
+#[test]
+fn hostile_registrations_are_refused_with_the_field() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let good = hex(&SoftwareSigner::generate().public_bytes());
+    for (body, status, code) in [
+        (
+            json!({"algorithm": "ed25519", "public_key": "00"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"algorithm": "ed25519", "public_key": good.to_uppercase()}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"algorithm": "ed25519", "public_key": format!("{good}00")}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"algorithm": "ed25519", "public_key": "é".repeat(32)}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"algorithm": "rsa", "public_key": good}),
+            400,
+            "malformed_json",
+        ),
+        (
+            json!({"algorithm": "ed25519", "public_key": good, "extra": 1}),
+            400,
+            "malformed_json",
+        ),
+        (json!({"algorithm": "ed25519"}), 400, "malformed_json"),
+        (json!([]), 400, "malformed_json"),
+    ] {
+        let resp = h.post_json(&rider, "/v1/device-keys", &body);
+        expect_error(resp, status, code, None);
+    }
+    // Not a point on the curve (y = 2 has no x).
+    let mut off_curve = [0u8; 32];
+    off_curve[0] = 2;
+    let resp = h.post_json(
+        &rider,
+        "/v1/device-keys",
+        &json!({"algorithm": "ed25519", "public_key": hex(&off_curve)}),
+    );
+    // Either refused as not a point, or (if the encoding decodes) accepted as a key that never
+    // verifies anything; it must never be a server fault.
+    assert!(resp.status().is_client_error() || resp.status().is_success());
+    let resp = h
+        .request(reqwest::Method::POST, "/v1/device-keys")
+        .json(&json!({"algorithm": "ed25519", "public_key": good}))
+        .send()
+        .unwrap();
+    expect_error(resp, 401, "unauthorized", None);
+    let resp = h
+        .request(reqwest::Method::POST, "/v1/device-keys")
+        .bearer_auth(&rider)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10_000])
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+}
