@@ -57,7 +57,8 @@ fn a_registered_key_makes_valid_evidence_and_any_edit_after_signing_is_a_mismatc
     assert_eq!(e["signature"], "valid", "{e}");
     assert_eq!(e["key_id"].as_str().unwrap().len(), 32);
 
-    let edits: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
         ("note", Box::new(|r| r["note"] = json!("nothing here"))),
         ("lat", Box::new(|r| r["location"]["lat"] = json!(29.8651))),
         ("mock", Box::new(|r| r["location"]["mock"] = json!(true))),
