@@ -144,6 +144,32 @@ pub struct TicketEvidence {
     pub detail: String,
     /// When the server checked.
     pub checked_at: crate::Timestamp,
+    /// Fraud signals the server found at ingest (none blocks the report).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<FraudSignal>,
+}
+
+/// How much a fraud signal should worry a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum SignalSeverity {
+    /// Worth a look.
+    Warning,
+    /// Likely not what it claims.
+    High,
+}
+
+/// One reason to doubt a report, for a supervisor: informs, never blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FraudSignal {
+    /// Stable snake_case name (`mock_location`, `stale_fix`, `photo_reused`, `impossible_speed`).
+    pub name: String,
+    /// How much it should worry.
+    pub severity: SignalSeverity,
+    /// What was found, in words.
+    pub explanation: String,
 }
 
 /// Why a signature does not verify against a key.

@@ -9,6 +9,35 @@ use gridline_protocol::{Report, Timestamp};
 
 use crate::account::User;
 use crate::store::evidence::StoredDeviceKey;
+use crate::store::{IdCodec, Store, StoreError};
+use gridline_core::signals::{PriorReport, SignalInputs};
+
+/// What the server knows about `report` besides itself, for the fraud signals: the rider's
+/// previous report and other tickets using its photos. The device computes the same signals
+/// from what it knows ([`gridline_core::signals`]); the server's view wins on the ticket.
+pub fn signal_inputs(
+    store: &dyn Store,
+    ids: &IdCodec,
+    user: &User,
+    report: &Report,
+) -> Result<SignalInputs, StoreError> {
+    let id = report.id.to_string();
+    let previous = store.latest_report_of(user, &id)?.map(|r| PriorReport {
+        lat: r.location.lat,
+        lon: r.location.lon,
+        at: r.location.fix_time,
+    });
+    let mut reused_photos = Vec::new();
+    for p in &report.photos {
+        if let Some(row) = store.ticket_using_photo(&p.sha256, &id)? {
+            reused_photos.push((p.sha256.clone(), format!("ticket {}", ids.ticket_id(row))));
+        }
+    }
+    Ok(SignalInputs {
+        previous,
+        reused_photos,
+    })
+}
 
 /// Checks `report`'s signature as filed by `submitter`, with `key` the key registered under
 /// the signature's key id (if any), at `now`.
@@ -23,6 +52,7 @@ pub fn check(
         key_id: key_id.map(str::to_string),
         detail,
         checked_at: now,
+        signals: vec![],
     };
     let Some(sig) = &report.signature else {
         return record(

@@ -253,3 +253,65 @@ fn hostile_registrations_are_refused_with_the_field() {
         .unwrap();
     assert_eq!(resp.status(), 413);
 }
+
+fn signal_names(h: &Harness, token: &str, report: &Value) -> Vec<String> {
+    let e = evidence_of(h, token, report);
+    e["signals"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .inspect(|s| {
+                    assert!(
+                        s["explanation"].as_str().is_some_and(|x| !x.is_empty()),
+                        "{s}"
+                    );
+                    assert!(s["severity"].is_string(), "{s}");
+                })
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn fraud_signals_fire_on_crafted_reports_and_stay_silent_on_normal_ones() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let other = h.user("zhao", Role::Rider, &[]);
+    assert!(signal_names(&h, &rider, &report("li")).is_empty());
+    // A second ordinary report a few metres and minutes later: still nothing.
+    let mut next = report_at("li", (29.8651, 121.5451));
+    next["location"]["fix_time"] = json!("2026-11-28T09:40:00.000Z");
+    next["created_at"] = json!("2026-11-28T09:40:10.000Z");
+    next["submitted_at"] = json!("2026-11-28T09:40:20.000Z");
+    assert!(signal_names(&h, &rider, &next).is_empty());
+
+    let mut mock = report("li");
+    mock["location"]["mock"] = json!(true);
+    mock["location"]["fix_time"] = json!("2026-11-28T09:40:00.000Z");
+    assert_eq!(signal_names(&h, &rider, &mock), ["mock_location"]);
+
+    // 70 km from the previous report within minutes.
+    let mut far = report_at("li", (30.5, 121.545));
+    far["location"]["fix_time"] = json!("2026-11-28T09:45:00.000Z");
+    far["created_at"] = json!("2026-11-28T09:45:00.000Z");
+    far["submitted_at"] = json!("2026-11-28T09:45:10.000Z");
+    assert_eq!(signal_names(&h, &rider, &far), ["impossible_speed"]);
+
+    let mut stale = report("li");
+    stale["location"]["fix_time"] = json!("2026-11-28T06:00:00.000Z");
+    stale["location"]["lat"] = json!(29.8652);
+    assert_eq!(signal_names(&h, &rider, &stale), ["stale_fix"]);
+
+    // The same photo in another account's report.
+    let photo = json!([{"sha256": "c".repeat(64), "bytes": 1000, "width": 40, "height": 30}]);
+    let mut first = report("zhao");
+    first["photos"] = photo.clone();
+    assert!(signal_names(&h, &other, &first).is_empty());
+    let mut again = report_at("li", (30.5, 121.545));
+    again["location"]["fix_time"] = json!("2026-11-28T09:50:00.000Z");
+    again["created_at"] = json!("2026-11-28T09:50:00.000Z");
+    again["submitted_at"] = json!("2026-11-28T09:50:10.000Z");
+    again["photos"] = photo;
+    assert_eq!(signal_names(&h, &rider, &again), ["photo_reused"]);
+}

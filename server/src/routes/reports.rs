@@ -222,7 +222,7 @@ fn admit(
 }
 
 /// Checks each report's device signature ([`crate::evidence::check`]), looking each key up
-/// once per batch (a device signs a whole batch with one key).
+/// once per batch (a device signs a whole batch with one key), and computes its fraud signals.
 fn check_evidence(
     state: &AppState,
     user: &User,
@@ -241,7 +241,11 @@ fn check_evidence(
             }
             None => None,
         };
-        s.evidence = Some(crate::evidence::check(&s.report, user, key, now));
+        let mut evidence = crate::evidence::check(&s.report, user, key, now);
+        let inputs =
+            crate::evidence::signal_inputs(&*state.store, state.store.ids(), user, &s.report)?;
+        evidence.signals = gridline_core::signals::fraud_signals(&s.report, &inputs);
+        s.evidence = Some(evidence);
     }
     Ok(())
 }

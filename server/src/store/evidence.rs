@@ -99,7 +99,12 @@ pub fn registration(user: &User, stored: StoredDeviceKey, inserted: bool) -> Key
 }
 
 /// The columns of `ticket_evidence` a backend reads, as [`evidence_from_row`] takes them.
-pub const EVIDENCE_COLUMNS: &str = "signature, key_id, detail, checked_at";
+pub const EVIDENCE_COLUMNS: &str = "signature, key_id, detail, checked_at, signals";
+
+/// The signals of a record as stored (JSON).
+pub fn signals_json(evidence: &TicketEvidence) -> String {
+    serde_json::to_string(&evidence.signals).unwrap_or_else(|_| "[]".into())
+}
 
 /// A stored evidence record.
 pub fn evidence_from_row(
@@ -107,8 +112,10 @@ pub fn evidence_from_row(
     key_id: Option<String>,
     detail: String,
     checked_at: i64,
+    signals: &str,
 ) -> Result<TicketEvidence, StoreError> {
     Ok(TicketEvidence {
+        signals: serde_json::from_str(signals).map_err(corrupt)?,
         signature: gridline_protocol::evidence::SignatureCheck::parse(signature)
             .ok_or_else(|| corrupt(format!("signature check {signature:?}")))?,
         key_id,
@@ -140,4 +147,16 @@ pub trait EvidenceStore {
         key_id: &str,
         now: Timestamp,
     ) -> Result<Option<DeviceKey>, StoreError>;
+
+    /// The report of `user`'s most recently received ticket other than `report_id`'s (for the
+    /// impossible-speed signal).
+    fn latest_report_of(
+        &self,
+        user: &User,
+        report_id: &str,
+    ) -> Result<Option<gridline_protocol::Report>, StoreError>;
+
+    /// The first ticket row, of any account, whose report lists photo `sha256`, other than
+    /// `report_id`'s (for the photo-reused signal).
+    fn ticket_using_photo(&self, sha256: &str, report_id: &str) -> Result<Option<i64>, StoreError>;
 }

@@ -10,7 +10,7 @@ use postgres::{GenericClient, Row};
 use super::StoreError;
 use super::evidence::{
     EVIDENCE_COLUMNS, EvidenceStore, KeyRegistration, KeyRow, NewDeviceKey, StoredDeviceKey,
-    evidence_from_row, registration,
+    evidence_from_row, registration, signals_json,
 };
 use super::postgres::PostgresStore;
 use crate::account::User;
@@ -50,14 +50,15 @@ pub(super) fn insert_evidence(
     evidence: &TicketEvidence,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO ticket_evidence (ticket_id, signature, key_id, detail, checked_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO ticket_evidence (ticket_id, signature, key_id, detail, checked_at, \
+         signals) VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &ticket,
             &evidence.signature.as_str(),
             &evidence.key_id,
             &evidence.detail,
             &evidence.checked_at.as_millis(),
+            &signals_json(evidence),
         ],
     )?;
     Ok(())
@@ -74,9 +75,10 @@ pub(super) fn load_evidence(
     let mut out = HashMap::new();
     for row in conn.query(&sql, &[&tickets])? {
         let signature: String = row.get(1);
+        let signals: String = row.get(5);
         out.insert(
             row.get(0),
-            evidence_from_row(&signature, row.get(2), row.get(3), row.get(4))?,
+            evidence_from_row(&signature, row.get(2), row.get(3), row.get(4), &signals)?,
         );
     }
     Ok(out)
@@ -135,6 +137,37 @@ impl EvidenceStore for PostgresStore {
                 &[&key_id, &now.as_millis()],
             )?;
             Ok(load_key(tx, key_id)?.map(|s| s.key))
+        })
+    }
+
+    fn latest_report_of(
+        &self,
+        user: &User,
+        report_id: &str,
+    ) -> Result<Option<gridline_protocol::Report>, StoreError> {
+        self.read(|conn| {
+            let row = conn.query_opt(
+                "SELECT report FROM tickets WHERE owner_id = $1 AND report_id <> $2 \
+                 ORDER BY id DESC LIMIT 1",
+                &[&user.id, &report_id],
+            )?;
+            row.map(|r| {
+                let text: String = r.get(0);
+                serde_json::from_str(&text).map_err(super::rules::corrupt)
+            })
+            .transpose()
+        })
+    }
+
+    fn ticket_using_photo(&self, sha256: &str, report_id: &str) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_opt(
+                    "SELECT t.id FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+                     WHERE p.sha256 = $1 AND t.report_id <> $2 ORDER BY t.id LIMIT 1",
+                    &[&sha256, &report_id],
+                )?
+                .map(|r| r.get(0)))
         })
     }
 }

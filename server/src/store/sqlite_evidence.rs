@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::StoreError;
 use super::evidence::{
     EVIDENCE_COLUMNS, EvidenceStore, KeyRegistration, KeyRow, NewDeviceKey, StoredDeviceKey,
-    evidence_from_row, registration,
+    evidence_from_row, registration, signals_json,
 };
 use super::sqlite::SqliteStore;
 use crate::account::User;
@@ -47,15 +47,16 @@ pub(super) fn insert_evidence(
     evidence: &TicketEvidence,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO ticket_evidence (ticket_id, signature, key_id, detail, checked_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO ticket_evidence (ticket_id, signature, key_id, detail, checked_at, \
+         signals) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         ticket,
         evidence.signature.as_str(),
         evidence.key_id,
         evidence.detail,
-        evidence.checked_at.as_millis()
+        evidence.checked_at.as_millis(),
+        signals_json(evidence)
     ])?;
     Ok(())
 }
@@ -74,10 +75,11 @@ pub(super) fn load_evidence(
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
             ))
         })
         .optional()?;
-    row.map(|(s, k, d, at)| evidence_from_row(&s, k, d, at))
+    row.map(|(s, k, d, at, signals)| evidence_from_row(&s, k, d, at, &signals))
         .transpose()
 }
 
@@ -137,6 +139,36 @@ impl EvidenceStore for SqliteStore {
                 params![key_id, now.as_millis()],
             )?;
             Ok(load_key(tx, key_id)?.map(|s| s.key))
+        })
+    }
+
+    fn latest_report_of(
+        &self,
+        user: &User,
+        report_id: &str,
+    ) -> Result<Option<gridline_protocol::Report>, StoreError> {
+        self.read(|conn| {
+            let text: Option<String> = conn
+                .prepare_cached(
+                    "SELECT report FROM tickets WHERE owner_id = ?1 AND report_id <> ?2 \
+                     ORDER BY id DESC LIMIT 1",
+                )?
+                .query_row(params![user.id, report_id], |r| r.get(0))
+                .optional()?;
+            text.map(|t| serde_json::from_str(&t).map_err(super::rules::corrupt))
+                .transpose()
+        })
+    }
+
+    fn ticket_using_photo(&self, sha256: &str, report_id: &str) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT t.id FROM photos p JOIN tickets t ON t.id = p.ticket_id \
+                     WHERE p.sha256 = ?1 AND t.report_id <> ?2 ORDER BY t.id LIMIT 1",
+                )?
+                .query_row(params![sha256, report_id], |r| r.get(0))
+                .optional()?)
         })
     }
 }
