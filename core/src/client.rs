@@ -548,6 +548,38 @@ impl Client {
         Ok(report)
     }
 
+    /// The fraud signals of a submitted report as the device sees them offline: from its
+    /// frozen payload, the rider's previous report on this device and this device's other
+    /// reports using the same photos. The server computes the same signals with what it knows
+    /// and records them with the ticket. Empty for a draft.
+    pub fn fraud_signals(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<gridline_protocol::evidence::FraudSignal>, GridlineError> {
+        let store = self.store();
+        let Some(payload) = store.payload(&id)? else {
+            return Ok(vec![]);
+        };
+        let previous = store
+            .previous_submitted(&id, payload.submitted_at)?
+            .map(|l| crate::signals::PriorReport {
+                lat: l.lat,
+                lon: l.lon,
+                at: l.fix_time,
+            });
+        let mut reused_photos = Vec::new();
+        for p in &payload.photos {
+            if let Some(other) = store.other_report_with_photo(&p.sha256, &id)? {
+                reused_photos.push((p.sha256.clone(), format!("report {other}")));
+            }
+        }
+        let inputs = crate::signals::SignalInputs {
+            previous,
+            reused_photos,
+        };
+        Ok(crate::signals::fraud_signals(&payload, &inputs))
+    }
+
     /// One report, whatever its state.
     pub fn get(&self, id: Uuid) -> Result<LocalReport, GridlineError> {
         self.store()

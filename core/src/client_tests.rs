@@ -887,3 +887,32 @@ fn sign_out_forgets_the_keys_so_the_next_rider_gets_a_new_one() {
     let again = Client::open(config(&f.path)).unwrap();
     assert_ne!(again.signing_key_id().unwrap(), old);
 }
+
+#[test]
+fn the_device_computes_fraud_signals_offline_and_none_for_a_normal_report() {
+    let f = fixture();
+    let normal = submit_pothole(&f.client);
+    assert!(f.client.fraud_signals(normal).unwrap().is_empty());
+
+    // A mock fix, far away and moments later (the clock advances a millisecond a call).
+    let draft = f.client.create_draft(ReportKind::RoadDamage).unwrap();
+    let mut patch = pothole_patch();
+    let mut fix = ningbo();
+    fix.mock = true;
+    fix.lat += 1.0;
+    patch.location = Some(fix);
+    f.client.update_draft(draft.id, patch).unwrap();
+    f.client.submit(draft.id).unwrap();
+    let mut names: Vec<String> = f
+        .client
+        .fraud_signals(draft.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["impossible_speed", "mock_location"]);
+    // A draft has none yet.
+    let d = f.client.create_draft(ReportKind::RoadDamage).unwrap();
+    assert!(f.client.fraud_signals(d.id).unwrap().is_empty());
+}

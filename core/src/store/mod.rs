@@ -9,6 +9,7 @@ mod photos;
 mod reports;
 mod schema;
 mod settings;
+mod signals;
 mod wipe;
 mod worklist;
 
