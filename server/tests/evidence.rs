@@ -314,4 +314,26 @@ fn fraud_signals_fire_on_crafted_reports_and_stay_silent_on_normal_ones() {
     again["submitted_at"] = json!("2026-11-28T09:50:10.000Z");
     again["photos"] = photo;
     assert_eq!(signal_names(&h, &rider, &again), ["photo_reused"]);
+
+    // The worklist filters on them.
+    let count = |query: &str| {
+        let page: Value = h
+            .get(&rider, &format!("/v1/tickets?{query}"))
+            .json()
+            .unwrap();
+        page["tickets"].as_array().unwrap().len()
+    };
+    assert_eq!(count("signal=mock_location"), 1);
+    assert_eq!(count("signal=impossible_speed"), 1);
+    assert_eq!(count("signal=any"), 4);
+    assert_eq!(count("signal=none_such"), 0);
+    assert_eq!(count("signature=unsigned"), 6);
+    assert_eq!(count("signature=valid"), 0);
+    assert_eq!(count("signature=unsigned&signal=stale_fix"), 1);
+    expect_error(
+        h.get(&rider, "/v1/tickets?signature=forged"),
+        400,
+        "invalid_request",
+        None,
+    );
 }

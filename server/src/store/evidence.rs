@@ -10,6 +10,9 @@ use super::StoreError;
 use super::rules::corrupt;
 use crate::account::User;
 
+/// The `signal` filter value that matches a ticket with any fraud signal.
+pub const ANY_SIGNAL: &str = "any";
+
 /// A key a device asks to register, already checked ([`gridline_protocol::evidence::parse_public_key`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDeviceKey {

@@ -128,6 +128,10 @@ pub struct TicketFilter {
     pub since: Option<Timestamp>,
     /// Received before.
     pub until: Option<Timestamp>,
+    /// Only tickets whose signature check found this.
+    pub signature: Option<gridline_protocol::evidence::SignatureCheck>,
+    /// Only tickets with this fraud signal ([`evidence::ANY_SIGNAL`]: any signal).
+    pub signal: Option<String>,
     /// Only ids greater than this (the paging cursor).
     pub after_id: i64,
     /// Page size.

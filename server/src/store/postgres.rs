@@ -789,6 +789,26 @@ impl Store for PostgresStore {
             if let Some(until) = &until {
                 clauses.push((" AND t.received_at < ?", until));
             }
+            let check = filter.signature.map(|c| c.as_str().to_string());
+            if let Some(check) = &check {
+                clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signature = ?)",
+                    check,
+                ));
+            }
+            let no_signals = "[]".to_string();
+            match &filter.signal {
+                None => {}
+                Some(any) if any == super::evidence::ANY_SIGNAL => clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals <> ?)",
+                    &no_signals,
+                )),
+                Some(name) => clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals::jsonb @> \
+                     jsonb_build_array(jsonb_build_object('name', ?::TEXT)))",
+                    name,
+                )),
+            }
             clauses.push((" ORDER BY t.id LIMIT ?", &limit));
             for (clause, value) in clauses {
                 params.push(value);

@@ -724,6 +724,28 @@ impl Store for SqliteStore {
                 sql.push_str(" AND t.received_at < ?");
                 args.push(until.as_millis().into());
             }
+            if let Some(check) = filter.signature {
+                sql.push_str(
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signature = ?)",
+                );
+                args.push(check.as_str().to_string().into());
+            }
+            match filter.signal.as_deref() {
+                None => {}
+                Some(super::evidence::ANY_SIGNAL) => {
+                    sql.push_str(
+                        " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals <> ?)",
+                    );
+                    args.push("[]".to_string().into());
+                }
+                Some(name) => {
+                    sql.push_str(
+                        " AND t.id IN (SELECT e.ticket_id FROM ticket_evidence e, \
+                         json_each(e.signals) j WHERE json_extract(j.value, '$.name') = ?)",
+                    );
+                    args.push(name.to_string().into());
+                }
+            }
             sql.push_str(" ORDER BY t.id LIMIT ?");
             args.push((i64::from(filter.limit) + 1).into());
             let rows = conn
