@@ -599,8 +599,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             .collect();
         for t in &verified {
             desk.queue_triage(&t.id, TriageAction::Close)?;
-            if t
-                .history
+            if t.history
                 .iter()
                 .any(|e| e.action == Some(EventAction::Overdue))
             {

@@ -87,6 +87,8 @@ struct Filed<'a> {
     location_warnings: &'a [String],
     /// Reports of the same category within 50 m in the last 7 days: maybe the same problem.
     nearby: Vec<gridline_core::client::NearbyReport>,
+    /// Fraud signals as the device sees them (the server re-checks at ingest).
+    signals: Vec<gridline_protocol::evidence::FraudSignal>,
 }
 
 /// Runs `gridline report`.
@@ -134,6 +136,7 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
             .collect(),
         None => Vec::new(),
     };
+    let signals = client.fraud_signals(report.id)?;
     if json {
         print_json(&Filed {
             id: report.id.to_string(),
@@ -144,6 +147,7 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
             grid_id: report.grid_id.as_deref(),
             location_warnings: &report.location_warnings,
             nearby,
+            signals,
         })
     } else {
         println!(
@@ -155,6 +159,9 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         );
         for w in &report.location_warnings {
             println!("  warning: {w}");
+        }
+        for s in &signals {
+            println!("  signal: {} ({:?}): {}", s.name, s.severity, s.explanation);
         }
         for n in &nearby {
             println!(

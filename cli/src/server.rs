@@ -153,6 +153,24 @@ pub enum ServerCommand {
         /// GeoJSON file: Polygon/MultiPolygon features with an `id` (or `properties.id`) and `name`.
         file: PathBuf,
     },
+    /// List the device signing keys riders' devices registered (evidence, issue 17).
+    DeviceKeys {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Only this account's keys.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a device signing key (a lost or compromised phone): reports it signs from now
+    /// on are recorded as `revoked_key`; tickets received before keep their result.
+    RevokeDeviceKey {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The key id, as `device-keys` lists it.
+        key_id: String,
+    },
     /// Move a district's data folder (SQLite and photos) into a city deployment (PostgreSQL
     /// and usually S3), keeping every ticket id and cursor; safe to run again.
     MigrateFromSqlite {
@@ -317,6 +335,41 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
                 println!("{}", serde_json::json!({ "imported": n }));
             } else {
                 println!("imported {n} grids");
+            }
+        }
+        ServerCommand::DeviceKeys { storage, user } => {
+            let keys = admin::device_keys(storage.storage()?, user.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else if keys.is_empty() {
+                println!("no device keys registered");
+            } else {
+                for k in keys {
+                    let state = match k.revoked_at {
+                        Some(at) => format!("revoked {at}"),
+                        None => "active".to_string(),
+                    };
+                    println!(
+                        "{}  {}  {}  registered {}  {state}",
+                        k.key_id,
+                        k.algorithm.as_str(),
+                        k.account,
+                        k.registered_at
+                    );
+                }
+            }
+        }
+        ServerCommand::RevokeDeviceKey { storage, key_id } => {
+            let key = admin::revoke_device_key(storage.storage()?, &key_id)?;
+            if json {
+                println!("{}", serde_json::to_string(&key)?);
+            } else {
+                println!(
+                    "revoked {} of {} ({})",
+                    key.key_id,
+                    key.account,
+                    key.revoked_at.map(|t| t.to_string()).unwrap_or_default()
+                );
             }
         }
         ServerCommand::MigrateFromSqlite { from, storage } => {

@@ -476,3 +476,33 @@ fn demo_serve_keeps_the_server_up_with_the_console_and_a_supervisor_token() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn report_json_prints_the_fraud_signals_the_device_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rider.db");
+    let out = report(&db, POTHOLE);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["signals"], serde_json::json!([]));
+    let mut mock = POTHOLE.to_vec();
+    mock.push("--mock");
+    let out = report(&db, &mock);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signals = json(&out)["signals"].clone();
+    let names: Vec<_> = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["mock_location"], "{signals}");
+    assert_eq!(signals[0]["severity"], "high");
+}

@@ -13,6 +13,7 @@ use gridline_protocol::{
 use uuid::Uuid;
 
 use crate::error::{Error, GridlineError, Result};
+use crate::evidence::{self, Signer, SoftwareSigner};
 use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
@@ -54,6 +55,8 @@ pub struct Client {
     observers: Observers,
     /// The cancel token of the sync this client is running, if any.
     running: Mutex<Option<CancelToken>>,
+    /// Signs reports at submit: the software default, or the platform's key.
+    signer: RwLock<Arc<dyn Signer>>,
 }
 
 /// The settings key of the cached catalog document.
@@ -109,7 +112,8 @@ impl Client {
             gridline_protocol::report::MAX_ID_CHARS,
             false,
         )?;
-        let store = Store::open(&config.db_path)?;
+        let mut store = Store::open(&config.db_path)?;
+        let signer = software_signer(&mut store, clock())?;
         let catalog = match store.cached_document(CATALOG_DOC)? {
             // A cached catalog was validated before it was stored; if it no longer parses
             // (an older build wrote it), fall back to the built-in one rather than fail.
@@ -125,6 +129,7 @@ impl Client {
             clock,
             observers: Observers::new(SyncStatus::Idle),
             running: Mutex::new(None),
+            signer: RwLock::new(signer),
         };
         // A retry time left by an earlier run is this client's starting status.
         if let Some(until) = client.next_retry_at()?.filter(|t| *t > client.now()) {
@@ -510,14 +515,47 @@ impl Client {
         Ok(report)
     }
 
-    /// Validates the report against the catalog and queues it for sending, in one transaction.
-    /// When this returns, the report is on disk and will be sent exactly once.
+    /// Signs this installation's reports from now on with `signer` (the platform's key in the
+    /// Android Keystore or the Secure Enclave) instead of the software default. Its public key
+    /// is recorded so the next sync registers it; reports signed before keep their signatures.
+    pub fn set_signer(&self, signer: Arc<dyn Signer>) -> Result<String, GridlineError> {
+        let public = evidence::public_key_of(signer.as_ref()).map_err(signer_error)?;
+        self.store().note_key(&public, self.now())?;
+        *self.signer.write().unwrap_or_else(|p| p.into_inner()) = signer;
+        Ok(public.key_id)
+    }
+
+    /// Replaces the software signing key with a new one (rotation); the old key stays known
+    /// (and registered) so reports it signed still verify. Returns the new key's id.
+    pub fn rotate_signing_key(&self) -> Result<String, GridlineError> {
+        let fresh = SoftwareSigner::generate();
+        let public = evidence::public_key_of(&fresh).map_err(signer_error)?;
+        self.store()
+            .put_software_key(&public, &fresh.secret(), self.now())?;
+        *self.signer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(public.key_id)
+    }
+
+    /// The id of the key that signs this installation's reports now.
+    pub fn signing_key_id(&self) -> Result<String, GridlineError> {
+        let signer = Arc::clone(&self.signer.read().unwrap_or_else(|p| p.into_inner()));
+        Ok(evidence::public_key_of(signer.as_ref())
+            .map_err(signer_error)?
+            .key_id)
+    }
+
+    /// Validates the report against the catalog, signs it and queues it for sending, in one
+    /// transaction. When this returns, the report is on disk and will be sent exactly once.
+    /// A signer that fails leaves the report unsigned (the server records it as such): a
+    /// locked keystore never costs a rider a report.
     pub fn submit(&self, id: Uuid) -> Result<LocalReport, GridlineError> {
         let catalog = self.catalog();
         let now = (self.clock)();
         let grids = self.grid_index()?;
         let tasks = self.store().tasks()?;
         let mut verified = None;
+        let signer = Arc::clone(&self.signer.read().unwrap_or_else(|p| p.into_inner()));
+        let mut signed_with = None;
         let report = self.store().queue(&id, now, |r| {
             let mut payload = wire_report(r, now)?;
             catalog.validate_report(&payload)?;
@@ -533,13 +571,55 @@ impl Client {
                 .as_ref()
                 .and_then(|g| g.locate(payload.location.lon, payload.location.lat))
                 .map(|g| g.id.clone());
+            match evidence::sign_report(&signer, &mut payload) {
+                Ok(public) => signed_with = Some(public),
+                Err(e) => log::warn!("report {id} queued unsigned: {e}"),
+            }
             Ok(payload)
         })?;
         if let Some(ticket) = verified {
             self.store().forget_task(&ticket, now.as_millis())?;
         }
+        if let Some(public) = signed_with {
+            // The key must reach the server; a failure here is retried at the next submit.
+            if let Err(e) = self.store().note_key(&public, now) {
+                log::warn!("cannot record signing key {}: {e}", public.key_id);
+            }
+        }
         self.changed(Change::Reports);
         Ok(report)
+    }
+
+    /// The fraud signals of a submitted report as the device sees them offline: from its
+    /// frozen payload, the rider's previous report on this device and this device's other
+    /// reports using the same photos. The server computes the same signals with what it knows
+    /// and records them with the ticket. Empty for a draft.
+    pub fn fraud_signals(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<gridline_protocol::evidence::FraudSignal>, GridlineError> {
+        let store = self.store();
+        let Some(payload) = store.payload(&id)? else {
+            return Ok(vec![]);
+        };
+        let previous = store
+            .previous_submitted(&id, payload.submitted_at)?
+            .map(|l| crate::signals::PriorReport {
+                lat: l.lat,
+                lon: l.lon,
+                at: l.fix_time,
+            });
+        let mut reused_photos = Vec::new();
+        for p in &payload.photos {
+            if let Some(other) = store.other_report_with_photo(&p.sha256, &id)? {
+                reused_photos.push((p.sha256.clone(), format!("report {other}")));
+            }
+        }
+        let inputs = crate::signals::SignalInputs {
+            previous,
+            reused_photos,
+        };
+        Ok(crate::signals::fraud_signals(&payload, &inputs))
     }
 
     /// One report, whatever its state.
@@ -855,7 +935,30 @@ fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
         created_at: r.created_at,
         submitted_at: now,
         app_version: r.app_version.clone(),
+        signature: None,
     })
+}
+
+/// The stored software key, or a new one stored now.
+fn software_signer(store: &mut Store, now: Timestamp) -> Result<Arc<dyn Signer>> {
+    if let Some(secret) = store.software_key()? {
+        return Ok(Arc::new(SoftwareSigner::from_secret(&secret)));
+    }
+    let fresh = SoftwareSigner::generate();
+    let public = evidence::PublicKey {
+        key_id: gridline_protocol::evidence::key_id(&fresh.public_bytes()),
+        algorithm: gridline_protocol::evidence::SignatureAlgorithm::Ed25519,
+        bytes: fresh.public_bytes().to_vec(),
+    };
+    store.put_software_key(&public, &fresh.secret(), now)?;
+    Ok(Arc::new(fresh))
+}
+
+/// A signer's failure as the public error.
+fn signer_error(e: evidence::SignerError) -> GridlineError {
+    GridlineError::Storage {
+        reason: e.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -750,3 +750,169 @@ mod photos {
         assert_eq!(f.client.location_from_photo(&plain).unwrap(), None);
     }
 }
+
+fn submit_pothole(client: &Client) -> Uuid {
+    let draft = client.create_draft(ReportKind::RoadDamage).unwrap();
+    client.update_draft(draft.id, pothole_patch()).unwrap();
+    client.submit(draft.id).unwrap();
+    draft.id
+}
+
+fn public_key(client: &Client, key_id: &str) -> Vec<u8> {
+    client
+        .store()
+        .signing_keys()
+        .unwrap()
+        .into_iter()
+        .find(|k| k.public.key_id == key_id)
+        .unwrap()
+        .public
+        .bytes
+}
+
+#[test]
+fn submit_signs_the_frozen_payload_with_the_stored_key_which_survives_reopening() {
+    let f = fixture();
+    let id = submit_pothole(&f.client);
+    let payload = f.client.store().payload(&id).unwrap().unwrap();
+    let sig = payload.signature.clone().expect("signed");
+    let key_id = f.client.signing_key_id().unwrap();
+    assert_eq!(sig.key_id, key_id);
+    gridline_protocol::evidence::verify(&payload, sig.algorithm, &public_key(&f.client, &key_id))
+        .unwrap();
+    // The key is pending registration, and the same after reopening.
+    let pending = f.client.store().unregistered_keys().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].key_id, key_id);
+    drop(f.client);
+    let again = Client::open(config(&f.path)).unwrap();
+    assert_eq!(again.signing_key_id().unwrap(), key_id);
+}
+
+#[test]
+fn rotation_signs_new_reports_with_a_new_key_and_keeps_the_old_one_for_registration() {
+    let f = fixture();
+    let first = submit_pothole(&f.client);
+    let old = f.client.signing_key_id().unwrap();
+    let new = f.client.rotate_signing_key().unwrap();
+    assert_ne!(old, new);
+    let second = submit_pothole(&f.client);
+    let key_of = |id| {
+        f.client
+            .store()
+            .payload(&id)
+            .unwrap()
+            .unwrap()
+            .signature
+            .unwrap()
+            .key_id
+    };
+    assert_eq!(key_of(first), old);
+    assert_eq!(key_of(second), new);
+    let keys = f.client.store().signing_keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter()
+            .any(|k| k.public.key_id == old && k.retired_at.is_some())
+    );
+    assert_eq!(f.client.store().unregistered_keys().unwrap().len(), 2);
+    f.client
+        .store()
+        .mark_key_registered(&old, Timestamp::from_millis(5))
+        .unwrap();
+    assert_eq!(f.client.store().unregistered_keys().unwrap()[0].key_id, new);
+}
+
+/// A platform signer (as the Kotlin and Swift shells pass) that can be switched off.
+struct Platform {
+    key: crate::evidence::SoftwareSigner,
+    locked: std::sync::atomic::AtomicBool,
+}
+
+impl crate::evidence::Signer for Platform {
+    fn algorithm(&self) -> gridline_protocol::evidence::SignatureAlgorithm {
+        gridline_protocol::evidence::SignatureAlgorithm::Ed25519
+    }
+    fn public_key(&self) -> Result<Vec<u8>, crate::evidence::SignerError> {
+        self.key.public_key()
+    }
+    fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, crate::evidence::SignerError> {
+        if self.locked.load(Ordering::SeqCst) {
+            return Err(crate::evidence::SignerError("keystore locked".into()));
+        }
+        self.key.sign(digest)
+    }
+}
+
+#[test]
+fn a_platform_signer_signs_and_a_failing_one_never_costs_the_report() {
+    let f = fixture();
+    let platform = Arc::new(Platform {
+        key: crate::evidence::SoftwareSigner::generate(),
+        locked: false.into(),
+    });
+    let key_id = f.client.set_signer(platform.clone()).unwrap();
+    let signed = submit_pothole(&f.client);
+    let payload = f.client.store().payload(&signed).unwrap().unwrap();
+    assert_eq!(payload.signature.unwrap().key_id, key_id);
+    // Its public half is recorded for registration; no secret is.
+    assert!(
+        f.client
+            .store()
+            .unregistered_keys()
+            .unwrap()
+            .iter()
+            .any(|k| k.key_id == key_id)
+    );
+    platform.locked.store(true, Ordering::SeqCst);
+    let unsigned = submit_pothole(&f.client);
+    assert_eq!(f.client.get(unsigned).unwrap().state, ReportState::Queued);
+    assert_eq!(
+        f.client
+            .store()
+            .payload(&unsigned)
+            .unwrap()
+            .unwrap()
+            .signature,
+        None
+    );
+}
+
+#[test]
+fn sign_out_forgets_the_keys_so_the_next_rider_gets_a_new_one() {
+    let f = fixture();
+    let old = f.client.signing_key_id().unwrap();
+    f.client.wipe(true).unwrap();
+    drop(f.client);
+    let again = Client::open(config(&f.path)).unwrap();
+    assert_ne!(again.signing_key_id().unwrap(), old);
+}
+
+#[test]
+fn the_device_computes_fraud_signals_offline_and_none_for_a_normal_report() {
+    let f = fixture();
+    let normal = submit_pothole(&f.client);
+    assert!(f.client.fraud_signals(normal).unwrap().is_empty());
+
+    // A mock fix, far away and moments later (the clock advances a millisecond a call).
+    let draft = f.client.create_draft(ReportKind::RoadDamage).unwrap();
+    let mut patch = pothole_patch();
+    let mut fix = ningbo();
+    fix.mock = true;
+    fix.lat += 1.0;
+    patch.location = Some(fix);
+    f.client.update_draft(draft.id, patch).unwrap();
+    f.client.submit(draft.id).unwrap();
+    let mut names: Vec<String> = f
+        .client
+        .fraud_signals(draft.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["impossible_speed", "mock_location"]);
+    // A draft has none yet.
+    let d = f.client.create_draft(ReportKind::RoadDamage).unwrap();
+    assert!(f.client.fraud_signals(d.id).unwrap().is_empty());
+}

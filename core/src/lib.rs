@@ -5,18 +5,20 @@
 //! the sync engine. [`Client`] is the entry point; [`GridlineError`] the public error.
 //!
 //! Modules depend one way, bottom first (a test below checks every `crate::` path):
-//! `error` -> `logging` -> `model` -> `geo` -> `photo` -> `transport` -> `store` -> `sync` -> `client`.
+//! `error` -> `logging` -> `model` -> `geo` -> `photo` -> `signals` -> `evidence` -> `transport` -> `store` -> `sync` -> `client`.
 //! The outbox's transitions are model types the store applies; the sync engine works on a
 //! [`sync::Device`] (store, clock, media folder, installers), which `Client` implements.
 
 pub mod client;
 pub mod error;
+pub mod evidence;
 #[cfg(feature = "uniffi")]
 pub mod ffi;
 pub mod geo;
 pub mod logging;
 pub mod model;
 pub mod photo;
+pub mod signals;
 pub mod store;
 pub mod sync;
 pub mod transport;
@@ -41,12 +43,14 @@ mod layering {
     //! and triage see it only through [`crate::sync::Device`].
 
     /// Bottom first.
-    const ORDER: [&str; 9] = [
+    const ORDER: [&str; 11] = [
         "error",
         "logging",
         "model",
         "geo",
         "photo",
+        "signals",
+        "evidence",
         "transport",
         "store",
         "sync",

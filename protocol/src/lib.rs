@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod evidence;
 pub mod location;
 pub mod report;
 pub mod timestamp;

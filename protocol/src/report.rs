@@ -256,6 +256,10 @@ pub struct Report {
     /// The host app's version string, for support.
     #[serde(default)]
     pub app_version: String,
+    /// The device key's signature over [`crate::evidence::canonical_digest`]; absent from
+    /// devices that predate signing (the server records such reports as unsigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::evidence::ReportSignature>,
 }
 
 /// True for characters that change how text reads without being seen: bidirectional

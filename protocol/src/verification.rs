@@ -101,6 +101,7 @@ mod tests {
             created_at: at,
             submitted_at: at,
             app_version: "1.0".into(),
+            signature: None,
         }
     }
 

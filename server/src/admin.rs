@@ -112,6 +112,38 @@ pub fn check_deadlines(storage: impl Into<Storage>, at: Timestamp) -> Result<u64
     Ok(total)
 }
 
+/// The device signing keys registered in `storage` (of the account `account` only, when
+/// named), oldest first.
+pub fn device_keys(
+    storage: impl Into<Storage>,
+    account: Option<&str>,
+) -> Result<Vec<gridline_protocol::evidence::DeviceKey>, ServerError> {
+    Ok(open_store(&storage.into())?.device_keys(account)?)
+}
+
+/// Revokes the device key `key_id`: reports signed with it that arrive from now on are
+/// recorded as `revoked_key`; tickets received before keep what their check found. Revoking a
+/// revoked key changes nothing. Returns the key as it now is.
+pub fn revoke_device_key(
+    storage: impl Into<Storage>,
+    key_id: &str,
+) -> Result<gridline_protocol::evidence::DeviceKey, ServerError> {
+    if !gridline_protocol::evidence::is_key_id(key_id) {
+        return Err(ServerError::Invalid(FieldError::new(
+            "key_id",
+            "must be 32 lowercase hex digits (see `gridline server device-keys`)",
+        )));
+    }
+    open_store(&storage.into())?
+        .revoke_device_key(key_id, Timestamp::now())?
+        .ok_or_else(|| {
+            ServerError::Invalid(FieldError::new(
+                "key_id",
+                format!("no device key {key_id} is registered"),
+            ))
+        })
+}
+
 /// What [`migrate_from_sqlite`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MigrationSummary {

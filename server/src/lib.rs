@@ -25,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod evidence;
 mod extract;
 pub mod grids;
 pub mod lifecycle;

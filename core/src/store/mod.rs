@@ -2,12 +2,14 @@
 //! photo records and settings. Every public method is one transaction, so each user action
 //! is either wholly on disk when it returns or not at all.
 
+mod keys;
 mod open;
 mod outbox;
 mod photos;
 mod reports;
 mod schema;
 mod settings;
+mod signals;
 mod tasks;
 mod wipe;
 mod worklist;
@@ -16,6 +18,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+pub use keys::StoredKey;
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
 pub use photos::{NewPhoto, OrphanFiles};

@@ -127,6 +127,21 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX reports_by_created ON reports (created_at, id);
     "#,
+    // v7: device signing keys (issue 17). The software default keeps its secret here; a key
+    // the platform holds (Keystore, Secure Enclave) has only its public half, so the sync
+    // engine knows what to register. `retired_at` marks keys replaced by a rotation: reports
+    // they signed still need them registered.
+    r#"
+    CREATE TABLE signing_keys (
+        key_id        TEXT PRIMARY KEY NOT NULL,
+        algorithm     TEXT NOT NULL,
+        public_key    BLOB NOT NULL,
+        secret_key    BLOB,
+        created_at    INTEGER NOT NULL,
+        registered_at INTEGER,
+        retired_at    INTEGER
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -57,6 +57,7 @@ impl Store {
              DELETE FROM ticket_events;
              DELETE FROM worklist;
              DELETE FROM triage_queue;
+             DELETE FROM signing_keys;
              DELETE FROM settings WHERE key NOT LIKE 'etag.%' AND key <> 'server.limits';",
         )?;
         tx.commit()?;

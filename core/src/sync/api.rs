@@ -269,6 +269,26 @@ impl<'a> ServerApi<'a> {
         parse(&r)
     }
 
+    /// `POST /v1/device-keys`: registers a signing key's public half for the caller's account
+    /// (200 and 201 both mean the server holds it).
+    pub fn register_key(&self, key: &crate::evidence::PublicKey) -> Result<(), CallError> {
+        let body = serde_json::to_vec(&gridline_protocol::evidence::DeviceKeyRegistration {
+            algorithm: key.algorithm,
+            public_key: gridline_protocol::evidence::hex(&key.bytes),
+        })
+        .map_err(|e| CallError::Protocol(e.to_string()))?;
+        let headers =
+            BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+        self.call(
+            "POST",
+            paths::DEVICE_KEYS,
+            headers,
+            body,
+            MAX_SMALL_ANSWER_BYTES,
+        )?;
+        Ok(())
+    }
+
     /// `HEAD /v1/media/{sha}`: where the upload stands.
     pub fn media_offset(&self, sha256: &str) -> Result<UploadState, CallError> {
         let r = self.call(

@@ -107,6 +107,9 @@ pub fn sync(
     device.store().recover_interrupted(device.now())?;
     let limits = run.prepare()?;
     if !run.stopped {
+        run.keys()?;
+    }
+    if !run.stopped {
         run.reports(&limits)?;
     }
     if !run.stopped {
@@ -270,6 +273,28 @@ impl<'a> Run<'a> {
         }
         self.progress(SyncPhase::Prepare, 2, 2);
         Ok(limits)
+    }
+
+    /// Registers the device's signing keys the server does not have yet, once each, before
+    /// the first batch they signed goes out. A refusal (an older server without the endpoint,
+    /// a key revoked or taken) does not hold reports back: the server records their signature
+    /// check as it finds it, and the rider's work still arrives.
+    fn keys(&mut self) -> Result<(), GridlineError> {
+        let pending = self.device.store().unregistered_keys()?;
+        for key in pending {
+            match self.attempt(|api| api.register_key(&key))? {
+                Attempt::Done(()) => self
+                    .device
+                    .store()
+                    .mark_key_registered(&key.key_id, self.device.now())?,
+                Attempt::Stopped => return Ok(()),
+                Attempt::Refused(e) => {
+                    log::warn!("signing key {} not registered: {e}", key.key_id);
+                    self.summary.last_error = Some(format!("signing key {}: {e}", key.key_id));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn reports(&mut self, limits: &Limits) -> Result<(), GridlineError> {

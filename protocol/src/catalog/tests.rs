@@ -31,6 +31,7 @@ fn report(kind: ReportKind, category: &str, attrs: &[(&str, AttrValue)]) -> Repo
         created_at: Timestamp::from_millis(1_700_000_000_000),
         submitted_at: Timestamp::from_millis(1_700_000_001_000),
         app_version: "1.0".into(),
+        signature: None,
     }
 }
 

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     RateLimited,
     /// 429: the account's unfinished uploads or writes are at their quota; see `Retry-After`.
     QuotaExceeded,
+    /// 409: the device key is registered to another account, or was revoked: make a new key.
+    KeyConflict,
     /// 503: the request took too long and was abandoned; retry later.
     Timeout,
     /// 500: a server fault; retry later.
@@ -75,7 +77,8 @@ impl ErrorCode {
             Self::VersionConflict
             | Self::InvalidTransition
             | Self::OffsetMismatch
-            | Self::UploadBusy => 409,
+            | Self::UploadBusy
+            | Self::KeyConflict => 409,
             Self::PreconditionRequired => 428,
             Self::RateLimited | Self::QuotaExceeded => 429,
             Self::Timeout => 503,

@@ -19,6 +19,9 @@ pub const ME: &str = "/v1/me";
 pub const DEPARTMENTS: &str = "/v1/departments";
 /// `POST`: a [`BatchRequest`](super::BatchRequest), answered with a [`BatchResponse`](super::BatchResponse).
 pub const REPORTS_BATCH: &str = "/v1/reports:batch";
+/// `POST`: a [`DeviceKeyRegistration`](crate::evidence::DeviceKeyRegistration), answered
+/// with the registered [`DeviceKey`](crate::evidence::DeviceKey).
+pub const DEVICE_KEYS: &str = "/v1/device-keys";
 /// `GET`: a [`ChangesPage`](super::ChangesPage) after `?cursor=`.
 pub const CHANGES: &str = "/v1/changes";
 /// `GET`: a [`TaskPage`](super::TaskPage) of open verification tasks.

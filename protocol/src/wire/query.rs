@@ -17,7 +17,7 @@ pub struct ChangesQuery {
     pub limit: Option<u32>,
 }
 
-/// `GET /v1/tickets?status=&kind=&grid=&since=&until=&limit=&cursor=`.
+/// `GET /v1/tickets?status=&kind=&grid=&since=&until=&signature=&signal=&limit=&cursor=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
@@ -49,6 +49,12 @@ pub struct TicketQuery {
     /// The `next` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// Only tickets whose signature check found this (`mismatch`, `unsigned`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::evidence::SignatureCheck>,
+    /// Only tickets with this fraud signal (`mock_location`, ...), or with any signal (`any`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
 }
 
 /// How `GET /v1/tickets` orders a page.

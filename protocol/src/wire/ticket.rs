@@ -481,6 +481,10 @@ pub struct Ticket {
     /// Every transition, oldest first.
     #[serde(default)]
     pub history: Vec<TicketEvent>,
+    /// What the server found when it checked the report's device signature at ingest;
+    /// absent for tickets received before the server checked signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::evidence::TicketEvidence>,
 }
 
 fn is_zero(n: &u32) -> bool {

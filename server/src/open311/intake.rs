@@ -231,6 +231,7 @@ pub fn build_report(
         created_at: now,
         submitted_at: now,
         app_version: "open311-georeport-v2".into(),
+        signature: None,
     };
     Ok((report, digest))
 }

@@ -3,6 +3,7 @@
 mod account;
 mod catalog;
 mod changes;
+mod device_keys;
 mod media;
 pub(crate) mod ops;
 pub(crate) mod reports;
@@ -28,6 +29,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", paths::ME),
     ("get", paths::DEPARTMENTS),
     ("post", paths::REPORTS_BATCH),
+    ("post", paths::DEVICE_KEYS),
     ("head", paths::MEDIA_TEMPLATE),
     ("patch", paths::MEDIA_TEMPLATE),
     ("get", paths::MEDIA_TEMPLATE),
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::ME, get(account::me))
         .route(paths::DEPARTMENTS, get(account::departments))
         .route(paths::REPORTS_BATCH, post(reports::batch))
+        .route(paths::DEVICE_KEYS, post(device_keys::register))
         .route(
             paths::MEDIA_TEMPLATE,
             get(media::download).head(media::head).patch(media::upload),

@@ -89,6 +89,7 @@ fn process(
             })),
         }
     }
+    check_evidence(state, user, &mut submissions, now)?;
     let stored = state.store.submit(user, &submissions, &state.policy, now)?;
     for ((position, submission), result) in positions.into_iter().zip(&submissions).zip(stored) {
         outcomes[position] = Some(ItemOutcome {
@@ -245,7 +246,37 @@ pub fn admit_report(
         content_hash,
         grid_id,
         verification,
+        evidence: None,
     })
+}
+
+/// Checks each report's device signature ([`crate::evidence::check`]), looking each key up
+/// once per batch (a device signs a whole batch with one key), and computes its fraud signals.
+fn check_evidence(
+    state: &AppState,
+    user: &User,
+    submissions: &mut [Submission],
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let mut keys = std::collections::HashMap::new();
+    for s in submissions {
+        let key = match &s.report.signature {
+            Some(sig) => {
+                if !keys.contains_key(&sig.key_id) {
+                    let found = state.store.device_key(&sig.key_id)?;
+                    keys.insert(sig.key_id.clone(), found);
+                }
+                keys.get(&sig.key_id).and_then(Option::as_ref)
+            }
+            None => None,
+        };
+        let mut evidence = crate::evidence::check(&s.report, user, key, now);
+        let inputs =
+            crate::evidence::signal_inputs(&*state.store, state.store.ids(), user, &s.report)?;
+        evidence.signals = gridline_core::signals::fraud_signals(&s.report, &inputs);
+        s.evidence = Some(evidence);
+    }
+    Ok(())
 }
 
 /// The metric label of an item result.

@@ -35,7 +35,18 @@ pub async fn list(
             .parse_ticket_id(c)
             .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server issued"))?,
     };
+    if let Some(signal) = &q.signal {
+        gridline_protocol::report::check_text(
+            "signal",
+            signal,
+            gridline_protocol::report::MAX_ID_CHARS,
+            false,
+        )
+        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    }
     let filter = TicketFilter {
+        signature: q.signature,
+        signal: q.signal,
         statuses,
         kind: q.kind,
         grid: q.grid,

@@ -185,6 +185,43 @@ const TABLES: &[(&str, TableCopy)] = &[
             ],
         },
     ),
+    // Evidence (issue 17): device keys and each ticket's signature check.
+    (
+        "device_keys",
+        TableCopy {
+            select: "SELECT key_id, owner_id, algorithm, public_key, registered_at, revoked_at \
+                     FROM device_keys",
+            insert: "INSERT INTO device_keys (key_id, owner_id, algorithm, public_key, \
+                     registered_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING",
+            columns: &[
+                Column::Text,
+                Column::Int,
+                Column::Text,
+                Column::Blob,
+                Column::Int,
+                Column::Int,
+            ],
+        },
+    ),
+    (
+        "ticket_evidence",
+        TableCopy {
+            select: "SELECT ticket_id, signature, key_id, detail, checked_at, signals \
+                     FROM ticket_evidence",
+            insert: "INSERT INTO ticket_evidence (ticket_id, signature, key_id, detail, \
+                     checked_at, signals) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING",
+            columns: &[
+                Column::Int,
+                Column::Text,
+                Column::Text,
+                Column::Text,
+                Column::Int,
+                Column::Text,
+            ],
+        },
+    ),
 ];
 
 /// A value read from SQLite, ready to bind on PostgreSQL.

@@ -10,17 +10,21 @@
 //! store never decides *who may* do something: it is handed a [`Scope`] computed by
 //! [`crate::account`], and enforces it in its queries.
 
+pub mod evidence;
 pub mod ids;
 pub mod migrate;
 mod pg_pool;
 pub mod postgres;
+mod postgres_evidence;
 pub mod postgres_schema;
 pub mod rules;
 pub mod sqlite;
+mod sqlite_evidence;
 pub mod sqlite_schema;
 
 use std::time::Duration;
 
+pub use evidence::EvidenceStore;
 pub use ids::IdCodec;
 
 use gridline_protocol::verification::VerificationClaim;
@@ -91,6 +95,8 @@ pub struct Submission {
     pub grid_id: Option<String>,
     /// For a verification report: what it claims about which ticket.
     pub verification: Option<VerificationClaim>,
+    /// What the signature check found (stored with a new ticket); `None` until checked.
+    pub evidence: Option<gridline_protocol::evidence::TicketEvidence>,
 }
 
 /// A caller's right to upload a photo: one of their reports lists it.
@@ -139,6 +145,10 @@ pub struct TicketFilter {
     /// Leave out kinds that are not requests for service (outreach, verification): the
     /// Open311 façade lists only reports a city acts on.
     pub service_kinds_only: bool,
+    /// Only tickets whose signature check found this.
+    pub signature: Option<gridline_protocol::evidence::SignatureCheck>,
+    /// Only tickets with this fraud signal ([`evidence::ANY_SIGNAL`]: any signal).
+    pub signal: Option<String>,
     /// Only tickets after this one in the page order (the paging cursor; 0: from the start).
     pub after_id: i64,
     /// Matching tickets to skip first (an Open311 `page`).
@@ -184,7 +194,7 @@ pub enum ActionOutcome {
 
 /// The persistence a grid server needs. Implementations must be safe to call from many
 /// threads at once.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EvidenceStore + Send + Sync + 'static {
     /// How this database's row numbers appear on the wire (ticket ids, cursors).
     fn ids(&self) -> &IdCodec;
 

@@ -66,7 +66,7 @@ impl PostgresStore {
         })
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -205,17 +205,20 @@ fn assemble_all(
             .or_default()
             .push(event_row(&row, 1).into_event(ids)?);
     }
+    let mut evidence = super::postgres_evidence::load_evidence(conn, &keys)?;
     rows.into_iter()
         .map(|row| {
             let report = row.parse_report()?;
             let id = row.id;
             let events = history.remove(&id).unwrap_or_default();
-            row.assemble(
+            let mut ticket = row.assemble(
                 report,
                 |sha| held.contains(&(id, sha.to_string())),
                 events,
                 ids,
-            )
+            )?;
+            ticket.evidence = evidence.remove(&id);
+            Ok(ticket)
         })
         .collect()
 }
@@ -724,6 +727,9 @@ impl Store for PostgresStore {
                     let position = i32::try_from(i).unwrap_or(i32::MAX);
                     tx.execute(&photo, &[&id, &position, &p.sha256, &to_i64(p.bytes)])?;
                 }
+                if let Some(evidence) = &item.evidence {
+                    super::postgres_evidence::insert_evidence(tx, id, evidence)?;
+                }
                 events.push((id, event, None, None));
                 if let Some((row, t, fixed)) = &target {
                     let update = rules::verification_update(
@@ -986,6 +992,26 @@ impl Store for PostgresStore {
             }
             if let Some(until) = &until {
                 clauses.push((" AND t.received_at < ?", until));
+            }
+            let check = filter.signature.map(|c| c.as_str().to_string());
+            if let Some(check) = &check {
+                clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signature = ?)",
+                    check,
+                ));
+            }
+            let no_signals = "[]".to_string();
+            match &filter.signal {
+                None => {}
+                Some(any) if any == super::evidence::ANY_SIGNAL => clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals <> ?)",
+                    &no_signals,
+                )),
+                Some(name) => clauses.push((
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals::jsonb @> \
+                     jsonb_build_array(jsonb_build_object('name', ?::TEXT)))",
+                    name,
+                )),
             }
             if let Some(category) = &filter.category {
                 clauses.push((" AND t.category = ?", category));

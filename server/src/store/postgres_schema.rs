@@ -164,6 +164,29 @@ CREATE TABLE open311_clients (
 );
 CREATE INDEX tickets_by_category ON tickets (category, id);
 "#,
+    // Evidence (issue 17): device signing keys and what each ticket's check found; as in
+    // sqlite_schema.rs.
+    r#"
+CREATE TABLE device_keys (
+    key_id        TEXT PRIMARY KEY,
+    owner_id      BIGINT NOT NULL REFERENCES users (id),
+    algorithm     TEXT NOT NULL,
+    public_key    BYTEA NOT NULL,
+    registered_at BIGINT NOT NULL,
+    revoked_at    BIGINT
+);
+CREATE INDEX device_keys_by_owner ON device_keys (owner_id, registered_at);
+
+CREATE TABLE ticket_evidence (
+    ticket_id  BIGINT PRIMARY KEY REFERENCES tickets (id),
+    signature  TEXT NOT NULL,
+    key_id     TEXT,
+    detail     TEXT NOT NULL,
+    checked_at BIGINT NOT NULL,
+    signals    TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX ticket_evidence_by_signature ON ticket_evidence (signature, ticket_id);
+"#,
 ];
 
 /// The schema version this build writes.

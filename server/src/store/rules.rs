@@ -185,6 +185,7 @@ impl TicketRow {
             escalations: u32::try_from(self.escalations).unwrap_or(u32::MAX),
             verifies: self.verifies.map(|row| ids.ticket_id(row)),
             history,
+            evidence: None,
         })
     }
 }
@@ -520,6 +521,7 @@ pub fn verification_refusal(
 /// What a verification (ticket row `verification`) does to its target: a fixed problem is
 /// resolved (or closed, by the policy); one still there goes back to its department with a
 /// fresh deadline (返工).
+#[allow(clippy::too_many_arguments)]
 pub fn verification_update(
     target: &Ticket,
     fixed: bool,

@@ -66,7 +66,7 @@ impl SqliteStore {
         })
     }
 
-    fn read<T>(
+    pub(super) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -90,7 +90,7 @@ impl SqliteStore {
         result
     }
 
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -224,7 +224,10 @@ fn assemble(conn: &Connection, ids: &IdCodec, row: TicketRow) -> Result<Ticket, 
         .query_map([row.id], |r| read_event(r, 0))?
         .map(|r| r.map_err(StoreError::from).and_then(|e| e.into_event(ids)))
         .collect::<Result<Vec<_>, _>>()?;
-    row.assemble(report, |sha| held.contains(sha), history, ids)
+    let evidence = super::sqlite_evidence::load_evidence(conn, row.id)?;
+    let mut ticket = row.assemble(report, |sha| held.contains(sha), history, ids)?;
+    ticket.evidence = evidence;
+    Ok(ticket)
 }
 
 /// Reads the 11 event columns starting at `at` (status, version, at, by, reason, department,
@@ -678,6 +681,9 @@ impl Store for SqliteStore {
                             photo.execute(params![id, i, p.sha256, to_i64(p.bytes)])?;
                         }
                         insert_event(tx, id, &event, None, None)?;
+                        if let Some(evidence) = &item.evidence {
+                            super::sqlite_evidence::insert_evidence(tx, id, evidence)?;
+                        }
                         if let (Some((t, fixed)), Some(row)) = (&target, verifies) {
                             let update = rules::verification_update(
                                 t,
@@ -923,6 +929,28 @@ impl Store for SqliteStore {
             if let Some(until) = filter.until {
                 sql.push_str(" AND t.received_at < ?");
                 args.push(until.as_millis().into());
+            }
+            if let Some(check) = filter.signature {
+                sql.push_str(
+                    " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signature = ?)",
+                );
+                args.push(check.as_str().to_string().into());
+            }
+            match filter.signal.as_deref() {
+                None => {}
+                Some(super::evidence::ANY_SIGNAL) => {
+                    sql.push_str(
+                        " AND t.id IN (SELECT ticket_id FROM ticket_evidence WHERE signals <> ?)",
+                    );
+                    args.push("[]".to_string().into());
+                }
+                Some(name) => {
+                    sql.push_str(
+                        " AND t.id IN (SELECT e.ticket_id FROM ticket_evidence e, \
+                         json_each(e.signals) j WHERE json_extract(j.value, '$.name') = ?)",
+                    );
+                    args.push(name.to_string().into());
+                }
             }
             if let Some(category) = &filter.category {
                 sql.push_str(" AND t.category = ?");

@@ -162,6 +162,32 @@ CREATE TABLE open311_clients (
 );
 CREATE INDEX tickets_by_category ON tickets (category, id);
 "#,
+    // Evidence (issue 17): device signing keys and what each ticket's check found.
+    r#"
+-- Public halves of devices' signing keys, each tied to the account that registered it.
+-- A revoked key stays: tickets it signed name it.
+CREATE TABLE device_keys (
+    key_id        TEXT PRIMARY KEY,
+    owner_id      INTEGER NOT NULL REFERENCES users (id),
+    algorithm     TEXT NOT NULL,
+    public_key    BLOB NOT NULL,
+    registered_at INTEGER NOT NULL,
+    revoked_at    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX device_keys_by_owner ON device_keys (owner_id, registered_at);
+
+-- The signature check of a ticket's report at ingest (and, later, its fraud signals as JSON).
+-- Written once with the ticket; tickets from before this version have no row.
+CREATE TABLE ticket_evidence (
+    ticket_id  INTEGER PRIMARY KEY REFERENCES tickets (id),
+    signature  TEXT NOT NULL,
+    key_id     TEXT,
+    detail     TEXT NOT NULL,
+    checked_at INTEGER NOT NULL,
+    signals    TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX ticket_evidence_by_signature ON ticket_evidence (signature, ticket_id);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,121 @@
+//! Evidence at ingest: what a report's device signature proves, decided once per report and
+//! stored with its ticket. The server never silently trusts a report: a missing, unknown,
+//! revoked or mismatching signature is recorded as such, with words a supervisor can act on.
+//! The report itself is still accepted (a rider's work is never dropped for it).
+//! docs/decisions/0061-signed-evidence.md says what this does and does not prove.
+
+use gridline_protocol::evidence::{self, SignatureCheck, SignatureError, TicketEvidence};
+use gridline_protocol::{Report, Timestamp};
+
+use crate::account::User;
+use crate::store::evidence::StoredDeviceKey;
+use crate::store::{IdCodec, Store, StoreError};
+use gridline_core::signals::{PriorReport, SignalInputs};
+
+/// What the server knows about `report` besides itself, for the fraud signals: the rider's
+/// previous report and other tickets using its photos. The device computes the same signals
+/// from what it knows ([`gridline_core::signals`]); the server's view wins on the ticket.
+pub fn signal_inputs(
+    store: &dyn Store,
+    ids: &IdCodec,
+    user: &User,
+    report: &Report,
+) -> Result<SignalInputs, StoreError> {
+    let id = report.id.to_string();
+    let previous = store.latest_report_of(user, &id)?.map(|r| PriorReport {
+        lat: r.location.lat,
+        lon: r.location.lon,
+        at: r.location.fix_time,
+    });
+    let mut reused_photos = Vec::new();
+    for p in &report.photos {
+        if let Some(row) = store.ticket_using_photo(&p.sha256, &id)? {
+            reused_photos.push((p.sha256.clone(), format!("ticket {}", ids.ticket_id(row))));
+        }
+    }
+    Ok(SignalInputs {
+        previous,
+        reused_photos,
+    })
+}
+
+/// Checks `report`'s signature as filed by `submitter`, with `key` the key registered under
+/// the signature's key id (if any), at `now`.
+pub fn check(
+    report: &Report,
+    submitter: &User,
+    key: Option<&StoredDeviceKey>,
+    now: Timestamp,
+) -> TicketEvidence {
+    let record = |signature, key_id: Option<&str>, detail: String| TicketEvidence {
+        signature,
+        key_id: key_id.map(str::to_string),
+        detail,
+        checked_at: now,
+        signals: vec![],
+    };
+    let Some(sig) = &report.signature else {
+        return record(
+            SignatureCheck::Unsigned,
+            None,
+            "the device did not sign this report (an app from before signing, or its \
+             signing key was unavailable)"
+                .into(),
+        );
+    };
+    let key_id = Some(sig.key_id.as_str());
+    let key = match key {
+        Some(k) if k.owner_id == submitter.id => k,
+        Some(_) => {
+            return record(
+                SignatureCheck::UnknownKey,
+                key_id,
+                format!(
+                    "signed with key {}, which is registered to another account, not to {}",
+                    sig.key_id, submitter.name
+                ),
+            );
+        }
+        None => {
+            return record(
+                SignatureCheck::UnknownKey,
+                key_id,
+                format!(
+                    "signed with key {}, which was never registered to {}",
+                    sig.key_id, submitter.name
+                ),
+            );
+        }
+    };
+    if let Some(at) = key.key.revoked_at.filter(|at| *at <= now) {
+        return record(
+            SignatureCheck::RevokedKey,
+            key_id,
+            format!("signed with key {}, revoked on {at}", sig.key_id),
+        );
+    }
+    match evidence::verify(report, key.key.algorithm, &key.public_key) {
+        Ok(()) => record(
+            SignatureCheck::Valid,
+            key_id,
+            format!(
+                "signed on the device with key {} of {}, registered on {}; unchanged since",
+                sig.key_id, key.key.account, key.key.registered_at
+            ),
+        ),
+        Err(SignatureError::Mismatch) => record(
+            SignatureCheck::Mismatch,
+            key_id,
+            format!(
+                "the report differs from what key {} signed: it was changed after the device \
+                 signed it",
+                sig.key_id
+            ),
+        ),
+        Err(e) => record(
+            SignatureCheck::Mismatch,
+            key_id,
+            format!("the signature cannot be checked: {e}"),
+        ),
+    }
+}
