@@ -334,3 +334,17 @@ fn plain_http_off_loopback_needs_a_tls_proxy_in_front() {
     let text = err.to_string();
     assert!(text.contains("--behind-tls-proxy"), "{text}");
 }
+
+#[test]
+fn plain_http_off_loopback_starts_when_said_to_be_behind_a_tls_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = gridline_server::Config::new(dir.path());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    config.behind_tls_proxy = true;
+    let server = gridline_server::Server::start(config).unwrap();
+    let port = server.addr().port();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let resp = reqwest::blocking::get(format!("http://127.0.0.1:{port}/healthz")).unwrap();
+    assert_eq!(resp.status(), 200);
+    server.shutdown().unwrap();
+}

@@ -379,3 +379,75 @@ fn a_flood_of_bad_tokens_is_cut_off_by_address() {
     assert!(resp.headers().contains_key("retry-after"));
     expect_error(resp, 429, "rate_limited", None);
 }
+
+/// Issue 11: "a second gzip member is silently ignored". A body of two gzip members, the JSON
+/// split across them, must be read whole: were the second member dropped, the document would
+/// end half-way and the batch fail, or (split between reports) lose the later reports.
+#[test]
+fn every_gzip_member_of_a_body_is_read() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let reports: Vec<Value> = (0..4).map(|_| report("li")).collect();
+    let text = serde_json::to_vec(&json!({ "reports": reports })).unwrap();
+    let member = |part: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(part).unwrap();
+        gz.finish().unwrap()
+    };
+    let (first, second) = text.split_at(text.len() / 2);
+    let mut body = member(first);
+    body.extend_from_slice(&member(second));
+    let resp = h
+        .request(reqwest::Method::POST, "/v1/reports:batch")
+        .bearer_auth(&rider)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Value = resp.json().unwrap();
+    let results = results["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert!(results.iter().all(|r| r["status"] == "accepted"));
+    assert_eq!(h.all_tickets(&rider).len(), 4);
+}
+
+/// Issue 11: invisible format characters in single-line fields and the years 0001 and 9999
+/// passed the live server. Each such report is refused alone, naming its field.
+#[test]
+fn the_server_refuses_invisible_characters_and_implausible_years() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let mut batch = Vec::new();
+    let mut expect = Vec::new();
+    for ch in [
+        "\u{200E}",
+        "\u{200F}",
+        "\u{200B}",
+        "\u{FEFF}",
+        "\u{E0041}",
+        "\u{2028}",
+    ] {
+        let mut r = report("li");
+        r["note"] = json!(format!("pothole{ch}here"));
+        batch.push(r);
+        expect.push("note");
+    }
+    for (field, at) in [
+        ("created_at", "0001-01-01T00:00:00Z"),
+        ("created_at", "9999-12-31T23:59:59Z"),
+        ("submitted_at", "9999-12-31T23:59:59Z"),
+    ] {
+        let mut r = report("li");
+        r[field] = json!(at);
+        batch.push(r);
+        expect.push(field);
+    }
+    let results = h.batch(&rider, &batch);
+    for (i, field) in expect.iter().enumerate() {
+        assert_eq!(results[i]["status"], "rejected", "{i}: {:?}", results[i]);
+        assert_eq!(results[i]["field"], *field, "{i}: {:?}", results[i]);
+    }
+    assert!(h.all_tickets(&rider).is_empty(), "nothing stored");
+}

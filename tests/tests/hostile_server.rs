@@ -373,3 +373,101 @@ fn a_run_past_its_deadline_stops_incomplete() {
         "nothing lost, nothing sent"
     );
 }
+
+/// Issue 11: "a stalled PATCH holds the photo's lock until the request timeout and the sync
+/// then reports complete while a photo is still waiting". Another connection of the same
+/// rider promises the whole photo and goes silent; the device's own PATCH is told "busy" by
+/// the real server, and the run must say it is incomplete with the photo still queued. Once
+/// the stalled request is gone the photo uploads in full.
+#[test]
+fn a_photo_held_by_a_stalled_request_leaves_the_run_incomplete() {
+    let mut district = District::create(1);
+    let mut config = district.config();
+    config.uploads.lock_wait = Duration::from_millis(200);
+    config.uploads.idle_timeout = Duration::from_secs(60);
+    district.start_server(config);
+    // First through a proxy that refuses every media request: the report reaches the
+    // server, its photo does not.
+    let proxy = HostileProxy::start(upstream(&district), |seen: &Seen| {
+        seen.path()
+            .starts_with("/v1/media/")
+            .then(|| response(503, &[("retry-after", "0")], b"down"))
+    })
+    .unwrap();
+    let (rider, ctx) = rider_with_photo(&district, &proxy.base_url());
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert_eq!(
+        (summary.sent, summary.photos_remaining),
+        (1, 1),
+        "{summary:?}"
+    );
+    let photo = rider.list(&ListFilter::default()).unwrap()[0].photos[0].clone();
+
+    // The same rider's stalled PATCH, straight to the real server.
+    let addr = upstream(&district);
+    let mut stalled = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stalled,
+        "PATCH /v1/media/{} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+         content-type: application/offset+octet-stream\r\nupload-offset: 0\r\n\
+         content-length: {}\r\n\r\n",
+        photo.sha256, district.riders[0].token, photo.bytes
+    )
+    .unwrap();
+    stalled.write_all(&[0xff, 0xd8]).unwrap();
+    stalled.flush().unwrap();
+    // Wait until the server holds the upload for the stalled request: the rider's own HEAD
+    // then waits its turn and is told the photo is busy.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::blocking::Client::new();
+    let mut held = false;
+    for _ in 0..100 {
+        let resp = http
+            .head(format!("{}/v1/media/{}", district.url(), photo.sha256))
+            .bearer_auth(&district.riders[0].token)
+            .send()
+            .unwrap();
+        if resp.status() == 409 {
+            held = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(held, "the stalled request never took the upload");
+
+    let real = district.context(&district.url(), &district.riders[0]);
+    let summary = rider
+        .sync(&real, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert!(summary.incomplete, "{summary:?}");
+    assert_eq!(
+        (summary.photos, summary.photos_remaining),
+        (0, 1),
+        "{summary:?}"
+    );
+    assert_eq!(
+        rider.counts().unwrap().pending,
+        0,
+        "the report itself is sent"
+    );
+
+    // The stalled request goes away; the photo then uploads and the run is complete.
+    drop(stalled);
+    let mut done = None;
+    for _ in 0..50 {
+        let s = rider
+            .sync(&real, &options(), None, &CancelToken::new())
+            .unwrap();
+        if s.photos_remaining == 0 {
+            done = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let done = done.expect("the photo never uploaded after the stalled request ended");
+    assert!(!done.incomplete, "{done:?}");
+    let tickets = district.all_tickets();
+    assert!(tickets[0].photos[0].uploaded, "{tickets:?}");
+}
