@@ -322,6 +322,16 @@ fn every_ticket_arrives_once_the_poison_is_parked_and_status_comes_back() {
     assert_eq!(count(&counts, OutboxState::Token), 0, "{counts:?}");
     let error = parked[0].last_error.clone().unwrap_or_default();
     assert!(error.contains("BOGUS is not a service"), "{error}");
+    // What `gridline server upstream status` shows.
+    let status = gridline_server::admin::upstream_status(&h.storage).expect("status");
+    assert_eq!(status.parked.len(), 1);
+    assert_eq!(status.parked[0].0, poison);
+    assert_eq!(
+        status.counts.iter().map(|(_, n)| n).sum::<u64>(),
+        11,
+        "{:?}",
+        status.counts
+    );
 
     // Exactly once, counted by our report id; every fault was exercised.
     let report_ids: BTreeMap<String, String> = ids
