@@ -375,7 +375,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         state: OutboxState,
         limit: u32,
-    ) -> Result<(Vec<(OutboxState, u64)>, Vec<OutboxRow>), StoreError>;
+    ) -> Result<outbox::OutboxStatus, StoreError>;
 
     /// The ticket forwarded as upstream request `upstream_id`, if any.
     fn outbox_ticket(&self, upstream_id: &str) -> Result<Option<i64>, StoreError>;

@@ -110,19 +110,21 @@ pub fn clip_error(text: &str) -> String {
     text.chars().take(MAX_ERROR_CHARS).collect()
 }
 
-/// The state, upstream id, token and error a row takes after `outcome`, given its current
-/// token: (state, upstream_id, token, last_error, next_at).
-pub fn recorded(
-    outcome: &OutboxOutcome,
-    token: Option<&str>,
-    now: Timestamp,
-) -> (
+/// Rows per state, and the rows of one state (what `Store::outbox_status` answers).
+pub type OutboxStatus = (Vec<(OutboxState, u64)>, Vec<OutboxRow>);
+
+/// The columns a row takes after an attempt: (state, upstream_id, token, last_error, next_at).
+pub type Recorded = (
     OutboxState,
     Option<String>,
     Option<String>,
     Option<String>,
     Timestamp,
-) {
+);
+
+/// The state, upstream id, token and error a row takes after `outcome`, given its current
+/// token.
+pub fn recorded(outcome: &OutboxOutcome, token: Option<&str>, now: Timestamp) -> Recorded {
     match outcome {
         OutboxOutcome::Sent { upstream_id } => (
             OutboxState::Sent,

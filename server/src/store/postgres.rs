@@ -1241,7 +1241,7 @@ impl Store for PostgresStore {
         &self,
         state: OutboxState,
         limit: u32,
-    ) -> Result<(Vec<(OutboxState, u64)>, Vec<OutboxRow>), StoreError> {
+    ) -> Result<outbox::OutboxStatus, StoreError> {
         self.read(|conn| {
             let mut counts = Vec::new();
             for row in conn.query(

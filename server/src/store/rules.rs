@@ -520,6 +520,7 @@ pub fn verification_refusal(
 /// What a verification (ticket row `verification`) does to its target: a fixed problem is
 /// resolved (or closed, by the policy); one still there goes back to its department with a
 /// fresh deadline (返工).
+#[allow(clippy::too_many_arguments)]
 pub fn verification_update(
     target: &Ticket,
     fixed: bool,

@@ -1197,7 +1197,7 @@ impl Store for SqliteStore {
         &self,
         state: OutboxState,
         limit: u32,
-    ) -> Result<(Vec<(OutboxState, u64)>, Vec<OutboxRow>), StoreError> {
+    ) -> Result<outbox::OutboxStatus, StoreError> {
         self.read(|conn| {
             let counted = conn
                 .prepare_cached("SELECT state, count(*) FROM upstream_outbox GROUP BY state")?
