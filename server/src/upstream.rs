@@ -583,3 +583,35 @@ pub async fn forward_forever(state: AppState, config: Arc<UpstreamConfig>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_its_cap_and_never_below_half() {
+        let (first, max) = (Duration::from_millis(100), Duration::from_millis(1000));
+        for attempts in 1..40 {
+            let full = (first * 2u32.pow(attempts.min(20) - 1)).min(max);
+            let d = backoff(first, max, attempts);
+            assert!(d >= full / 2 && d <= full, "{attempts}: {d:?} vs {full:?}");
+        }
+    }
+
+    #[test]
+    fn upstream_answers_are_read_leniently_but_only_forward() {
+        let body = br#"{"service_request_updates":[
+            {"update_id":7,"service_request_id":"C-1","status":"FIXED",
+             "updated_datetime":"2026-12-01T10:00:00Z","description":"done"},
+            {"update_id":"x","status":"FIXED"}]}"#;
+        let updates = parse_updates(body);
+        assert_eq!(updates.len(), 1);
+        assert_eq!(updates[0].update_id, "7");
+        assert!(parse_updates(b"<xml/>").is_empty());
+        assert_eq!(
+            error_text(br#"[{"code":400,"description":"bad service_code"}]"#),
+            "bad service_code"
+        );
+        assert_eq!(error_text(b"plain"), "plain");
+    }
+}
