@@ -345,10 +345,27 @@ fn every_ticket_arrives_once_the_poison_is_parked_and_status_comes_back() {
         .get(&li, &format!("/v1/tickets/{unaccepted}"))
         .json()
         .unwrap();
-    let (created, posts) = {
+    let (created, posts, order, tokens) = {
         let c = up.city.lock().unwrap();
-        (c.created.clone(), c.posts.clone())
+        (
+            c.created.clone(),
+            c.posts.clone(),
+            c.order.clone(),
+            c.tokens.clone(),
+        )
     };
+    // Every fault happened, and each one forced a repeat (a dropped or late answer, a 500) or
+    // a second token look-up.
+    for (report, index) in &order {
+        let fault = FAULTS[index % FAULTS.len()];
+        if matches!(
+            fault,
+            Fault::DropAfterAccept | Fault::ServerError | Fault::Slow
+        ) {
+            assert!(posts[report] >= 2, "{fault:?}: {posts:?}");
+        }
+    }
+    assert!(!tokens.is_empty() && tokens.values().all(|(_, asked)| *asked >= 2));
     let mut arrivals: BTreeMap<String, u32> = BTreeMap::new();
     for (_, report) in &created {
         *arrivals.entry(report.clone()).or_default() += 1;
