@@ -108,6 +108,10 @@ pub struct ServeArgs {
     /// Who to contact about the Open311 API, in the discovery document.
     #[arg(long)]
     pub open311_contact: Option<String>,
+    /// Forward accepted tickets to an upstream Open311 system described by this JSON file
+    /// (name, url, api_key, jurisdiction_id, service_codes; docs/open311.md, "Forwarding").
+    #[arg(long)]
+    pub upstream: Option<PathBuf>,
 }
 
 /// `gridline server ...`: administer a server's data folder (works while it runs).
@@ -182,6 +186,12 @@ pub enum ServerCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Forwarding to the upstream Open311 system (`gridline serve --upstream`).
+    Upstream {
+        /// What to do.
+        #[command(subcommand)]
+        command: UpstreamCommand,
+    },
     /// Mark dispatched tickets whose deadline has passed as overdue now, as the running server
     /// does every minute (`--at` checks as of another time, e.g. to rehearse a holiday).
     CheckDeadlines {
@@ -191,6 +201,18 @@ pub enum ServerCommand {
         /// Check as of this instant (RFC 3339) instead of now.
         #[arg(long)]
         at: Option<String>,
+    },
+}
+
+/// `gridline server upstream ...`.
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// Outbox rows per state (pending, token, sent, parked) and the parked tickets with the
+    /// upstream's error.
+    Status {
+        /// Where records live.
+        #[command(flatten)]
+        storage: StorageArgs,
     },
 }
 
@@ -241,6 +263,14 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     config.open311.public_url = args.open311_public_url;
     if let Some(contact) = args.open311_contact {
         config.open311.contact = contact;
+    }
+    if let Some(file) = &args.upstream {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        config.upstream = Some(
+            gridline_server::config::UpstreamConfig::from_json(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?,
+        );
     }
     config.rate_limit = (args.rate_limit > 0.0).then_some(RateLimit {
         per_second: args.rate_limit,
@@ -324,6 +354,45 @@ pub fn run(command: ServerCommand, json: bool) -> Result<(), Box<dyn std::error:
             } else {
                 for c in &clients {
                     println!("{}\t{}\t{}", c.name, c.user.name, c.created_at.to_rfc3339());
+                }
+            }
+        }
+        ServerCommand::Upstream {
+            command: UpstreamCommand::Status { storage },
+        } => {
+            let status = admin::upstream_status(storage.storage()?)?;
+            if json {
+                let counts: serde_json::Map<String, serde_json::Value> = status
+                    .counts
+                    .iter()
+                    .map(|(s, n)| (s.as_str().to_string(), (*n).into()))
+                    .collect();
+                let parked: Vec<_> = status
+                    .parked
+                    .iter()
+                    .map(|(ticket, row)| {
+                        serde_json::json!({
+                            "ticket": ticket,
+                            "attempts": row.attempts,
+                            "error": row.last_error,
+                            "parked_at": row.updated_at.to_rfc3339(),
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({ "counts": counts, "parked": parked })
+                );
+            } else {
+                for (state, n) in &status.counts {
+                    println!("{}\t{n}", state.as_str());
+                }
+                for (ticket, row) in &status.parked {
+                    println!(
+                        "parked {ticket}\t{} attempts\t{}",
+                        row.attempts,
+                        row.last_error.as_deref().unwrap_or("")
+                    );
                 }
             }
         }

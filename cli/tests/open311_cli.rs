@@ -72,3 +72,23 @@ fn open311_clients_are_issued_keys_once_and_listed() {
         assert!(json(&out)["error"]["message"].as_str().is_some());
     }
 }
+
+#[test]
+fn upstream_status_counts_every_state_and_lists_nothing_parked_on_a_new_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = gridline_server::testing::storage(dir.path());
+    let out = gridline(&storage, &["--json", "server", "upstream", "status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = json(&out);
+    for state in ["pending", "token", "sent", "parked"] {
+        assert_eq!(status["counts"][state], 0, "{status}");
+    }
+    assert_eq!(status["parked"], serde_json::json!([]));
+    let out = gridline(&storage, &["server", "upstream", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("parked\t0"), "{text}");
+}

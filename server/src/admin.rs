@@ -88,6 +88,38 @@ pub fn open311_clients(
     Ok(open_store(&storage.into())?.open311_clients()?)
 }
 
+/// What `gridline server upstream status` shows: outbox rows per state, and the parked
+/// tickets with their error.
+#[derive(Debug, Clone)]
+pub struct UpstreamStatus {
+    /// Rows per state (every state, zero included).
+    pub counts: Vec<(crate::store::OutboxState, u64)>,
+    /// Up to 1,000 parked rows, oldest first, with their public ticket id.
+    pub parked: Vec<(String, crate::store::OutboxRow)>,
+}
+
+/// The upstream outbox of `storage`.
+pub fn upstream_status(storage: impl Into<Storage>) -> Result<UpstreamStatus, ServerError> {
+    use crate::store::OutboxState;
+    let store = open_store(&storage.into())?;
+    let (found, parked) = store.outbox_status(OutboxState::Parked, 1000)?;
+    let counts = OutboxState::ALL
+        .into_iter()
+        .map(|state| {
+            let n = found
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, n)| *n);
+            (state, n)
+        })
+        .collect();
+    let parked = parked
+        .into_iter()
+        .map(|row| (store.ids().ticket_id(row.ticket_id), row))
+        .collect();
+    Ok(UpstreamStatus { counts, parked })
+}
+
 /// Replaces the grids in `storage` with those of a GeoJSON FeatureCollection; returns how
 /// many were imported. Nothing changes if any feature is invalid.
 pub fn import_grids(storage: impl Into<Storage>, geojson: &str) -> Result<usize, ServerError> {

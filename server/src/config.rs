@@ -51,6 +51,132 @@ pub struct Config {
     pub clock: Clock,
     /// The Open311 GeoReport v2 façade under `/open311/v2/`.
     pub open311: Open311Config,
+    /// The upstream city system accepted tickets are forwarded to over Open311; `None`
+    /// forwards nothing (docs/open311.md, "Forwarding").
+    pub upstream: Option<UpstreamConfig>,
+}
+
+/// Where and how accepted tickets are forwarded to an upstream Open311 system.
+#[derive(Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Short name of the upstream; its status changes are recorded as by `upstream:<name>`.
+    pub name: String,
+    /// The upstream's GeoReport v2 base URL (`https://city.example/open311/v2/`).
+    pub url: String,
+    /// The API key we post with.
+    pub api_key: String,
+    /// The upstream's `jurisdiction_id`, if it wants one.
+    #[serde(default)]
+    pub jurisdiction_id: Option<String>,
+    /// Our category code → the upstream's `service_code`. Tickets of unmapped categories are
+    /// not forwarded.
+    pub service_codes: std::collections::BTreeMap<String, String>,
+    /// The attribute our report id is posted in (`attribute[<this>]`), by which the upstream
+    /// recognises a repeat.
+    #[serde(default = "default_report_id_attribute")]
+    pub report_id_attribute: String,
+    /// Retry timing, request timeout and batch sizes.
+    #[serde(default)]
+    pub timing: UpstreamTiming,
+}
+
+fn default_report_id_attribute() -> String {
+    "gridline_report_id".into()
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    /// Everything but the API key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("jurisdiction_id", &self.jurisdiction_id)
+            .field("service_codes", &self.service_codes)
+            .field("report_id_attribute", &self.report_id_attribute)
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamConfig {
+    /// Reads a JSON file (`gridline serve --upstream FILE`), checking the URL.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let config: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Refuses an unusable configuration: a URL that is not http(s), an empty name or key.
+    pub fn check(&self) -> Result<(), String> {
+        let url = url::Url::parse(&self.url).map_err(|e| format!("upstream url: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("upstream url must be http or https".into());
+        }
+        if self.name.trim().is_empty() || self.api_key.is_empty() {
+            return Err("upstream name and api_key must not be empty".into());
+        }
+        if self.timing.batch == 0 || self.timing.retry_first.is_zero() {
+            return Err("upstream batch and retry_first must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// How the forwarding worker paces itself (defaults suit a city; tests shorten them).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamTiming {
+    /// Pause between ticks when nothing was due.
+    #[serde(with = "millis")]
+    pub tick: Duration,
+    /// Delay before the first retry; doubled per attempt (full jitter).
+    #[serde(with = "millis")]
+    pub retry_first: Duration,
+    /// Longest delay between retries.
+    #[serde(with = "millis")]
+    pub retry_max: Duration,
+    /// Attempts after which a ticket is parked with its last error.
+    pub max_attempts: u32,
+    /// Longest one upstream request may take (connect, send and answer).
+    #[serde(with = "millis")]
+    pub request_timeout: Duration,
+    /// Outbox rows taken per tick.
+    pub batch: u32,
+    /// How often status updates are polled.
+    #[serde(with = "millis")]
+    pub poll_every: Duration,
+    /// How far back each poll reaches before the last update seen (late writers upstream).
+    #[serde(with = "millis")]
+    pub poll_overlap: Duration,
+}
+
+impl Default for UpstreamTiming {
+    /// Ticks every 5 s; retries after 2 s doubling to 10 min, parking after 50 attempts;
+    /// 30 s per request; 50 rows per tick; polls every minute with 10 minutes of overlap.
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_secs(5),
+            retry_first: Duration::from_secs(2),
+            retry_max: Duration::from_secs(600),
+            max_attempts: 50,
+            request_timeout: Duration::from_secs(30),
+            batch: 50,
+            poll_every: Duration::from_secs(60),
+            poll_overlap: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Durations as whole milliseconds in the upstream file.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
 }
 
 /// How the Open311 GeoReport v2 façade (`/open311/v2/`, docs/open311.md) is set up.
@@ -187,6 +313,7 @@ impl Config {
             cases: CaseSettings::default(),
             clock: Clock::system(),
             open311: Open311Config::default(),
+            upstream: None,
         }
     }
 
@@ -400,6 +527,7 @@ impl std::fmt::Debug for Config {
             .field("behind_tls_proxy", &self.behind_tls_proxy)
             .field("departments", &self.departments)
             .field("open311", &self.open311)
+            .field("upstream", &self.upstream)
             .finish_non_exhaustive()
     }
 }

@@ -41,6 +41,7 @@ pub mod state;
 pub mod store;
 pub mod task;
 pub mod testing;
+pub mod upstream;
 
 pub use account::Role;
 pub use config::Config;

@@ -22,7 +22,7 @@ use crate::media::UploadLocks;
 use crate::metrics::Metrics;
 use crate::rate_limit::Limiter;
 use crate::state::{AppState, GridCache, Published};
-use crate::{middleware, routes};
+use crate::{middleware, routes, upstream};
 
 /// Entry points; see the module docs.
 #[derive(Debug, Clone, Copy)]
@@ -143,9 +143,14 @@ impl BoundServer {
         tracing::info!(addr = %self.addr, "gridline server listening");
         let sweeper = tokio::spawn(sweep_uploads_forever(self.state.clone()));
         let deadlines = tokio::spawn(check_deadlines_forever(self.state.clone()));
+        let forwarder = (self.state.upstream.clone())
+            .map(|config| tokio::spawn(upstream::forward_forever(self.state.clone(), config)));
         let served = listen::serve(self.listener, self.app, self.connections, shutdown).await;
         sweeper.abort();
         deadlines.abort();
+        if let Some(forwarder) = forwarder {
+            forwarder.abort();
+        }
         served?;
         tracing::info!("gridline server stopped");
         Ok(())
@@ -314,6 +319,11 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         )));
     }
     crate::open311::services::check(&config.catalog).map_err(ServerError::Invalid)?;
+    if let Some(upstream) = &config.upstream {
+        upstream
+            .check()
+            .map_err(|e| ServerError::Invalid(gridline_protocol::FieldError::new("upstream", e)))?;
+    }
     let store = open_store(&config.storage)?;
     let media = open_media(&config.storage)?;
     let catalog_doc = Published::new(&config.catalog).map_err(|e| {
@@ -363,6 +373,7 @@ pub fn app(config: &Config) -> Result<(Router, AppState), ServerError> {
         open311: Arc::new(config.open311.clone()),
         open311_keys,
         open311_key_failures,
+        upstream: config.upstream.clone().map(Arc::new),
     };
     Ok((
         middleware::wrap(

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::account::hex;
 use crate::clock::Clock;
-use crate::config::{Open311Config, UploadPolicy, WriteQuota};
+use crate::config::{Open311Config, UploadPolicy, UpstreamConfig, WriteQuota};
 use crate::grids::{GridLocator, LocatorFactory, to_geojson};
 use crate::lifecycle::CasePolicy;
 use crate::media::{MediaStore, UploadLocks};
@@ -65,6 +65,8 @@ pub struct AppState {
     pub open311_keys: Option<Arc<Limiter<i64>>>,
     /// Unknown Open311 API keys per client address, if limited.
     pub open311_key_failures: Option<Arc<Limiter<IpAddr>>>,
+    /// Where accepted tickets are forwarded, if anywhere.
+    pub upstream: Option<Arc<UpstreamConfig>>,
 }
 
 /// A document served with an `ETag`.

@@ -222,6 +222,37 @@ const TABLES: &[(&str, TableCopy)] = &[
             ],
         },
     ),
+    // The upstream outbox and the updates seen move along, so nothing is forwarded again.
+    (
+        "upstream_outbox",
+        TableCopy {
+            select: "SELECT ticket_id, state, attempts, next_at, upstream_id, token, last_error, \
+                     created_at, updated_at FROM upstream_outbox ORDER BY ticket_id",
+            insert: "INSERT INTO upstream_outbox (ticket_id, state, attempts, next_at, \
+                     upstream_id, token, last_error, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            columns: &[
+                Column::Int,
+                Column::Text,
+                Column::Int,
+                Column::Int,
+                Column::Text,
+                Column::Text,
+                Column::Text,
+                Column::Int,
+                Column::Int,
+            ],
+        },
+    ),
+    (
+        "upstream_updates",
+        TableCopy {
+            select: "SELECT update_id, ticket_id, updated_at, seen_at FROM upstream_updates",
+            insert: "INSERT INTO upstream_updates (update_id, ticket_id, updated_at, seen_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            columns: &[Column::Text, Column::Int, Column::Int, Column::Int],
+        },
+    ),
 ];
 
 /// A value read from SQLite, ready to bind on PostgreSQL.

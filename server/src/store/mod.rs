@@ -13,6 +13,7 @@
 pub mod evidence;
 pub mod ids;
 pub mod migrate;
+pub mod outbox;
 mod pg_pool;
 pub mod postgres;
 mod postgres_evidence;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 pub use evidence::EvidenceStore;
 pub use ids::IdCodec;
+pub use outbox::{OutboxOutcome, OutboxRow, OutboxState};
 
 use gridline_protocol::verification::VerificationClaim;
 use gridline_protocol::wire::{Change, ItemResult, Ticket, TicketPage, TransitionError};
@@ -349,6 +351,60 @@ pub trait Store: EvidenceStore + Send + Sync + 'static {
         anywhere: bool,
         limit: u32,
     ) -> Result<Vec<Ticket>, StoreError>;
+
+    /// Adds to the upstream outbox up to `limit` tickets of these categories that were
+    /// accepted (see [`outbox::FORWARDED_STATUSES`]) and are not in it yet, due `now`;
+    /// returns how many.
+    fn outbox_fill(
+        &self,
+        categories: &[String],
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+
+    /// Takes up to `limit` `pending` or `token` rows due by `now`: counts an attempt and
+    /// makes them due again only at `lease_until`, so no other worker takes them meanwhile.
+    fn outbox_take(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Records what came of an attempt on ticket `ticket_id`'s row. A row already `sent` or
+    /// `parked` is left alone (another worker got there first).
+    fn outbox_record(
+        &self,
+        ticket_id: i64,
+        outcome: &OutboxOutcome,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Rows per state, and up to `limit` rows in `state`, oldest change first.
+    fn outbox_status(
+        &self,
+        state: OutboxState,
+        limit: u32,
+    ) -> Result<outbox::OutboxStatus, StoreError>;
+
+    /// The ticket forwarded as upstream request `upstream_id`, if any.
+    fn outbox_ticket(&self, upstream_id: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Remembers upstream update `update_id` (about ticket `ticket_id`, made upstream at
+    /// `updated_at`); false when it was seen before.
+    fn upstream_update_seen(
+        &self,
+        update_id: &str,
+        ticket_id: Option<i64>,
+        updated_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether update `update_id` was seen, and the latest `updated_at` of any update seen.
+    fn upstream_updates_known(
+        &self,
+        update_id: &str,
+    ) -> Result<(bool, Option<Timestamp>), StoreError>;
 }
 
 /// What server instances sharing one database coordinate through it.

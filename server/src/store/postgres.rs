@@ -30,7 +30,8 @@ use super::pg_pool::Pool;
 use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
     ActionOutcome, Coordination, IdCodec, MediaClaim, NewUser, OPEN311_CHANNEL_PREFIX,
-    Open311Client, Store, StoreError, Submission, TicketFilter, UploadStart, postgres_schema,
+    Open311Client, OutboxOutcome, OutboxRow, OutboxState, Store, StoreError, Submission,
+    TicketFilter, UploadStart, outbox, postgres_schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
@@ -411,6 +412,25 @@ fn find_existing(
             owner: r.get(1),
             content_hash: r.get(2),
         }))
+}
+
+/// Columns of an outbox row, in [`outbox_row`]'s order.
+const OUTBOX_COLUMNS: &str =
+    "ticket_id, state, attempts, next_at, upstream_id, token, last_error, updated_at";
+
+fn outbox_row(r: &Row) -> Result<OutboxRow, StoreError> {
+    let state: String = r.get(1);
+    Ok(OutboxRow {
+        ticket_id: r.get(0),
+        state: OutboxState::parse(&state)
+            .ok_or_else(|| corrupt(format!("outbox state {state:?}")))?,
+        attempts: u32::try_from(r.get::<_, i64>(2)).unwrap_or(u32::MAX),
+        next_at: Timestamp::from_millis(r.get(3)),
+        upstream_id: r.get(4),
+        token: r.get(5),
+        last_error: r.get(6),
+        updated_at: Timestamp::from_millis(r.get(7)),
+    })
 }
 
 impl Store for PostgresStore {
@@ -1150,6 +1170,180 @@ impl Store for PostgresStore {
                 .map(ticket_row)
                 .collect();
             assemble_all(conn, &self.ids, rows)
+        })
+    }
+
+    fn outbox_fill(
+        &self,
+        categories: &[String],
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        if categories.is_empty() {
+            return Ok(0);
+        }
+        let statuses: Vec<String> = outbox::FORWARDED_STATUSES
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        let categories = categories.to_vec();
+        self.write(|tx| {
+            let added = tx.execute(
+                "INSERT INTO upstream_outbox (ticket_id, state, next_at, created_at, updated_at) \
+                 SELECT t.id, 'pending', $1, $1, $1 FROM tickets t \
+                 WHERE t.status = ANY($3) AND t.category = ANY($4) \
+                 AND NOT EXISTS (SELECT 1 FROM upstream_outbox o WHERE o.ticket_id = t.id) \
+                 ORDER BY t.id LIMIT $2 ON CONFLICT (ticket_id) DO NOTHING",
+                &[&now.as_millis(), &i64::from(limit), &statuses, &categories],
+            )?;
+            Ok(u32::try_from(added).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn outbox_take(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.write(|tx| {
+            // SKIP LOCKED: another instance's worker takes other rows.
+            let rows = tx.query(
+                &format!(
+                    "UPDATE upstream_outbox SET attempts = attempts + 1, next_at = $2, \
+                     updated_at = $1 WHERE ticket_id IN (SELECT ticket_id FROM upstream_outbox \
+                     WHERE state IN ('pending', 'token') AND next_at <= $1 \
+                     ORDER BY next_at, ticket_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {OUTBOX_COLUMNS}"
+                ),
+                &[
+                    &now.as_millis(),
+                    &lease_until.as_millis(),
+                    &i64::from(limit),
+                ],
+            )?;
+            let mut taken = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
+            taken.sort_by_key(|r| r.ticket_id);
+            Ok(taken)
+        })
+    }
+
+    fn outbox_record(
+        &self,
+        ticket_id: i64,
+        outcome: &OutboxOutcome,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let Some(row) = tx.query_opt(
+                "SELECT token FROM upstream_outbox WHERE ticket_id = $1 \
+                 AND state IN ('pending', 'token') FOR UPDATE",
+                &[&ticket_id],
+            )?
+            else {
+                return Ok(());
+            };
+            let token: Option<String> = row.get(0);
+            let (state, upstream_id, token, error, next_at) =
+                outbox::recorded(outcome, token.as_deref(), now);
+            tx.execute(
+                "UPDATE upstream_outbox SET state = $2, upstream_id = $3, token = $4, \
+                 last_error = $5, next_at = $6, updated_at = $7 WHERE ticket_id = $1",
+                &[
+                    &ticket_id,
+                    &state.as_str(),
+                    &upstream_id,
+                    &token,
+                    &error,
+                    &next_at.as_millis(),
+                    &now.as_millis(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn outbox_status(
+        &self,
+        state: OutboxState,
+        limit: u32,
+    ) -> Result<outbox::OutboxStatus, StoreError> {
+        self.read(|conn| {
+            let mut counts = Vec::new();
+            for row in conn.query(
+                "SELECT state, count(*) FROM upstream_outbox GROUP BY state",
+                &[],
+            )? {
+                let name: String = row.get(0);
+                let state = OutboxState::parse(&name)
+                    .ok_or_else(|| corrupt(format!("outbox state {name:?}")))?;
+                counts.push((state, to_u64(row.get::<_, i64>(1))));
+            }
+            counts.sort();
+            let rows = conn
+                .query(
+                    &format!(
+                        "SELECT {OUTBOX_COLUMNS} FROM upstream_outbox WHERE state = $1 \
+                         ORDER BY updated_at, ticket_id LIMIT $2"
+                    ),
+                    &[&state.as_str(), &i64::from(limit)],
+                )?
+                .iter()
+                .map(outbox_row)
+                .collect::<Result<_, _>>()?;
+            Ok((counts, rows))
+        })
+    }
+
+    fn outbox_ticket(&self, upstream_id: &str) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_opt(
+                    "SELECT ticket_id FROM upstream_outbox WHERE upstream_id = $1 \
+                     ORDER BY ticket_id LIMIT 1",
+                    &[&upstream_id],
+                )?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn upstream_update_seen(
+        &self,
+        update_id: &str,
+        ticket_id: Option<i64>,
+        updated_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let added = tx.execute(
+                "INSERT INTO upstream_updates (update_id, ticket_id, updated_at, seen_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+                &[
+                    &update_id,
+                    &ticket_id,
+                    &updated_at.as_millis(),
+                    &now.as_millis(),
+                ],
+            )?;
+            Ok(added > 0)
+        })
+    }
+
+    fn upstream_updates_known(
+        &self,
+        update_id: &str,
+    ) -> Result<(bool, Option<Timestamp>), StoreError> {
+        self.read(|conn| {
+            let seen = conn
+                .query_opt(
+                    "SELECT 1 FROM upstream_updates WHERE update_id = $1",
+                    &[&update_id],
+                )?
+                .is_some();
+            let latest: Option<i64> = conn
+                .query_one("SELECT max(updated_at) FROM upstream_updates", &[])?
+                .get(0);
+            Ok((seen, latest.map(Timestamp::from_millis)))
         })
     }
 }

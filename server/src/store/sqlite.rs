@@ -17,8 +17,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use super::rules::{self, EventRow, Existing, TicketRow, TicketUpdate, corrupt, to_i64, to_u64};
 use super::{
-    ActionOutcome, IdCodec, MediaClaim, NewUser, OPEN311_CHANNEL_PREFIX, Open311Client, Store,
-    StoreError, Submission, TicketFilter, UploadStart, sqlite_schema as schema,
+    ActionOutcome, IdCodec, MediaClaim, NewUser, OPEN311_CHANNEL_PREFIX, Open311Client,
+    OutboxOutcome, OutboxRow, OutboxState, Store, StoreError, Submission, TicketFilter,
+    UploadStart, outbox, sqlite_schema as schema,
 };
 use crate::account::{Role, Scope, User};
 use crate::grids::{Geometry, Grid};
@@ -375,6 +376,33 @@ fn apply_update(conn: &Connection, id: i64, update: &TicketUpdate) -> Result<(),
         i64::from(update.escalate),
     ])?;
     insert_event(conn, id, event, update.duplicate_of, update.verification)
+}
+
+/// Columns of an outbox row, in [`read_outbox_row`]'s order.
+const OUTBOX_COLUMNS: &str =
+    "ticket_id, state, attempts, next_at, upstream_id, token, last_error, updated_at";
+
+fn read_outbox_row(r: &Row<'_>) -> rusqlite::Result<(OutboxRow, String)> {
+    let state: String = r.get(1)?;
+    Ok((
+        OutboxRow {
+            ticket_id: r.get(0)?,
+            state: OutboxState::Pending,
+            attempts: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(u32::MAX),
+            next_at: Timestamp::from_millis(r.get(3)?),
+            upstream_id: r.get(4)?,
+            token: r.get(5)?,
+            last_error: r.get(6)?,
+            updated_at: Timestamp::from_millis(r.get(7)?),
+        },
+        state,
+    ))
+}
+
+fn outbox_row((mut row, state): (OutboxRow, String)) -> Result<OutboxRow, StoreError> {
+    row.state =
+        OutboxState::parse(&state).ok_or_else(|| corrupt(format!("outbox state {state:?}")))?;
+    Ok(row)
 }
 
 impl Store for SqliteStore {
@@ -1080,6 +1108,195 @@ impl Store for SqliteStore {
             rows.into_iter()
                 .map(|row| assemble(conn, &self.ids, row))
                 .collect()
+        })
+    }
+
+    fn outbox_fill(
+        &self,
+        categories: &[String],
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        if categories.is_empty() {
+            return Ok(0);
+        }
+        let statuses: Vec<Value> = outbox::FORWARDED_STATUSES
+            .iter()
+            .map(|s| Value::Text(s.as_str().into()))
+            .collect();
+        self.write(|tx| {
+            let mut values: Vec<Value> = vec![now.as_millis().into(), i64::from(limit).into()];
+            let status_marks = (0..statuses.len())
+                .map(|i| format!("?{}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            values.extend(statuses.iter().cloned());
+            let category_marks = (0..categories.len())
+                .map(|i| format!("?{}", i + 3 + statuses.len()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            values.extend(categories.iter().map(|c| Value::Text(c.clone())));
+            let added = tx.execute(
+                &format!(
+                    "INSERT INTO upstream_outbox (ticket_id, state, next_at, created_at, updated_at) \
+                     SELECT t.id, 'pending', ?1, ?1, ?1 FROM tickets t \
+                     WHERE t.status IN ({status_marks}) AND t.category IN ({category_marks}) \
+                     AND NOT EXISTS (SELECT 1 FROM upstream_outbox o WHERE o.ticket_id = t.id) \
+                     ORDER BY t.id LIMIT ?2"
+                ),
+                rusqlite::params_from_iter(values),
+            )?;
+            Ok(u32::try_from(added).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn outbox_take(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.write(|tx| {
+            let rows = tx
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM upstream_outbox \
+                     WHERE state IN ('pending', 'token') AND next_at <= ?1 \
+                     ORDER BY next_at, ticket_id LIMIT ?2"
+                ))?
+                .query_map(params![now.as_millis(), i64::from(limit)], read_outbox_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut taken = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut row = outbox_row(row)?;
+                tx.prepare_cached(
+                    "UPDATE upstream_outbox SET attempts = attempts + 1, next_at = ?2, \
+                     updated_at = ?3 WHERE ticket_id = ?1",
+                )?
+                .execute(params![
+                    row.ticket_id,
+                    lease_until.as_millis(),
+                    now.as_millis()
+                ])?;
+                row.attempts = row.attempts.saturating_add(1);
+                row.next_at = lease_until;
+                taken.push(row);
+            }
+            Ok(taken)
+        })
+    }
+
+    fn outbox_record(
+        &self,
+        ticket_id: i64,
+        outcome: &OutboxOutcome,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let token: Option<Option<String>> = tx
+                .prepare_cached(
+                    "SELECT token FROM upstream_outbox WHERE ticket_id = ?1 \
+                     AND state IN ('pending', 'token')",
+                )?
+                .query_row([ticket_id], |r| r.get(0))
+                .optional()?;
+            let Some(token) = token else {
+                return Ok(());
+            };
+            let (state, upstream_id, token, error, next_at) =
+                outbox::recorded(outcome, token.as_deref(), now);
+            tx.prepare_cached(
+                "UPDATE upstream_outbox SET state = ?2, upstream_id = ?3, token = ?4, \
+                 last_error = ?5, next_at = ?6, updated_at = ?7 WHERE ticket_id = ?1",
+            )?
+            .execute(params![
+                ticket_id,
+                state.as_str(),
+                upstream_id,
+                token,
+                error,
+                next_at.as_millis(),
+                now.as_millis()
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn outbox_status(
+        &self,
+        state: OutboxState,
+        limit: u32,
+    ) -> Result<outbox::OutboxStatus, StoreError> {
+        self.read(|conn| {
+            let counted = conn
+                .prepare_cached("SELECT state, count(*) FROM upstream_outbox GROUP BY state")?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut counts = Vec::new();
+            for (name, n) in counted {
+                let state = OutboxState::parse(&name)
+                    .ok_or_else(|| corrupt(format!("outbox state {name:?}")))?;
+                counts.push((state, to_u64(n)));
+            }
+            counts.sort();
+            let rows = conn
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM upstream_outbox WHERE state = ?1 \
+                     ORDER BY updated_at, ticket_id LIMIT ?2"
+                ))?
+                .query_map(params![state.as_str(), i64::from(limit)], read_outbox_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let rows = rows.into_iter().map(outbox_row).collect::<Result<_, _>>()?;
+            Ok((counts, rows))
+        })
+    }
+
+    fn outbox_ticket(&self, upstream_id: &str) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT ticket_id FROM upstream_outbox WHERE upstream_id = ?1 \
+                     ORDER BY ticket_id LIMIT 1",
+                )?
+                .query_row([upstream_id], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn upstream_update_seen(
+        &self,
+        update_id: &str,
+        ticket_id: Option<i64>,
+        updated_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let added = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO upstream_updates (update_id, ticket_id, updated_at, \
+                     seen_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    update_id,
+                    ticket_id,
+                    updated_at.as_millis(),
+                    now.as_millis()
+                ])?;
+            Ok(added > 0)
+        })
+    }
+
+    fn upstream_updates_known(
+        &self,
+        update_id: &str,
+    ) -> Result<(bool, Option<Timestamp>), StoreError> {
+        self.read(|conn| {
+            let seen = conn
+                .prepare_cached("SELECT 1 FROM upstream_updates WHERE update_id = ?1")?
+                .exists([update_id])?;
+            let latest: Option<i64> = conn
+                .prepare_cached("SELECT max(updated_at) FROM upstream_updates")?
+                .query_row([], |r| r.get(0))?;
+            Ok((seen, latest.map(Timestamp::from_millis)))
         })
     }
 }

@@ -188,6 +188,30 @@ CREATE TABLE ticket_evidence (
 );
 CREATE INDEX ticket_evidence_by_signature ON ticket_evidence (signature, ticket_id);
 "#,
+    // Forwarding to an upstream Open311 system (issue #16 item 3): one outbox row per
+    // forwarded ticket (`pending | token | sent | parked`), and the upstream updates seen.
+    r#"
+CREATE TABLE upstream_outbox (
+    ticket_id   INTEGER PRIMARY KEY REFERENCES tickets (id),
+    state       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL,
+    upstream_id TEXT,
+    token       TEXT,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX upstream_outbox_due ON upstream_outbox (state, next_at);
+CREATE INDEX upstream_outbox_by_upstream_id ON upstream_outbox (upstream_id);
+CREATE TABLE upstream_updates (
+    update_id  TEXT PRIMARY KEY,
+    ticket_id  INTEGER,
+    updated_at INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL
+);
+CREATE INDEX upstream_updates_by_time ON upstream_updates (updated_at);
+"#,
 ];
 
 /// The schema version this build writes.
