@@ -327,6 +327,15 @@ fn fraud_signals_fire_on_crafted_reports_and_stay_silent_on_normal_ones() {
     assert_eq!(count("signal=impossible_speed"), 1);
     assert_eq!(count("signal=any"), 4);
     assert_eq!(count("signal=none_such"), 0);
+    assert_eq!(count("signal="), 6, "an empty signal is no filter");
+    for bad in ["0.5", "Mock", "mock%01", "a-b"] {
+        expect_error(
+            h.get(&rider, &format!("/v1/tickets?signal={bad}")),
+            400,
+            "invalid_request",
+            Some("signal"),
+        );
+    }
     assert_eq!(count("signature=unsigned"), 6);
     assert_eq!(count("signature=valid"), 0);
     assert_eq!(count("signature=unsigned&signal=stale_fix"), 1);

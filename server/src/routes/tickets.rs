@@ -35,18 +35,23 @@ pub async fn list(
             .parse_ticket_id(c)
             .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server issued"))?,
     };
-    if let Some(signal) = &q.signal {
-        gridline_protocol::report::check_text(
-            "signal",
-            signal,
-            gridline_protocol::report::MAX_ID_CHARS,
-            false,
-        )
-        .map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    // A signal name is snake_case (`mock_location`, or `any`); empty means no filter.
+    let signal = q.signal.filter(|s| !s.is_empty());
+    if let Some(signal) = &signal {
+        let mut chars = signal.chars();
+        let well_formed = signal.len() <= 64
+            && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed {
+            return Err(ApiError::invalid(
+                "signal",
+                "must be a signal name such as mock_location, or any",
+            ));
+        }
     }
     let filter = TicketFilter {
         signature: q.signature,
-        signal: q.signal,
+        signal,
         statuses,
         kind: q.kind,
         grid: q.grid,
