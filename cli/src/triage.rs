@@ -59,7 +59,7 @@ pub struct ActArgs {
     pub reason: Option<String>,
     /// For extend: hours added to the deadline.
     #[arg(long)]
-    pub hours: Option<u32>,
+    pub hours: Option<i64>,
     /// For duplicate: the ticket it duplicates.
     #[arg(long)]
     pub of: Option<String>,

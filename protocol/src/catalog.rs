@@ -29,7 +29,7 @@ pub enum Datatype {
 }
 
 /// Longest handling time a category may set: a year.
-pub const MAX_HANDLING_HOURS: u32 = 24 * 366;
+pub const MAX_HANDLING_HOURS: i64 = 24 * 366;
 
 /// Longest `string` attribute value.
 pub const MAX_STRING_ATTR_CHARS: usize = 200;
@@ -88,7 +88,7 @@ pub struct CategoryDef {
     /// Hours a department has to handle a dispatched ticket of this category (处置时限),
     /// counted from dispatch; `None`: no deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handling_hours: Option<u32>,
+    pub handling_hours: Option<i64>,
     /// A resolved ticket of this category waits for a rider's on-the-spot verification (核查)
     /// before it can close.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -159,7 +159,7 @@ impl Catalog {
                 }
                 if cat
                     .handling_hours
-                    .is_some_and(|h| h == 0 || h > MAX_HANDLING_HOURS)
+                    .is_some_and(|h| h < 1 || h > MAX_HANDLING_HOURS)
                 {
                     return Err(FieldError::new(
                         format!("{field}.handling_hours"),

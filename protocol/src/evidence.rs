@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::{AttrValue, FieldError, Report};
 
 /// The digest format this build makes and checks.
-pub const DIGEST_VERSION: u32 = 1;
+pub const DIGEST_VERSION: i64 = 1;
 
 /// Prefixed to every digest input: what the bytes are and which version of the format.
 const DOMAIN_V1: &[u8] = b"gridline/report-digest/v1\0";
@@ -51,7 +51,7 @@ pub struct ReportSignature {
     /// The signing key's id ([`key_id`] of its public key), as registered with the server.
     pub key_id: String,
     /// The digest format signed ([`DIGEST_VERSION`]).
-    pub digest_version: u32,
+    pub digest_version: i64,
     /// The signature, lowercase hex (128 digits for Ed25519).
     pub signature: String,
 }

@@ -66,8 +66,11 @@ impl CasePolicy {
 }
 
 /// `at` moved `hours` later.
-pub fn hours_after(at: Timestamp, hours: u32) -> Timestamp {
-    Timestamp::from_millis(at.as_millis().saturating_add(i64::from(hours) * 3_600_000))
+pub fn hours_after(at: Timestamp, hours: i64) -> Timestamp {
+    Timestamp::from_millis(
+        at.as_millis()
+            .saturating_add(hours.saturating_mul(3_600_000)),
+    )
 }
 
 #[cfg(test)]

@@ -172,7 +172,7 @@ pub enum TriageAction {
     /// Give the department more time: moves the deadline `hours` later (and clears overdue).
     Extend {
         /// Hours added to the deadline.
-        hours: u32,
+        hours: i64,
         /// Why; recorded in the history.
         reason: String,
     },
@@ -188,7 +188,7 @@ struct RawAction {
     note: Option<String>,
     reason: Option<String>,
     of: Option<String>,
-    hours: Option<u32>,
+    hours: Option<i64>,
 }
 
 impl TryFrom<RawAction> for TriageAction {
@@ -314,7 +314,7 @@ impl TriageAction {
             Self::MarkDuplicate { of } => required("of", of, MAX_ID_CHARS, false),
             Self::Escalate { reason } => required("reason", reason, MAX_ACTION_TEXT_CHARS, true),
             Self::Extend { hours, reason } => {
-                if *hours == 0 || *hours > MAX_HANDLING_HOURS {
+                if *hours < 1 || *hours > MAX_HANDLING_HOURS {
                     return Err(FieldError::new(
                         "hours",
                         format!("must be between 1 and {MAX_HANDLING_HOURS}"),
@@ -591,7 +591,7 @@ mod tests {
         assert!(serde_json::from_str::<TriageAction>(no_hours).is_err());
         let stray_hours = r#"{"action":"escalate","reason":"late","hours":1}"#;
         assert!(serde_json::from_str::<TriageAction>(stray_hours).is_err());
-        for hours in [0, MAX_HANDLING_HOURS + 1] {
+        for hours in [0, -3, MAX_HANDLING_HOURS + 1] {
             let bad = TriageAction::Extend {
                 hours,
                 reason: "x".into(),
