@@ -159,7 +159,7 @@ impl Catalog {
                 }
                 if cat
                     .handling_hours
-                    .is_some_and(|h| h < 1 || h > MAX_HANDLING_HOURS)
+                    .is_some_and(|h| !(1..=MAX_HANDLING_HOURS).contains(&h))
                 {
                     return Err(FieldError::new(
                         format!("{field}.handling_hours"),

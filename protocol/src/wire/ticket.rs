@@ -314,7 +314,7 @@ impl TriageAction {
             Self::MarkDuplicate { of } => required("of", of, MAX_ID_CHARS, false),
             Self::Escalate { reason } => required("reason", reason, MAX_ACTION_TEXT_CHARS, true),
             Self::Extend { hours, reason } => {
-                if *hours < 1 || *hours > MAX_HANDLING_HOURS {
+                if !(1..=MAX_HANDLING_HOURS).contains(hours) {
                     return Err(FieldError::new(
                         "hours",
                         format!("must be between 1 and {MAX_HANDLING_HOURS}"),
