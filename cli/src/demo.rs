@@ -269,6 +269,15 @@ struct DemoSummary {
     riders_in_step_with_server: bool,
 }
 
+/// The demo's device database of `name` in `dir`.
+fn device(dir: &Path, name: &str) -> Result<Client, CliError> {
+    Ok(Client::open(ClientConfig {
+        db_path: dir.join(format!("{name}.db")),
+        reporter: name.to_string(),
+        app_version: "demo".into(),
+    })?)
+}
+
 /// Runs `gridline demo`.
 pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     let temp;
@@ -406,11 +415,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     // 4. Supervisors triage their grids' tickets.
     say("\n3. Supervisors triage their grids' tickets:".into());
     for (name, token) in [&sup_wang, &sup_chen] {
-        let desk = Client::open(ClientConfig {
-            db_path: devices_dir.join(format!("{name}.db")),
-            reporter: name.clone(),
-            app_version: "demo".into(),
-        })?;
+        let desk = device(&devices_dir, name)?;
         let ctx = context(&url, token)?;
         desk.refresh_worklist(&ctx, &TicketQuery::default())?;
         let tickets = desk.worklist(&[TicketStatus::Submitted])?;
@@ -500,11 +505,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         out.overdue_marked
     ));
     for (name, token) in [&sup_wang, &sup_chen] {
-        let desk = Client::open(ClientConfig {
-            db_path: devices_dir.join(format!("{name}.db")),
-            reporter: name.clone(),
-            app_version: "demo".into(),
-        })?;
+        let desk = device(&devices_dir, name)?;
         let ctx = context(&url, token)?;
         desk.refresh_worklist(&ctx, &TicketQuery::default())?;
         let late: Vec<_> = desk
@@ -581,11 +582,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         ));
     }
     for (name, token) in [&sup_wang, &sup_chen] {
-        let desk = Client::open(ClientConfig {
-            db_path: devices_dir.join(format!("{name}.db")),
-            reporter: name.clone(),
-            app_version: "demo".into(),
-        })?;
+        let desk = device(&devices_dir, name)?;
         let ctx = context(&url, token)?;
         desk.refresh_worklist(&ctx, &TicketQuery::default())?;
         let verified: Vec<_> = desk
