@@ -698,18 +698,12 @@ impl Store for PostgresStore {
                     }
                     None => None,
                 };
-                let (status, grid_id, event) = match &target {
-                    Some((_, t, _)) => (
-                        "closed",
-                        t.grid_id.clone(),
-                        rules::verification_filed_event(user, now),
-                    ),
-                    None => (
-                        "submitted",
-                        item.grid_id.clone(),
-                        rules::submitted_event(user, now),
-                    ),
-                };
+                let (status, grid_id, event) = rules::first_state(
+                    target.as_ref().map(|(_, t, _)| t),
+                    item.grid_id.clone(),
+                    user,
+                    now,
+                );
                 let verifies = target.as_ref().map(|(row, _, _)| *row);
                 let hash: &[u8] = &item.content_hash;
                 let inserted = tx.query_opt(

@@ -551,8 +551,27 @@ pub fn verification_update(
     update
 }
 
+/// How a new ticket row starts: a verification of `target` is final at once and lives in its
+/// target's grid (so the supervisor who sees the target sees the evidence); any other report
+/// is `submitted` in `located_grid`. Returns the status name, the grid and the first event.
+pub fn first_state(
+    target: Option<&Ticket>,
+    located_grid: Option<String>,
+    user: &User,
+    now: Timestamp,
+) -> (&'static str, Option<String>, TicketEvent) {
+    match target {
+        Some(t) => (
+            "closed",
+            t.grid_id.clone(),
+            verification_filed_event(user, now),
+        ),
+        None => ("submitted", located_grid, submitted_event(user, now)),
+    }
+}
+
 /// The one event of a verification's own ticket: filed and final at once.
-pub fn verification_filed_event(user: &User, now: Timestamp) -> TicketEvent {
+fn verification_filed_event(user: &User, now: Timestamp) -> TicketEvent {
     TicketEvent {
         status: TicketStatus::Closed,
         ..submitted_event(user, now)

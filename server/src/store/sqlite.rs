@@ -677,18 +677,12 @@ impl Store for SqliteStore {
                             }
                             None => None,
                         };
-                        let (status, grid_id, event) = match &target {
-                            Some((t, _)) => (
-                                "closed",
-                                t.grid_id.clone(),
-                                rules::verification_filed_event(user, now),
-                            ),
-                            None => (
-                                "submitted",
-                                item.grid_id.clone(),
-                                rules::submitted_event(user, now),
-                            ),
-                        };
+                        let (status, grid_id, event) = rules::first_state(
+                            target.as_ref().map(|(t, _)| t),
+                            item.grid_id.clone(),
+                            user,
+                            now,
+                        );
                         let verifies = target
                             .as_ref()
                             .and_then(|(t, _)| self.ids.parse_ticket_id(&t.id));
