@@ -17,7 +17,9 @@ use crate::evidence::{self, Signer, SoftwareSigner};
 use crate::geo::{self, GeoError, GridIndex, GridInfo, GridSet};
 use crate::model::{Counts, DraftPatch, LocalReport, ReportState};
 use crate::photo::{self, PhotoOptions};
-use crate::store::{ListCursor, ListFilter, NewPhoto, OrphanFiles, QueuedTriage, ReportRow, Store};
+use crate::store::{
+    ListCursor, ListFilter, NewPhoto, OrphanFiles, PhotoPositions, QueuedTriage, ReportRow, Store,
+};
 use crate::sync::lease::SyncLease;
 use crate::sync::status::Observers;
 use crate::sync::triage::TriageSummary;
@@ -556,8 +558,8 @@ impl Client {
         let mut verified = None;
         let signer = Arc::clone(&self.signer.read().unwrap_or_else(|p| p.into_inner()));
         let mut signed_with = None;
-        let report = self.store().queue(&id, now, |r| {
-            let mut payload = wire_report(r, now)?;
+        let report = self.store().queue(&id, now, |r, positions| {
+            let mut payload = wire_report(r, now, positions)?;
             catalog.validate_report(&payload)?;
             if let Some(claim) = VerificationClaim::of(&payload)? {
                 check_verification_distance(&payload, &claim, &tasks)?;
@@ -693,6 +695,8 @@ impl Client {
             file_name: name(&made.photo.path),
             thumb_name: name(&made.thumbnail.path),
             captured_at: made.captured_at,
+            gps: made.gps.map(|g| (g.lat, g.lon)),
+            camera: made.camera,
         };
         self.store().attach_photo(&id, &record, self.now())?;
         self.changed(Change::Reports);
@@ -908,7 +912,7 @@ fn check_verification_distance(
     Ok(())
 }
 
-fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
+fn wire_report(r: &LocalReport, now: Timestamp, positions: &PhotoPositions) -> Result<Report> {
     if r.category.is_empty() {
         return Err(Error::Validation(FieldError::new(
             "category",
@@ -919,6 +923,7 @@ fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
         .location
         .clone()
         .ok_or_else(|| FieldError::new("location", "is required"))?;
+    let photos = photos_with_distances(&r.photos, &location, positions);
     Ok(Report {
         id: r.id,
         kind: r.kind,
@@ -930,13 +935,33 @@ fn wire_report(r: &LocalReport, now: Timestamp) -> Result<Report> {
         grid_id: None,
         attributes: r.attributes.clone(),
         outreach: r.outreach.clone(),
-        photos: r.photos.clone(),
+        photos,
         reporter: r.reporter.clone(),
         created_at: r.created_at,
         submitted_at: now,
         app_version: r.app_version.clone(),
         signature: None,
     })
+}
+
+/// The photos as sent: each one's EXIF position reduced to its whole-metre distance from the
+/// report's fix (the position itself never leaves the device).
+fn photos_with_distances(
+    photos: &[PhotoRef],
+    fix: &LocationFix,
+    positions: &PhotoPositions,
+) -> Vec<PhotoRef> {
+    photos
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            if let (Some(exif), Some((lat, lon))) = (p.exif.as_mut(), positions.get(&p.sha256)) {
+                let metres = geo::haversine_m(fix.lon, fix.lat, *lon, *lat);
+                exif.gps_distance_m = metres.is_finite().then(|| metres.round() as i64);
+            }
+            p
+        })
+        .collect()
 }
 
 /// The stored software key, or a new one stored now.

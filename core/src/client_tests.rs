@@ -655,10 +655,11 @@ mod photos {
 
         f.client.update_draft(a, pothole_patch()).unwrap();
         f.client.submit(a).unwrap();
-        assert_eq!(
-            f.client.store().payload(&a).unwrap().unwrap().photos,
-            vec![pa.clone()]
-        );
+        let sent = f.client.store().payload(&a).unwrap().unwrap().photos;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].sha256, pa.sha256);
+        // The EXIF position left as a distance only: the fixture was shot where the fix is.
+        assert_eq!(sent[0].exif.and_then(|e| e.gps_distance_m), Some(0));
         assert!(matches!(
             f.client.attach_photo(a, &shot),
             Err(GridlineError::Conflict { .. })
@@ -666,6 +667,113 @@ mod photos {
         // Deleting draft b keeps the file: queued report a still uses it.
         f.client.delete_draft(b).unwrap();
         assert_eq!(media_files(&f), 2);
+    }
+
+    /// A JPEG as a phone camera writes it, shot `north_deg` north of the Ningbo fix at `when`.
+    fn phone_jpeg(dir: &std::path::Path, name: &str, north_deg: f64, when: &str) -> PathBuf {
+        let (w, h) = (320, 240);
+        let spec = JpegSpec {
+            exif: Some(ExifSpec {
+                make: Some("HMD Global".into()),
+                model: Some("Nokia 8.3 5G".into()),
+                gps: Some((29.8683 + north_deg, 121.544)),
+                datetime_original: Some(when.into()),
+                offset_time_original: Some("+08:00".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        // Different pixels per file: the pipeline strips EXIF, so equal pixels are one photo.
+        let mut rgb = fixtures::quadrants(w, h);
+        let shade = name
+            .bytes()
+            .fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+        for px in rgb.chunks_mut(3).take((w * 30) as usize) {
+            px.copy_from_slice(&[shade, 90, shade.wrapping_mul(3)]);
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, fixtures::jpeg(&rgb, w, h, &spec)).unwrap();
+        path
+    }
+
+    fn signal_names(f: &Fixture, id: Uuid) -> Vec<String> {
+        let mut names: Vec<String> = f
+            .client
+            .fraud_signals(id)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn submit_with_photo(f: &Fixture, path: &std::path::Path) -> Uuid {
+        let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        f.client.attach_photo(id, path).unwrap();
+        f.client.update_draft(id, pothole_patch()).unwrap();
+        f.client.submit(id).unwrap();
+        id
+    }
+
+    #[test]
+    fn exif_facts_travel_signed_as_a_distance_and_raise_signals_offline() {
+        let f = fixture();
+        let dir = f._dir.path();
+        // The fix is 2025-11-28 03:20 UTC; a photo a minute before, where the fix is.
+        let fresh = submit_with_photo(&f, &phone_jpeg(dir, "a.jpg", 0.0, "2025:11:28 11:19:00"));
+        assert!(
+            signal_names(&f, fresh).is_empty(),
+            "{:?}",
+            signal_names(&f, fresh)
+        );
+
+        // ~1.1 km north and a week old: taken somewhere else, some other day.
+        let old = submit_with_photo(&f, &phone_jpeg(dir, "b.jpg", 0.01, "2025:11:21 11:19:00"));
+        assert_eq!(
+            signal_names(&f, old),
+            ["photo_far_from_fix", "photo_time_mismatch"]
+        );
+        let payload = f.client.store().payload(&old).unwrap().unwrap();
+        let exif = payload.photos[0].exif.unwrap();
+        assert!(exif.camera);
+        assert!(
+            (1100..1125).contains(&exif.gps_distance_m.unwrap()),
+            "{exif:?}"
+        );
+        assert_eq!(
+            exif.captured_at,
+            Some(Timestamp::from_millis(
+                1_764_300_000_000 - 7 * 86_400_000 - 60_000
+            ))
+        );
+        let json = serde_json::to_string(&payload).unwrap();
+        assert!(
+            !json.contains("29.878"),
+            "the photo's position left the device: {json}"
+        );
+        // The facts are part of what the device signed.
+        let signature = payload.signature.as_ref().unwrap();
+        assert_eq!(
+            signature.digest_version,
+            gridline_protocol::evidence::DIGEST_VERSION
+        );
+        let key = public_key(&f.client, &signature.key_id);
+        let algorithm = gridline_protocol::evidence::SignatureAlgorithm::Ed25519;
+        assert!(gridline_protocol::evidence::verify(&payload, algorithm, &key).is_ok());
+        let mut edited = payload.clone();
+        edited.photos[0].exif.as_mut().unwrap().gps_distance_m = Some(3);
+        assert!(gridline_protocol::evidence::verify(&edited, algorithm, &key).is_err());
+
+        // A picture with no EXIF at all: a screenshot or a download.
+        let bare = dir.join("c.jpg");
+        std::fs::write(
+            &bare,
+            fixtures::jpeg(&fixtures::quadrants(64, 48), 64, 48, &JpegSpec::default()),
+        )
+        .unwrap();
+        let screenshot = submit_with_photo(&f, &bare);
+        assert_eq!(signal_names(&f, screenshot), ["no_camera_exif"]);
     }
 
     #[test]

@@ -61,6 +61,8 @@ uniffi::custom_type!(PhotoRef, PhotoInfo, {
         bytes: count("photo.bytes", p.bytes)?,
         width: count("photo.width", p.width)?,
         height: count("photo.height", p.height)?,
+        // EXIF facts never come from the app: the core reads them from its own store.
+        exif: None,
     }),
 });
 

@@ -12,11 +12,14 @@ use sha2::{Digest, Sha256};
 
 use crate::{AttrValue, FieldError, Report};
 
-/// The digest format this build makes and checks.
-pub const DIGEST_VERSION: i64 = 1;
+/// The digest format this build makes. It also checks the formats before it: a report
+/// queued on a device before an update still verifies after it.
+pub const DIGEST_VERSION: i64 = 2;
 
 /// Prefixed to every digest input: what the bytes are and which version of the format.
+/// Version 2 adds each photo's EXIF facts ([`crate::PhotoExif`]).
 const DOMAIN_V1: &[u8] = b"gridline/report-digest/v1\0";
+const DOMAIN_V2: &[u8] = b"gridline/report-digest/v2\0";
 
 /// The signature schemes a device key may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -194,8 +197,25 @@ pub fn canonical_digest(report: &Report) -> [u8; 32] {
 
 /// The bytes [`canonical_digest`] hashes, in the order documented in docs/protocol.md.
 pub fn canonical_bytes(report: &Report) -> Vec<u8> {
+    encode(report, true)
+}
+
+/// The digest of `report` in format `version`; `None` for a version this build does not
+/// know, or for version 1 when a photo carries EXIF facts (which version 1 cannot cover, so
+/// a signature in it would vouch for less than the report says).
+pub fn digest_of_version(report: &Report, version: i64) -> Option<[u8; 32]> {
+    let bytes = match version {
+        1 if report.photos.iter().all(|p| p.exif.is_none()) => encode(report, false),
+        2 => encode(report, true),
+        _ => return None,
+    };
+    Some(Sha256::digest(bytes).into())
+}
+
+/// The digest input: version 2 when `with_exif`, else version 1.
+fn encode(report: &Report, with_exif: bool) -> Vec<u8> {
     let mut e = Encoder(Vec::with_capacity(512));
-    e.0.extend_from_slice(DOMAIN_V1);
+    e.0.extend_from_slice(if with_exif { DOMAIN_V2 } else { DOMAIN_V1 });
     e.0.extend_from_slice(report.id.as_bytes());
     e.str(report.kind.as_str());
     e.str(&report.category);
@@ -248,6 +268,13 @@ pub fn canonical_bytes(report: &Report) -> Vec<u8> {
         e.u64(p.bytes);
         e.u64(u64::from(p.width));
         e.u64(u64::from(p.height));
+        if with_exif {
+            e.opt(p.exif.as_ref(), |e, x| {
+                e.opt(x.captured_at.as_ref(), |e, t| e.i64(t.as_millis()));
+                e.opt(x.gps_distance_m.as_ref(), |e, d| e.i64(*d));
+                e.bool(x.camera);
+            });
+        }
     }
     e.str(&report.reporter);
     e.i64(report.created_at.as_millis());
@@ -269,12 +296,14 @@ pub fn verify(
     public_key: &[u8],
 ) -> Result<(), SignatureError> {
     let sig = report.signature.as_ref().ok_or(SignatureError::Unsigned)?;
-    if sig.digest_version != DIGEST_VERSION {
+    if !(1..=DIGEST_VERSION).contains(&sig.digest_version) {
         return Err(SignatureError::Malformed(format!(
-            "digest version {} is not {DIGEST_VERSION}",
+            "digest version {} is not one of 1 to {DIGEST_VERSION}",
             sig.digest_version
         )));
     }
+    // A version-1 signature over a report with EXIF facts cannot vouch for them.
+    let digest = digest_of_version(report, sig.digest_version).ok_or(SignatureError::Mismatch)?;
     if sig.algorithm != algorithm {
         return Err(SignatureError::Mismatch);
     }
@@ -291,7 +320,7 @@ pub fn verify(
                     SignatureError::Malformed("an Ed25519 signature is 128 hex digits".into())
                 })?;
             let signature = ed25519_dalek::Signature::from_bytes(&bytes);
-            key.verify_strict(&canonical_digest(report), &signature)
+            key.verify_strict(&digest, &signature)
                 .map_err(|_| SignatureError::Mismatch)
         }
     }

@@ -42,6 +42,7 @@ fn golden_report() -> Report {
             bytes: 123_456,
             width: 1600,
             height: 1200,
+            exif: None,
         }],
         reporter: "rider-1".into(),
         created_at: Timestamp::from_millis(1_699_999_990_000),
@@ -65,14 +66,16 @@ fn sign(report: &mut Report, key: &SigningKey) {
     });
 }
 
-/// The digest format is frozen (the expected values were computed independently, with Python's
-/// hashlib and `cryptography`, from the layout in docs/protocol.md): if this fails, signatures made by devices in the field no
-/// longer verify. Change the format only as a new `DIGEST_VERSION`, never in place.
+/// The digest formats are frozen (the expected values were computed independently, with
+/// Python's hashlib and `cryptography`, from the layout in docs/protocol.md): if this fails,
+/// signatures made by devices in the field no longer verify. Change the format only as a new
+/// `DIGEST_VERSION`, never in place.
 #[test]
-fn golden_vector_digest_and_signature_are_stable() {
+fn golden_vector_version_1_still_digests_and_verifies() {
     let mut report = golden_report();
+    let digest = digest_of_version(&report, 1).unwrap();
     assert_eq!(
-        hex(&canonical_digest(&report)),
+        hex(&digest),
         "6268537eedadbc6431bc13b194da05e03849a425e49095dfeb64bf756dba5b2f"
     );
     let key = test_key();
@@ -80,7 +83,13 @@ fn golden_vector_digest_and_signature_are_stable() {
         key_id(&key.verifying_key().to_bytes()),
         "fe812c12f3ab4ce6ac5db69ac352f906"
     );
-    sign(&mut report, &key);
+    // What a device signed before version 2 existed.
+    report.signature = Some(ReportSignature {
+        algorithm: SignatureAlgorithm::Ed25519,
+        key_id: key_id(&key.verifying_key().to_bytes()),
+        digest_version: 1,
+        signature: hex(&key.sign(&digest).to_bytes()),
+    });
     assert_eq!(
         report.signature.as_ref().unwrap().signature,
         "dcb053976ab9aa3b6d87548017cb63147fd7809bac18c42adb489b99cfab118dfe373480482493fec8944d172436c3a3746d0700d513e2650ce013efa6eea20f"
@@ -89,6 +98,62 @@ fn golden_vector_digest_and_signature_are_stable() {
     assert_eq!(
         verify(&report, SignatureAlgorithm::Ed25519, &public),
         Ok(())
+    );
+    // Version 1 cannot cover EXIF facts: a proxy adding them breaks the signature.
+    report.photos[0].exif = Some(crate::PhotoExif {
+        camera: false,
+        ..Default::default()
+    });
+    assert_eq!(
+        verify(&report, SignatureAlgorithm::Ed25519, &public),
+        Err(SignatureError::Mismatch)
+    );
+}
+
+#[test]
+fn golden_vector_version_2_covers_the_photo_exif_facts() {
+    let mut report = golden_report();
+    assert_eq!(
+        hex(&canonical_digest(&report)),
+        "4ef6fbd5b85d1b1b3f05de08e2799f3d4ed8d0be57228e67654c3a10657b0828"
+    );
+    report.photos[0].exif = Some(crate::PhotoExif {
+        captured_at: Some(Timestamp::from_millis(1_699_999_950_000)),
+        gps_distance_m: Some(35),
+        camera: true,
+    });
+    assert_eq!(
+        hex(&canonical_digest(&report)),
+        "646b6a6957f2ff1d368566f5a9d5921422670e0b25b2244b6329d4bf052dc961"
+    );
+    let key = test_key();
+    sign(&mut report, &key);
+    assert_eq!(
+        report.signature.as_ref().unwrap().signature,
+        "77348b84184310088aa89a1fb532b961458c91fc467e8ad8ddc3a9ab91dc6eb5fdc9e65d4338c5c8c03854eeecd26f990eed19cab6ff43ddd3d81a0de28d2705"
+    );
+    let public = key.verifying_key().to_bytes();
+    assert_eq!(
+        verify(&report, SignatureAlgorithm::Ed25519, &public),
+        Ok(())
+    );
+    for edit in [
+        |x: &mut crate::PhotoExif| x.camera = false,
+        |x: &mut crate::PhotoExif| x.gps_distance_m = Some(36),
+        |x: &mut crate::PhotoExif| x.captured_at = None,
+    ] {
+        let mut tampered = report.clone();
+        edit(tampered.photos[0].exif.as_mut().unwrap());
+        assert_eq!(
+            verify(&tampered, SignatureAlgorithm::Ed25519, &public),
+            Err(SignatureError::Mismatch)
+        );
+    }
+    let mut stripped = report.clone();
+    stripped.photos[0].exif = None;
+    assert_eq!(
+        verify(&stripped, SignatureAlgorithm::Ed25519, &public),
+        Err(SignatureError::Mismatch)
     );
 }
 
@@ -248,12 +313,21 @@ fn wrong_key_unsigned_and_malformed_signatures_are_told_apart() {
             "{bad:?}"
         );
     }
+    for version in [0, DIGEST_VERSION + 1, -1, i64::MAX] {
+        let mut r = report.clone();
+        r.signature.as_mut().unwrap().digest_version = version;
+        assert!(matches!(
+            verify(&r, SignatureAlgorithm::Ed25519, &public),
+            Err(SignatureError::Malformed(_))
+        ));
+    }
+    // A known older version whose digest the signature is not: a mismatch.
     let mut r = report.clone();
-    r.signature.as_mut().unwrap().digest_version = 2;
-    assert!(matches!(
+    r.signature.as_mut().unwrap().digest_version = 1;
+    assert_eq!(
         verify(&r, SignatureAlgorithm::Ed25519, &public),
-        Err(SignatureError::Malformed(_))
-    ));
+        Err(SignatureError::Mismatch)
+    );
     assert!(matches!(
         verify(&report, SignatureAlgorithm::Ed25519, &public[..31]),
         Err(SignatureError::Malformed(_))

@@ -17,7 +17,9 @@ pub mod wire;
 pub use catalog::{AttributeDef, Catalog, CategoryDef, Datatype, KindDef};
 pub use error::FieldError;
 pub use location::{CoordSystem, LocationFix, LocationProvider};
-pub use report::{AttrValue, Outreach, PhotoRef, Report, ReportKind, Severity, VenueType};
+pub use report::{
+    AttrValue, Outreach, PhotoExif, PhotoRef, Report, ReportKind, Severity, VenueType,
+};
 pub use timestamp::Timestamp;
 
 #[cfg(feature = "uniffi")]

@@ -173,7 +173,32 @@ pub struct PhotoRef {
     pub width: u32,
     /// Pixel height after orientation was applied.
     pub height: u32,
+    /// What the original's EXIF said before the device stripped it; absent from devices that
+    /// predate it (and then no EXIF signal is raised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exif: Option<PhotoExif>,
 }
+
+/// The EXIF facts of a photo's original that fraud checks need, read on the device before the
+/// pipeline threw the metadata away. Never the position itself: a gallery photo taken at
+/// home must not tell the city where home is (decision 0041), so only its distance travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoExif {
+    /// When EXIF says the photo was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<Timestamp>,
+    /// Whole metres between EXIF's GPS position and the report's location fix, when EXIF had
+    /// a position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps_distance_m: Option<i64>,
+    /// EXIF named the camera (`Make` or `Model`); false for screenshots, downloads and
+    /// photos whose metadata was stripped before the app saw them.
+    pub camera: bool,
+}
+
+/// Half the Earth's circumference, rounded up: no two points are further apart.
+const MAX_SURFACE_DISTANCE_M: i64 = 20_040_000;
 
 impl PhotoRef {
     /// Checks the hash's shape and that the sizes are plausible.
@@ -186,6 +211,14 @@ impl PhotoRef {
         }
         if self.bytes == 0 || self.width == 0 || self.height == 0 {
             return Err(FieldError::new(field, "an empty photo cannot be evidence"));
+        }
+        if let Some(d) = self.exif.and_then(|e| e.gps_distance_m)
+            && !(0..=MAX_SURFACE_DISTANCE_M).contains(&d)
+        {
+            return Err(FieldError::new(
+                format!("{field}.exif.gps_distance_m"),
+                format!("must be 0 to {MAX_SURFACE_DISTANCE_M} metres"),
+            ));
         }
         Ok(())
     }

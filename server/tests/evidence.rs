@@ -346,3 +346,72 @@ fn fraud_signals_fire_on_crafted_reports_and_stay_silent_on_normal_ones() {
         None,
     );
 }
+
+#[test]
+fn photo_exif_facts_raise_their_signals_at_ingest_and_hostile_facts_are_refused() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    let with_photo = |sha: char, exif: Value| {
+        let mut r = report("li");
+        r["photos"] = json!([{"sha256": sha.to_string().repeat(64), "bytes": 1000,
+                              "width": 40, "height": 30, "exif": exif}]);
+        r
+    };
+    // A camera photo a minute before the fix, 20 m away: nothing to see.
+    let fresh = with_photo(
+        'a',
+        json!({"captured_at": "2026-11-28T09:28:50.000Z", "gps_distance_m": 20, "camera": true}),
+    );
+    assert!(signal_names(&h, &rider, &fresh).is_empty());
+    let cases = [
+        ('b', json!({"camera": false}), "no_camera_exif"),
+        (
+            'c',
+            json!({"captured_at": "2026-11-20T09:00:00.000Z", "camera": true}),
+            "photo_time_mismatch",
+        ),
+        (
+            'd',
+            json!({"captured_at": "2026-12-28T09:00:00.000Z", "camera": true}),
+            "photo_in_future",
+        ),
+        (
+            'e',
+            json!({"gps_distance_m": 4200, "camera": true}),
+            "photo_far_from_fix",
+        ),
+    ];
+    for (sha, exif, name) in cases {
+        assert_eq!(
+            signal_names(&h, &rider, &with_photo(sha, exif.clone())),
+            [name],
+            "{exif}"
+        );
+    }
+    let page: Value = h
+        .get(&rider, "/v1/tickets?signal=photo_far_from_fix")
+        .json()
+        .unwrap();
+    assert_eq!(page["tickets"].as_array().unwrap().len(), 1);
+
+    // Facts no device could have measured are refused with the field; nothing is stored.
+    for (exif, field) in [
+        (
+            json!({"gps_distance_m": -5, "camera": true}),
+            "gps_distance_m",
+        ),
+        (
+            json!({"gps_distance_m": 30000000, "camera": true}),
+            "gps_distance_m",
+        ),
+        (json!({"lat": 29.8, "camera": true}), ""),
+        (json!({"camera": "yes"}), ""),
+    ] {
+        let results = h.batch(&rider, &[with_photo('f', exif.clone())]);
+        assert_eq!(results[0]["status"], "rejected", "{exif}: {results:?}");
+        let said = results[0]["field"].as_str().unwrap_or_default().to_string()
+            + results[0]["reason"].as_str().unwrap_or_default();
+        assert!(said.contains(field), "{exif}: {results:?}");
+    }
+    assert_eq!(h.all_tickets(&rider).len(), 5);
+}

@@ -1,7 +1,7 @@
 //! Reads the few EXIF facts the app may use before every metadata byte is thrown away:
 //! orientation (to turn the pixels upright), capture time and GPS position (for "location
-//! from photo"). EXIF is outside data written by thousands of camera firmwares: anything
-//! malformed is ignored field by field, never a reason to refuse the photo, never a panic.
+//! from photo"), and whether a camera wrote it at all (a fraud signal). EXIF is outside data
+//! written by thousands of camera firmwares: anything malformed is ignored field by field, never a reason to refuse the photo, never a panic.
 
 use exif::{In, Reader, Tag, Value};
 use gridline_protocol::Timestamp;
@@ -15,6 +15,8 @@ pub(crate) struct ExifInfo {
     pub orientation: Orientation,
     pub captured_at: Option<Timestamp>,
     pub gps: Option<GpsCoordinates>,
+    /// The block names the camera that made it (`Make` or `Model`).
+    pub camera: bool,
 }
 
 /// Parses a TIFF-structured EXIF block. `assumed_offset_minutes` is the UTC offset applied to a
@@ -99,10 +101,15 @@ pub(crate) fn parse(tiff: &[u8], assumed_offset_minutes: i32) -> ExifInfo {
         }),
     };
 
+    let camera = [Tag::Make, Tag::Model]
+        .into_iter()
+        .any(|tag| ascii(tag).is_some_and(|text| !text.is_empty()));
+
     ExifInfo {
         orientation,
         captured_at,
         gps,
+        camera,
     }
 }
 

@@ -115,6 +115,9 @@ pub struct ProcessedPhoto {
     pub captured_at: Option<Timestamp>,
     /// Where the photo was taken, if the camera recorded a GPS fix.
     pub gps: Option<GpsCoordinates>,
+    /// Its EXIF named the camera (`Make`/`Model`); false for screenshots, downloads and
+    /// photos whose metadata was stripped before they reached us.
+    pub camera: bool,
 }
 
 impl ProcessedPhoto {
@@ -131,6 +134,11 @@ impl From<&ProcessedPhoto> for PhotoRef {
             bytes: p.photo.bytes,
             width: p.photo.width,
             height: p.photo.height,
+            exif: Some(gridline_protocol::PhotoExif {
+                captured_at: p.captured_at,
+                gps_distance_m: None,
+                camera: p.camera,
+            }),
         }
     }
 }
@@ -148,6 +156,8 @@ pub struct PhotoMetadata {
     pub captured_at: Option<Timestamp>,
     /// Where the photo was taken, if the camera recorded a GPS fix.
     pub gps: Option<GpsCoordinates>,
+    /// Its EXIF named the camera (`Make`/`Model`).
+    pub camera: bool,
 }
 
 /// Reads size, orientation, capture time and GPS position from a JPEG or PNG header ("location
@@ -191,6 +201,7 @@ pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata,
         orientation: info.orientation,
         captured_at: info.captured_at,
         gps: info.gps,
+        camera: info.camera,
     })
 }
 
@@ -232,6 +243,7 @@ pub fn process_file(
         },
         captured_at: info.captured_at,
         gps: info.gps,
+        camera: info.camera,
     })
 }
 

@@ -21,7 +21,7 @@ use rusqlite::Connection;
 pub use keys::StoredKey;
 pub use open::open_database;
 pub use outbox::{PendingPhoto, QueuedPayload};
-pub use photos::{NewPhoto, OrphanFiles};
+pub use photos::{NewPhoto, OrphanFiles, PhotoPositions};
 pub use reports::{ListCursor, ListFilter, ReportRow, StateChange};
 pub use schema::LATEST_VERSION;
 pub use settings::CachedDocument;

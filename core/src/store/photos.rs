@@ -11,7 +11,7 @@ use super::Store;
 use crate::error::{Error, Result};
 
 /// A processed photo to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewPhoto {
     /// Size, dimensions and content address.
     pub photo: PhotoRef,
@@ -21,6 +21,25 @@ pub struct NewPhoto {
     pub thumb_name: String,
     /// When it was taken, from EXIF.
     pub captured_at: Option<Timestamp>,
+    /// Where it was taken (WGS-84 latitude, longitude), from EXIF; kept on the device.
+    pub gps: Option<(f64, f64)>,
+    /// EXIF named a camera.
+    pub camera: bool,
+}
+
+/// Where each photo of a report was taken, by SHA-256, for those whose EXIF said.
+pub type PhotoPositions = std::collections::HashMap<String, (f64, f64)>;
+
+/// Where the photos of report `id` were taken, for those whose EXIF had a position.
+pub(super) fn positions_of(conn: &rusqlite::Connection, id: &Uuid) -> Result<PhotoPositions> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.sha256, p.gps_lat, p.gps_lon FROM report_photos rp JOIN photos p ON p.sha256 = rp.sha256
+         WHERE rp.report_id = ?1 AND p.gps_lat IS NOT NULL AND p.gps_lon IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Files to delete from the media folder after a transaction removed their last use.
@@ -72,8 +91,9 @@ impl Store {
             .into());
         }
         tx.execute(
-            "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, file_name, thumb_name, captured_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, file_name, thumb_name, captured_at, created_at,
+                                           gps_lat, gps_lon, camera)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 photo.photo.sha256,
                 photo.photo.bytes as i64,
@@ -82,7 +102,10 @@ impl Store {
                 photo.file_name,
                 photo.thumb_name,
                 photo.captured_at.map(|t| t.as_millis()),
-                now.as_millis()
+                now.as_millis(),
+                photo.gps.map(|g| g.0),
+                photo.gps.map(|g| g.1),
+                photo.camera
             ],
         )?;
         tx.execute(

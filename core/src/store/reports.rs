@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use gridline_protocol::wire::TicketStatus;
-use gridline_protocol::{PhotoRef, Report, ReportKind, Severity, Timestamp};
+use gridline_protocol::{PhotoExif, PhotoRef, Report, ReportKind, Severity, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::Store;
+use super::photos::PhotoPositions;
 use crate::error::{Error, Result};
 use crate::model::{Counts, DraftPatch, LocalReport, Rejection, ReportState};
 
@@ -268,13 +269,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 
 /// Photos of the given reports, grouped by report id, in attachment order.
 fn photos_of(conn: &Connection, ids: Option<&str>) -> Result<HashMap<String, Vec<PhotoRef>>> {
-    let sql = "SELECT rp.report_id, p.sha256, p.bytes, p.width, p.height
+    let sql = "SELECT rp.report_id, p.sha256, p.bytes, p.width, p.height, p.captured_at, p.camera
                FROM report_photos rp JOIN photos p ON p.sha256 = rp.sha256
                WHERE ?1 IS NULL OR rp.report_id = ?1
                ORDER BY rp.report_id, rp.position";
     let mut stmt = conn.prepare_cached(sql)?;
     let mut out: HashMap<String, Vec<PhotoRef>> = HashMap::new();
     let rows = stmt.query_map([ids], |r| {
+        let captured_at = r.get::<_, Option<i64>>(5)?.map(Timestamp::from_millis);
         Ok((
             r.get::<_, String>(0)?,
             PhotoRef {
@@ -282,6 +284,12 @@ fn photos_of(conn: &Connection, ids: Option<&str>) -> Result<HashMap<String, Vec
                 bytes: r.get::<_, i64>(2)? as u64,
                 width: r.get(3)?,
                 height: r.get(4)?,
+                // The distance is filled in when the report is frozen (it needs the final fix).
+                exif: r.get::<_, Option<bool>>(6)?.map(|camera| PhotoExif {
+                    captured_at,
+                    gps_distance_m: None,
+                    camera,
+                }),
             },
         ))
     })?;
@@ -445,7 +453,7 @@ impl Store {
         &mut self,
         id: &Uuid,
         now: Timestamp,
-        prepare: impl FnOnce(&LocalReport) -> Result<Report>,
+        prepare: impl FnOnce(&LocalReport, &PhotoPositions) -> Result<Report>,
     ) -> Result<LocalReport> {
         let tx = self
             .conn
@@ -457,7 +465,8 @@ impl Store {
                 r.state.as_str()
             )));
         }
-        let payload = prepare(&r)?;
+        let positions = super::photos::positions_of(&tx, id)?;
+        let payload = prepare(&r, &positions)?;
         let from = r.state;
         tx.execute(
             "UPDATE reports SET state = 'queued', submitted_at = ?2, updated_at = ?2,

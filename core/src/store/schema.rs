@@ -142,6 +142,14 @@ pub const MIGRATIONS: &[&str] = &[
         retired_at    INTEGER
     ) STRICT;
     "#,
+    // v8: the EXIF facts fraud signals need (issue 17), read before the pipeline strips them.
+    // The position stays on the device: only its distance from the report's fix is sent.
+    // `camera` is NULL for photos processed before this version (facts unknown).
+    r#"
+    ALTER TABLE photos ADD COLUMN gps_lat REAL;
+    ALTER TABLE photos ADD COLUMN gps_lon REAL;
+    ALTER TABLE photos ADD COLUMN camera INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -264,8 +264,31 @@ fn refuses_non_v7_ids_and_bad_photo_refs() {
         bytes: 10,
         width: 1,
         height: 1,
+        exif: None,
     });
     assert_eq!(field_of(c.validate_report(&r)), "photos.0.sha256");
+    for distance in [-1, 20_040_001, i64::MIN, i64::MAX] {
+        let mut r = report(ReportKind::Other, "general", &[]);
+        r.photos.push(crate::PhotoRef {
+            sha256: "ab".repeat(32),
+            bytes: 10,
+            width: 1,
+            height: 1,
+            exif: Some(crate::PhotoExif {
+                gps_distance_m: Some(distance),
+                ..Default::default()
+            }),
+        });
+        assert_eq!(
+            field_of(c.validate_report(&r)),
+            "photos.0.exif.gps_distance_m",
+            "{distance}"
+        );
+    }
+    // Unknown EXIF fields are refused like every other unknown field.
+    let json =
+        r#"{"sha256":"x","bytes":1,"width":1,"height":1,"exif":{"camera":true,"gps":[1,2]}}"#;
+    assert!(serde_json::from_str::<crate::PhotoRef>(json).is_err());
 }
 
 #[test]
