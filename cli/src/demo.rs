@@ -23,6 +23,7 @@ use gridline_server::config::Storage;
 use gridline_server::{Config, Role, Server, admin};
 use serde::Serialize;
 
+use crate::demo_exif::CameraFacts;
 use crate::output::{CliError, print_json};
 
 /// Flags of `gridline demo`.
@@ -151,8 +152,9 @@ const SAMPLES: &[Sample] = &[
     },
 ];
 
-/// A small synthetic evidence photo: a grey road with a dark patch, different per `seed`.
-fn synthetic_photo(path: &Path, seed: u32) -> Result<(), CliError> {
+/// A small synthetic evidence photo: a grey road with a dark patch, different per `seed`, with
+/// the EXIF a phone camera writes when `camera` says where and when it was taken.
+fn synthetic_photo(path: &Path, seed: u32, camera: Option<&CameraFacts>) -> Result<(), CliError> {
     let (w, h) = (800u16, 600u16);
     let mut rgb = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
     let (cx, cy) = (
@@ -173,13 +175,48 @@ fn synthetic_photo(path: &Path, seed: u32) -> Result<(), CliError> {
             rgb.extend_from_slice(&pixel);
         }
     }
-    jpeg_encoder::Encoder::new_file(path, 85)
-        .and_then(|e| e.encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb))
-        .map_err(|e| CliError::other("io", format!("cannot write demo photo: {e}")))
+    let failed = |e: jpeg_encoder::EncodingError| {
+        CliError::other("io", format!("cannot write demo photo: {e}"))
+    };
+    let mut encoder = jpeg_encoder::Encoder::new_file(path, 85).map_err(failed)?;
+    if let Some(facts) = camera {
+        encoder
+            .add_exif_metadata(&crate::demo_exif::tiff(facts))
+            .map_err(failed)?;
+    }
+    encoder
+        .encode(&rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(failed)
 }
 
 fn io(e: impl std::fmt::Display) -> CliError {
     CliError::other("io", e.to_string())
+}
+
+/// Where rider `r` files report `i`: up and down a column of the district, ~450 m between
+/// stops, a new column every nine (so no two consecutive reports are a kilometre apart and
+/// the impossible-speed signal stays quiet for honest riders). Riders start in different
+/// columns, so every grid gets reports.
+fn route_point(r: usize, i: usize) -> (f64, f64) {
+    let column = (i / 9 + r * 2) % 7;
+    let step = if (i / 9) % 2 == 0 { i % 9 } else { 8 - i % 9 };
+    (
+        29.852 + step as f64 * 0.004,
+        121.522 + column as f64 * 0.008,
+    )
+}
+
+/// The pothole two riders report (between their routes' last stops).
+const POTHOLE: (f64, f64) = (29.876, 121.538);
+
+/// A phone's camera: where and when, now.
+fn phone_camera(lat: f64, lon: f64) -> CameraFacts<'static> {
+    CameraFacts {
+        make: "Xiaomi",
+        model: "Redmi Note 12",
+        taken: Timestamp::now(),
+        at: (lat, lon),
+    }
 }
 
 fn fix(lat: f64, lon: f64) -> LocationFix {
@@ -200,6 +237,16 @@ fn file(
     s: &Sample,
     lat: f64,
     lon: f64,
+    photo: Option<&Path>,
+) -> Result<uuid::Uuid, CliError> {
+    file_at(client, s, fix(lat, lon), photo)
+}
+
+/// Files sample `s` at `location` (with `photo`, if any) and returns its id.
+fn file_at(
+    client: &Client,
+    s: &Sample,
+    location: LocationFix,
     photo: Option<&Path>,
 ) -> Result<uuid::Uuid, CliError> {
     let catalog = client.catalog();
@@ -226,7 +273,7 @@ fn file(
         } else {
             Severity::Medium
         }),
-        location: Some(fix(lat, lon)),
+        location: Some(location),
         set_attributes,
         outreach: s.outreach.map(|(people, materials, venue)| Outreach {
             people_reached: people,
@@ -265,6 +312,10 @@ struct DemoSummary {
     verified_not_fixed: u64,
     /// Tickets that went dispatch → overdue → escalate → resolve → verified → closed.
     overdue_then_closed: u64,
+    /// What the server found checking the reports' signatures, per outcome.
+    signatures: BTreeMap<String, u64>,
+    /// Fraud signals the server raised, per name.
+    signals: BTreeMap<String, u64>,
     statuses: BTreeMap<String, u64>,
     riders_in_step_with_server: bool,
 }
@@ -344,15 +395,11 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         })?;
         for i in 0..args.reports_per_rider as usize {
             let s = &SAMPLES[(r * 3 + i) % SAMPLES.len()];
-            let k = r * 1000 + i;
-            let (lat, lon) = (
-                29.852 + (k * 7 % 37) as f64 * 0.001,
-                121.522 + (k * 11 % 56) as f64 * 0.001,
-            );
+            let (lat, lon) = route_point(r, i);
             let photo = if s.photo {
                 photo_seed += 1;
                 let p = camera.join(format!("IMG_{photo_seed:04}.jpg"));
-                synthetic_photo(&p, photo_seed)?;
+                synthetic_photo(&p, photo_seed, Some(&phone_camera(lat, lon)))?;
                 out.photos_filed += 1;
                 Some(p)
             } else {
@@ -366,8 +413,8 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             file(
                 &client,
                 &SAMPLES[0],
-                29.8601 + r as f64 * 0.00005,
-                121.5301,
+                POTHOLE.0 + r as f64 * 0.00005,
+                POTHOLE.1,
                 None,
             )?;
             out.reports_filed += 1;
@@ -376,6 +423,41 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         say(format!("  {name:<11} {} reports queued, 0 sent", c.pending));
         phones.push(client);
     }
+    // Reports a city auditing rewarded work must not take at face value (rider-zhao's phone).
+    let (lat, lon) = (POTHOLE.0 + 0.0005, POTHOLE.1);
+    let mut mocked = fix(lat, lon);
+    mocked.mock = true;
+    file_at(&phones[1], &SAMPLES[1], mocked, None)?;
+    let reused = camera.join("IMG_0001.jpg");
+    if reused.exists() {
+        file_at(
+            &phones[1],
+            &SAMPLES[0],
+            fix(lat + 0.002, lon),
+            Some(&reused),
+        )?;
+        out.photos_filed += 1;
+        out.reports_filed += 1;
+    }
+    let gallery = camera.join("gallery_last_week.jpg");
+    let last_week = CameraFacts {
+        taken: Timestamp::from_millis(Timestamp::now().as_millis() - 6 * 24 * HOUR_MS),
+        ..phone_camera(lat + 0.02, lon)
+    };
+    synthetic_photo(&gallery, 900, Some(&last_week))?;
+    file_at(
+        &phones[1],
+        &SAMPLES[0],
+        fix(lat - 0.002, lon),
+        Some(&gallery),
+    )?;
+    out.reports_filed += 2;
+    out.photos_filed += 1;
+    say(
+        "  rider-zhao  also files three doubtful ones: a mock-location fix, a photo already \
+         filed by rider-li, a gallery photo from last week taken 2 km away"
+            .into(),
+    );
 
     // 3. Signal is back: the server comes up and riders sync in batches.
     // The story moves the server's clock forward when days pass (deadlines, 核查).
@@ -412,7 +494,37 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         ));
     }
 
-    // 4. Supervisors triage their grids' tickets.
+    // 4. What the server checked: signatures and fraud signals, per ticket.
+    say("\n   The server checked every report's device signature and its fraud signals:".into());
+    for (name, token) in [&sup_wang, &sup_chen] {
+        let desk = device(&devices_dir, name)?;
+        desk.refresh_worklist(&context(&url, token)?, &TicketQuery::default())?;
+        for t in desk.worklist(&[])? {
+            let Some(e) = &t.evidence else { continue };
+            *out.signatures
+                .entry(e.signature.as_str().into())
+                .or_default() += 1;
+            for signal in &e.signals {
+                if !out.signals.contains_key(&signal.name) {
+                    say(format!(
+                        "     {:<20} e.g. {}",
+                        signal.name, signal.explanation
+                    ));
+                }
+                *out.signals.entry(signal.name.clone()).or_default() += 1;
+            }
+        }
+    }
+    let tally = |m: &BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    say(format!("     signals: {}", tally(&out.signals)));
+    say(format!("     signatures: {}", tally(&out.signatures)));
+
+    // 5. Supervisors triage their grids' tickets.
     say("\n3. Supervisors triage their grids' tickets:".into());
     for (name, token) in [&sup_wang, &sup_chen] {
         let desk = device(&devices_dir, name)?;
@@ -560,7 +672,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             )?;
             photo_seed += 1;
             let p = camera.join(format!("IMG_{photo_seed:04}.jpg"));
-            synthetic_photo(&p, photo_seed)?;
+            synthetic_photo(&p, photo_seed, Some(&phone_camera(task.lat, task.lon)))?;
             phone.attach_photo(draft.id, &p)?;
             out.photos_filed += 1;
             phone.submit(draft.id)?;

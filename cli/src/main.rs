@@ -3,6 +3,7 @@
 
 mod catalog;
 mod demo;
+mod demo_exif;
 mod geo;
 mod output;
 mod photo;

@@ -12,31 +12,51 @@ use crate::store::evidence::StoredDeviceKey;
 use crate::store::{IdCodec, Store, StoreError};
 use gridline_core::signals::{PriorReport, SignalInputs};
 
-/// What the server knows about `report` besides itself, for the fraud signals: the rider's
-/// previous report and other tickets using its photos. The device computes the same signals
-/// from what it knows ([`gridline_core::signals`]); the server's view wins on the ticket.
-pub fn signal_inputs(
+/// What the server knows about the reports of one batch besides themselves, for the fraud
+/// signals, in the batch's order: each report's previous report by the same rider (by fix
+/// time, among this batch and the rider's last stored ticket, so an honest rider's backlog
+/// synced in one batch is compared stop by stop) and other tickets or reports of the batch
+/// using its photos. The device computes the same signals from what it knows
+/// ([`gridline_core::signals`]); the server's view wins on the ticket.
+pub fn batch_signal_inputs(
     store: &dyn Store,
     ids: &IdCodec,
     user: &User,
-    report: &Report,
-) -> Result<SignalInputs, StoreError> {
-    let id = report.id.to_string();
-    let previous = store.latest_report_of(user, &id)?.map(|r| PriorReport {
+    reports: &[&Report],
+) -> Result<Vec<SignalInputs>, StoreError> {
+    let mut inputs = vec![SignalInputs::default(); reports.len()];
+    let Some(first) = reports.first() else {
+        return Ok(inputs);
+    };
+    let prior = |r: &Report| PriorReport {
         lat: r.location.lat,
         lon: r.location.lon,
         at: r.location.fix_time,
-    });
-    let mut reused_photos = Vec::new();
-    for p in &report.photos {
-        if let Some(row) = store.ticket_using_photo(&p.sha256, &id)? {
-            reused_photos.push((p.sha256.clone(), format!("ticket {}", ids.ticket_id(row))));
+    };
+    let mut previous = store
+        .latest_report_of(user, &first.id.to_string())?
+        .map(|r| prior(&r));
+    let mut by_fix: Vec<usize> = (0..reports.len()).collect();
+    by_fix.sort_by_key(|&i| reports[i].location.fix_time);
+    for i in by_fix {
+        inputs[i].previous = previous;
+        previous = Some(prior(reports[i]));
+    }
+    let mut seen: std::collections::HashMap<&str, uuid::Uuid> = Default::default();
+    for (i, report) in reports.iter().enumerate() {
+        let id = report.id.to_string();
+        for p in &report.photos {
+            if let Some(row) = store.ticket_using_photo(&p.sha256, &id)? {
+                let used = format!("ticket {}", ids.ticket_id(row));
+                inputs[i].reused_photos.push((p.sha256.clone(), used));
+            } else if let Some(other) = seen.get(p.sha256.as_str()).filter(|o| **o != report.id) {
+                let used = format!("report {other} of the same upload");
+                inputs[i].reused_photos.push((p.sha256.clone(), used));
+            }
+            seen.entry(p.sha256.as_str()).or_insert(report.id);
         }
     }
-    Ok(SignalInputs {
-        previous,
-        reused_photos,
-    })
+    Ok(inputs)
 }
 
 /// Checks `report`'s signature as filed by `submitter`, with `key` the key registered under

@@ -415,3 +415,70 @@ fn photo_exif_facts_raise_their_signals_at_ingest_and_hostile_facts_are_refused(
     }
     assert_eq!(h.all_tickets(&rider).len(), 5);
 }
+
+#[test]
+fn a_backlog_synced_in_one_batch_is_compared_stop_by_stop_and_a_photo_twice_in_it_is_reused() {
+    let h = Harness::start();
+    let rider = h.user("li", Role::Rider, &[]);
+    h.file(&rider, &report("li"));
+    // Ten stops 400 m apart, a minute apart, filed offline and sent together, newest first:
+    // the first and the last are 3.6 km apart within the same upload, which is no reason to
+    // doubt anyone.
+    let stops: Vec<Value> = (0..10)
+        .rev()
+        .map(|i| {
+            let mut r = report_at("li", (29.8651 + f64::from(i) * 0.0036, 121.5451));
+            let at = format!("2026-11-28T09:{:02}:00.000Z", 31 + i);
+            r["location"]["fix_time"] = json!(at);
+            r["created_at"] = json!(at);
+            r["submitted_at"] = json!(at);
+            r
+        })
+        .collect();
+    let results = h.batch(&rider, &stops);
+    assert!(
+        results.iter().all(|r| r["status"] == "accepted"),
+        "{results:?}"
+    );
+    for t in h.all_tickets(&rider) {
+        assert!(t["evidence"]["signals"].is_null(), "{t}");
+    }
+    // Two reports of one upload 70 km apart a minute apart: the second could not be there.
+    // (Each alone is plausible after the rider's last stored report an hour earlier.)
+    let mut near = report_at("li", (29.8651, 121.5451));
+    near["location"]["fix_time"] = json!("2026-11-28T10:40:00.000Z");
+    near["created_at"] = json!("2026-11-28T10:40:00.000Z");
+    near["submitted_at"] = json!("2026-11-28T10:40:05.000Z");
+    let mut far = report_at("li", (30.5, 121.5451));
+    far["location"]["fix_time"] = json!("2026-11-28T10:41:00.000Z");
+    far["created_at"] = json!("2026-11-28T10:41:00.000Z");
+    far["submitted_at"] = json!("2026-11-28T10:41:05.000Z");
+    let results = h.batch(&rider, &[far, near]);
+    let signals_of = |result: &Value| -> Vec<String> {
+        let id = result["ticket_id"].as_str().unwrap();
+        let t: Value = h.get(&rider, &format!("/v1/tickets/{id}")).json().unwrap();
+        t["evidence"]["signals"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(signals_of(&results[0]), ["impossible_speed"]);
+    assert!(signals_of(&results[1]).is_empty());
+    // The same photo in two reports of one upload.
+    let photo = json!([{"sha256": "d".repeat(64), "bytes": 1000, "width": 40, "height": 30}]);
+    let mut a = report_at("li", (29.9, 121.5451));
+    let mut b = report_at("li", (29.9, 121.5451));
+    for r in [&mut a, &mut b] {
+        r["location"]["fix_time"] = json!("2026-11-28T09:45:00.000Z");
+        r["submitted_at"] = json!("2026-11-28T09:45:10.000Z");
+        r["created_at"] = json!("2026-11-28T09:45:00.000Z");
+        r["photos"] = photo.clone();
+    }
+    let results = h.batch(&rider, &[a, b]);
+    assert!(signals_of(&results[0]).is_empty());
+    assert_eq!(signals_of(&results[1]), ["photo_reused"]);
+}

@@ -258,8 +258,11 @@ fn check_evidence(
     submissions: &mut [Submission],
     now: Timestamp,
 ) -> Result<(), ApiError> {
+    let reports: Vec<&Report> = submissions.iter().map(|s| &s.report).collect();
+    let inputs =
+        crate::evidence::batch_signal_inputs(&*state.store, state.store.ids(), user, &reports)?;
     let mut keys = std::collections::HashMap::new();
-    for s in submissions {
+    for (s, inputs) in submissions.iter_mut().zip(inputs) {
         let key = match &s.report.signature {
             Some(sig) => {
                 if !keys.contains_key(&sig.key_id) {
@@ -271,8 +274,6 @@ fn check_evidence(
             None => None,
         };
         let mut evidence = crate::evidence::check(&s.report, user, key, now);
-        let inputs =
-            crate::evidence::signal_inputs(&*state.store, state.store.ids(), user, &s.report)?;
         evidence.signals = gridline_core::signals::fraud_signals(&s.report, &inputs);
         s.evidence = Some(evidence);
     }
