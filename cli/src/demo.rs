@@ -206,8 +206,12 @@ fn route_point(r: usize, i: usize) -> (f64, f64) {
     )
 }
 
-/// The pothole two riders report (between their routes' last stops).
-const POTHOLE: (f64, f64) = (29.876, 121.538);
+/// The pothole two riders report: halfway between rider 0's and rider 1's last stops of
+/// `n` reports each (their columns are two apart, so it is ~770 m from both).
+fn shared_pothole(n: usize) -> (f64, f64) {
+    let (a, b) = (route_point(0, n - 1), route_point(1, n - 1));
+    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
+}
 
 /// A phone's camera: where and when, now.
 fn phone_camera(lat: f64, lon: f64) -> CameraFacts<'static> {
@@ -387,6 +391,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     std::fs::create_dir_all(&devices_dir).map_err(io)?;
     let mut phones = Vec::new();
     let mut photo_seed = 0;
+    let pothole = shared_pothole(args.reports_per_rider as usize);
     for (r, (name, _)) in riders.iter().enumerate() {
         let client = Client::open(ClientConfig {
             db_path: devices_dir.join(format!("{name}.db")),
@@ -413,8 +418,8 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             file(
                 &client,
                 &SAMPLES[0],
-                POTHOLE.0 + r as f64 * 0.00005,
-                POTHOLE.1,
+                pothole.0 + r as f64 * 0.00005,
+                pothole.1,
                 None,
             )?;
             out.reports_filed += 1;
@@ -424,7 +429,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         phones.push(client);
     }
     // Reports a city auditing rewarded work must not take at face value (rider-zhao's phone).
-    let (lat, lon) = (POTHOLE.0 + 0.0005, POTHOLE.1);
+    let (lat, lon) = (pothole.0 + 0.0005, pothole.1);
     let mut mocked = fix(lat, lon);
     mocked.mock = true;
     file_at(&phones[1], &SAMPLES[1], mocked, None)?;

@@ -339,8 +339,25 @@ fn demo_runs_the_whole_story_end_to_end() {
     let filed = v["reports_filed"].as_u64().unwrap();
     assert_eq!(
         filed,
-        3 * 8 + 2,
-        "three riders, plus one pothole reported twice"
+        3 * 8 + 2 + 3,
+        "three riders, plus one pothole reported twice, plus three doubtful reports"
+    );
+    // The doubtful reports raise exactly their signals; honest riders raise none.
+    let signals = &v["signals"];
+    assert_eq!(signals["mock_location"], 1, "{signals}");
+    assert_eq!(signals["photo_reused"], 1, "{signals}");
+    assert_eq!(signals["photo_time_mismatch"], 1, "{signals}");
+    assert!(
+        signals["photo_far_from_fix"].as_u64() >= Some(1),
+        "{signals}"
+    );
+    assert!(signals.get("impossible_speed").is_none(), "{signals}");
+    assert!(signals.get("no_camera_exif").is_none(), "{signals}");
+    assert_eq!(
+        v["signatures"]["valid"].as_u64(),
+        Some(filed),
+        "{}",
+        v["signatures"]
     );
     assert_eq!(
         v["sent"].as_u64(),
