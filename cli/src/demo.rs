@@ -199,7 +199,11 @@ fn io(e: impl std::fmt::Display) -> CliError {
 /// columns, so every grid gets reports.
 fn route_point(r: usize, i: usize) -> (f64, f64) {
     let column = (i / 9 + r * 2) % 7;
-    let step = if (i / 9) % 2 == 0 { i % 9 } else { 8 - i % 9 };
+    let step = if (i / 9).is_multiple_of(2) {
+        i % 9
+    } else {
+        8 - i % 9
+    };
     (
         29.852 + step as f64 * 0.004,
         121.522 + column as f64 * 0.008,

@@ -37,11 +37,11 @@ pub fn tiff(facts: &CameraFacts) -> Vec<u8> {
         local.get(..10).unwrap_or_default().replace('-', ":"),
         local.get(11..19).unwrap_or_default()
     );
-    let exif_entries = vec![
+    let exif_entries = [
         (0x9003, ASCII, text(&civil)),
         (0x9011, ASCII, text("+08:00")),
     ];
-    let gps_entries = vec![
+    let gps_entries = [
         (0x0001, ASCII, text("N")),
         (0x0002, RATIONAL, degrees(facts.at.0)),
         (0x0003, ASCII, text("E")),
@@ -49,13 +49,7 @@ pub fn tiff(facts: &CameraFacts) -> Vec<u8> {
     ];
     let ifd0_len = ifd_len(4, &[text(facts.make), text(facts.model)]);
     let exif_at = 8 + ifd0_len;
-    let exif = ifd(
-        exif_at,
-        &exif_entries
-            .iter()
-            .map(|(t, k, v)| (*t, *k, v.clone()))
-            .collect::<Vec<_>>(),
-    );
+    let exif = ifd(exif_at, &exif_entries);
     let gps_at = exif_at + exif.len() as u32;
     let gps = ifd(gps_at, &gps_entries);
     let ifd0 = ifd(
