@@ -231,6 +231,44 @@ fn horizontal<const C: usize>(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
     }
 }
 
+/// Output pixels per thread below which another thread costs more than it saves.
+const PIXELS_PER_WORKER: usize = 256 * 1024;
+/// Threads a resample may use at most (phones have 6-8 cores; a photo needs few).
+const MAX_WORKERS: usize = 4;
+
+/// How many threads resample `pixels` output pixels.
+fn worker_count(pixels: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores
+        .min(MAX_WORKERS)
+        .min(pixels / PIXELS_PER_WORKER)
+        .max(1)
+}
+
+/// Output rows `first_row..` (as many as `band` holds) of a resample: the vertical pass into a
+/// line buffer, then the horizontal pass into the band.
+fn resample_band(
+    src: &[u8],
+    stride: usize,
+    rows: &Kernel,
+    cols: &Kernel,
+    channels: usize,
+    first_row: usize,
+    band: &mut [u8],
+) {
+    let mut acc = vec![0i32; stride];
+    let mut line = vec![0u8; stride];
+    let row_bytes = cols.starts.len() * channels;
+    for (y, out) in band.chunks_exact_mut(row_bytes).enumerate() {
+        let (first, weights) = rows.at(first_row + y);
+        vertical(src, stride, first, weights, &mut acc, &mut line);
+        match channels {
+            1 => horizontal::<1>(&line, cols, out),
+            _ => horizontal::<3>(&line, cols, out),
+        }
+    }
+}
+
 impl Raster {
     /// Resamples to fit within `max_edge` (Lanczos3); returns `self` when it already fits.
     pub fn fit(self, max_edge: u32) -> Result<Raster, PhotoError> {
@@ -259,17 +297,29 @@ impl Raster {
         }
         let rows = Kernel::new(sh, dh);
         let cols = Kernel::new(sw, dw);
-        let mut acc = vec![0i32; stride];
-        let mut line = vec![0u8; stride];
-        let mut pixels = vec![0u8; dw * dh * channels];
-        for (y, out) in pixels.chunks_exact_mut(dw * channels).enumerate() {
-            let (first, weights) = rows.at(y);
-            vertical(&self.pixels, stride, first, weights, &mut acc, &mut line);
-            match channels {
-                1 => horizontal::<1>(&line, &cols, out),
-                _ => horizontal::<3>(&line, &cols, out),
+        let row_bytes = dw * channels;
+        let mut pixels = vec![0u8; row_bytes * dh];
+        // Output rows are independent: bands of them run on the cores there are (the last band
+        // on this thread). The result is the same whatever the split.
+        let band_rows = dh.div_ceil(worker_count(dw * dh));
+        let src = &self.pixels;
+        let (rows, cols) = (&rows, &cols);
+        std::thread::scope(|scope| {
+            let mut bands = pixels.chunks_mut(band_rows * row_bytes).enumerate();
+            let last = bands.next_back();
+            let workers: Vec<_> = bands
+                .map(|(b, band)| {
+                    scope.spawn(move || {
+                        resample_band(src, stride, rows, cols, channels, b * band_rows, band)
+                    })
+                })
+                .collect();
+            if let Some((b, band)) = last {
+                resample_band(src, stride, rows, cols, channels, b * band_rows, band);
             }
-        }
+            workers.into_iter().try_for_each(|w| w.join())
+        })
+        .map_err(|_| PhotoError::corrupt("resize: a worker thread failed"))?;
         Ok(Raster {
             width,
             height,
@@ -345,6 +395,20 @@ mod tests {
         assert!(row[..45].iter().all(|&p| p < 5), "{row:?}");
         assert!(row[55..].iter().all(|&p| p > 250), "{row:?}");
         assert!(row[49] < 128 && row[50] > 128, "{row:?}");
+    }
+
+    #[test]
+    fn bands_on_several_threads_give_the_one_thread_result() {
+        let src = raster(3000, 2000, 3, |x, y, c| {
+            ((x * 7 + y * 13 + u32::from(c) * 31) % 251) as u8
+        });
+        let out = src.resized(1600, 1067).unwrap();
+        let (rows, cols) = (Kernel::new(2000, 1067), Kernel::new(3000, 1600));
+        let mut whole = vec![0u8; 1600 * 1067 * 3];
+        resample_band(&src.pixels, 3000 * 3, &rows, &cols, 3, 0, &mut whole);
+        assert!(out.pixels == whole, "the split changed pixels");
+        assert!(worker_count(1600 * 1067) >= 1);
+        assert_eq!(worker_count(10), 1, "a thumbnail stays on one thread");
     }
 
     #[test]
