@@ -59,12 +59,28 @@ pub fn batch_signal_inputs(
     Ok(inputs)
 }
 
+/// A registered key as stored, decoded once for all the reports of a batch it signed.
+#[derive(Debug, Clone)]
+pub struct KnownKey {
+    /// The stored record.
+    pub stored: StoredDeviceKey,
+    decoded: Result<evidence::VerifyingKey, SignatureError>,
+}
+
+impl KnownKey {
+    /// Decodes `stored`'s public key (a key that does not decode fails each check it is used in).
+    pub fn new(stored: StoredDeviceKey) -> Self {
+        let decoded = evidence::VerifyingKey::parse(stored.key.algorithm, &stored.public_key);
+        Self { stored, decoded }
+    }
+}
+
 /// Checks `report`'s signature as filed by `submitter`, with `key` the key registered under
 /// the signature's key id (if any), at `now`.
 pub fn check(
     report: &Report,
     submitter: &User,
-    key: Option<&StoredDeviceKey>,
+    key: Option<&KnownKey>,
     now: Timestamp,
 ) -> TicketEvidence {
     let record = |signature, key_id: Option<&str>, detail: String| TicketEvidence {
@@ -84,8 +100,8 @@ pub fn check(
         );
     };
     let key_id = Some(sig.key_id.as_str());
-    let key = match key {
-        Some(k) if k.owner_id == submitter.id => k,
+    let (key, decoded) = match key {
+        Some(k) if k.stored.owner_id == submitter.id => (&k.stored, &k.decoded),
         Some(_) => {
             return record(
                 SignatureCheck::UnknownKey,
@@ -114,7 +130,10 @@ pub fn check(
             format!("signed with key {}, revoked on {at}", sig.key_id),
         );
     }
-    match evidence::verify(report, key.key.algorithm, &key.public_key) {
+    match decoded
+        .clone()
+        .and_then(|k| evidence::verify_with(report, &k))
+    {
         Ok(()) => record(
             SignatureCheck::Valid,
             key_id,
