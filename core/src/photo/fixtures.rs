@@ -608,7 +608,7 @@ pub fn scene(seed: u64, width: u32, height: u32) -> Vec<u8> {
     let n = 5 + (rng.next() % 6) as usize;
     let shapes: Vec<Shape> = (0..n)
         .map(|_| Shape {
-            rect: rng.next() % 2 == 0,
+            rect: rng.next().is_multiple_of(2),
             cx: rng.unit(),
             cy: rng.unit(),
             rx: 0.05 + 0.25 * rng.unit(),

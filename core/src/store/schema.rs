@@ -142,6 +142,11 @@ pub const MIGRATIONS: &[&str] = &[
         retired_at    INTEGER
     ) STRICT;
     "#,
+    // v8: the perceptual hash of each photo next to its SHA-256 (issue 17, duplicate
+    // candidates): the 64 bits stored as a signed integer. Photos recorded before have none.
+    r#"
+    ALTER TABLE photos ADD COLUMN phash INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
