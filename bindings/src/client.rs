@@ -297,7 +297,8 @@ impl GridlineClient {
         self.client()?.locate_grid(lon, lat)
     }
 
-    /// Reports of `category` within `radius_m` of a point in the last `days` days, nearest first.
+    /// Reports of `category` within `radius_m` of a point in the last `days` days, best
+    /// candidate first, each with its score and reason.
     pub fn nearby_reports(
         &self,
         lon: f64,
@@ -310,6 +311,19 @@ impl GridlineClient {
             u32::try_from(days).map_err(|_| FieldError::new("days", "must not be negative"))?;
         self.client()?
             .nearby_reports(lon, lat, &category, radius_m, days)
+    }
+
+    /// Duplicate candidates for report `id` (draft or filed): nearby reports and worklist
+    /// tickets ranked by photo similarity, distance, category and time, best first, each
+    /// with its similarity and reason ("photo 94 % similar, 12 m away, ..."). Offline.
+    pub fn nearby_candidates(
+        &self,
+        id: Uuid,
+        radius_m: f64,
+        days: i32,
+    ) -> Result<Vec<NearbyReport>> {
+        self.client()?
+            .nearby_candidates(id, radius_m, i64::from(days))
     }
 
     /// Sends the outbox, uploads photos, pulls ticket changes. Network trouble does not throw:

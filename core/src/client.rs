@@ -89,6 +89,78 @@ pub struct NearbyReport {
     pub created_at: Timestamp,
     /// Its note.
     pub note: String,
+    /// How likely it is the same problem, 0..=1 ([`crate::duplicates::rank`]).
+    pub score: f64,
+    /// The best similarity between its photos and the report's, 0..=1, when both have
+    /// hashed photos on this device.
+    pub similarity: Option<f64>,
+    /// Whether it has the same category.
+    pub same_category: bool,
+    /// Why it is a candidate, e.g. "photo 94 % similar, 12 m away, same category, 2 days ago".
+    pub reason: String,
+}
+
+impl NearbyReport {
+    fn new(
+        report_id: Uuid,
+        ticket_id: Option<String>,
+        distance_m: f64,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            report_id,
+            ticket_id,
+            distance_m,
+            state: None,
+            ticket_status: None,
+            created_at,
+            note: String::new(),
+            score: 0.0,
+            similarity: None,
+            same_category: true,
+            reason: String::new(),
+        }
+    }
+
+    fn local(
+        mut self,
+        state: ReportState,
+        ticket_status: Option<TicketStatus>,
+        note: String,
+    ) -> Self {
+        self.state = Some(state);
+        self.ticket_status = ticket_status;
+        self.note = note;
+        self
+    }
+}
+
+/// Ranks `hit` into `found` when it is within `radius_m` and a candidate at all.
+fn consider(
+    found: &mut Vec<(crate::duplicates::Ranking, f64, NearbyReport)>,
+    radius_m: f64,
+    facts: crate::duplicates::CandidateFacts,
+    mut hit: NearbyReport,
+) {
+    use crate::duplicates;
+    if facts.distance_m <= radius_m && duplicates::is_candidate(&facts) {
+        let ranking = duplicates::rank(&facts);
+        hit.score = ranking.score;
+        hit.reason = ranking.reason.clone();
+        hit.similarity = facts.similarity;
+        hit.same_category = facts.same_category;
+        found.push((ranking, facts.distance_m, hit));
+    }
+}
+
+/// The report a nearby search is about.
+struct Probe<'a> {
+    exclude: Option<Uuid>,
+    lon: f64,
+    lat: f64,
+    category: &'a str,
+    at: Timestamp,
+    phashes: Vec<crate::photo::PerceptualHash>,
 }
 
 impl Client {
@@ -322,9 +394,10 @@ impl Client {
         Ok(self.grid_index()?.and_then(|g| g.locate(lon, lat).cloned()))
     }
 
-    /// Reports of `category` within `radius_m` of a point in the last `days` days, nearest
-    /// first: the device's own and the supervisor's worklist tickets. A hint that the problem
-    /// may already be reported.
+    /// Reports of `category` within `radius_m` of a point in the last `days` days, best
+    /// candidate first (ranked by [`crate::duplicates::rank`]: distance and time, no photo):
+    /// the device's own and the supervisor's worklist tickets. A hint that the problem may
+    /// already be reported.
     pub fn nearby_reports(
         &self,
         lon: f64,
@@ -333,47 +406,128 @@ impl Client {
         radius_m: f64,
         days: u32,
     ) -> Result<Vec<NearbyReport>, GridlineError> {
+        let probe = Probe {
+            exclude: None,
+            lon,
+            lat,
+            category,
+            at: self.now(),
+            phashes: Vec::new(),
+        };
+        self.nearby(&probe, radius_m, i64::from(days))
+    }
+
+    /// Duplicate candidates for the report `id` (a draft or a filed one): nearby reports and
+    /// worklist tickets ranked by photo similarity (perceptual hashes from this device's
+    /// store), distance, category and time, each with its reason. Reports of another category
+    /// appear only when a photo shows the same scene. Offline. A report without a location
+    /// has no candidates.
+    pub fn nearby_candidates(
+        &self,
+        id: Uuid,
+        radius_m: f64,
+        days: i64,
+    ) -> Result<Vec<NearbyReport>, GridlineError> {
+        let report = self.get(id)?;
+        let Some(fix) = report.location.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let phashes = self.store().report_phashes(&id)?;
+        let probe = Probe {
+            exclude: Some(id),
+            lon: fix.lon,
+            lat: fix.lat,
+            category: &report.category,
+            at: report.submitted_at.unwrap_or_else(|| self.now()),
+            phashes,
+        };
+        self.nearby(&probe, radius_m, days)
+    }
+
+    fn nearby(
+        &self,
+        probe: &Probe<'_>,
+        radius_m: f64,
+        days: i64,
+    ) -> Result<Vec<NearbyReport>, GridlineError> {
+        use crate::duplicates::{self, CandidateFacts};
+        let (lon, lat) = (probe.lon, probe.lat);
         gridline_protocol::location::validate_lat_lon("point", lat, lon)?;
         if !radius_m.is_finite() || !(0.0..=10_000.0).contains(&radius_m) {
             return Err(FieldError::new("radius_m", "must be between 0 and 10000 metres").into());
         }
-        let since = Timestamp::from_millis(self.now().as_millis() - i64::from(days) * 86_400_000);
+        if !(0..=3650).contains(&days) {
+            return Err(FieldError::new("days", "must be between 0 and 3650").into());
+        }
+        let since = Timestamp::from_millis(self.now().as_millis() - days * 86_400_000);
         let bbox = geo::bbox_around(lon, lat, radius_m);
         let store = self.store();
-        let mut out: Vec<NearbyReport> = store
-            .reports_in_box(category, &bbox, since)?
-            .into_iter()
-            .filter_map(|r| {
-                let l = r.location.as_ref()?;
-                let d = geo::haversine_m(lon, lat, l.lon, l.lat);
-                (d <= radius_m).then(|| NearbyReport {
-                    report_id: r.id,
-                    ticket_id: r.ticket_id.clone(),
-                    distance_m: d,
-                    state: Some(r.state),
-                    ticket_status: r.ticket_status,
-                    created_at: r.created_at,
-                    note: r.note.clone(),
-                })
-            })
-            .collect();
-        for t in store.worklist(&[])? {
-            let d = geo::haversine_m(lon, lat, t.location.lon, t.location.lat);
-            let known = out.iter().any(|n| n.report_id == t.report_id);
-            if t.category == category && d <= radius_m && t.created_at >= since && !known {
-                out.push(NearbyReport {
-                    report_id: t.report_id,
-                    ticket_id: Some(t.id.clone()),
-                    distance_m: d,
-                    state: None,
-                    ticket_status: Some(t.status),
-                    created_at: t.created_at,
-                    note: t.note.clone(),
-                });
+        // Other categories only matter when a photo can show they are the same scene.
+        let category = probe.phashes.is_empty().then_some(probe.category);
+        let mut found: Vec<(duplicates::Ranking, f64, NearbyReport)> = Vec::new();
+        for r in store.reports_in_box(category, &bbox, since)? {
+            let Some(l) = r.location.as_ref() else {
+                continue;
+            };
+            if Some(r.id) == probe.exclude {
+                continue;
             }
+            let theirs = if probe.phashes.is_empty() {
+                Vec::new()
+            } else {
+                store.report_phashes(&r.id)?
+            };
+            let facts = CandidateFacts {
+                distance_m: geo::haversine_m(lon, lat, l.lon, l.lat),
+                same_category: r.category == probe.category,
+                apart_ms: probe.at.as_millis() - r.submitted_at.unwrap_or(r.created_at).as_millis(),
+                similarity: duplicates::best_similarity(&probe.phashes, &theirs),
+            };
+            consider(
+                &mut found,
+                radius_m,
+                facts,
+                NearbyReport::new(r.id, r.ticket_id.clone(), facts.distance_m, r.created_at).local(
+                    r.state,
+                    r.ticket_status,
+                    r.note.clone(),
+                ),
+            );
         }
-        out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
-        Ok(out)
+        let known: Vec<Uuid> = found.iter().map(|f| f.2.report_id).collect();
+        for t in store.worklist(&[])? {
+            if t.created_at < since
+                || known.contains(&t.report_id)
+                || Some(t.report_id) == probe.exclude
+            {
+                continue;
+            }
+            let theirs = if probe.phashes.is_empty() {
+                Vec::new()
+            } else {
+                let shas: Vec<String> = t.photos.iter().map(|p| p.sha256.clone()).collect();
+                store.phashes_of(&shas)?
+            };
+            let facts = CandidateFacts {
+                distance_m: geo::haversine_m(lon, lat, t.location.lon, t.location.lat),
+                same_category: t.category == probe.category,
+                apart_ms: probe.at.as_millis() - t.created_at.as_millis(),
+                similarity: duplicates::best_similarity(&probe.phashes, &theirs),
+            };
+            let mut hit = NearbyReport::new(
+                t.report_id,
+                Some(t.id.clone()),
+                facts.distance_m,
+                t.created_at,
+            );
+            hit.ticket_status = Some(t.status);
+            hit.note = t.note.clone();
+            consider(&mut found, radius_m, facts, hit);
+        }
+        Ok(duplicates::best_first(found, duplicates::MAX_CANDIDATES)
+            .into_iter()
+            .map(|(_, hit)| hit)
+            .collect())
     }
 
     /// Supervisor: pulls the tickets matching `query` into the offline worklist.
@@ -697,6 +851,7 @@ impl Client {
             captured_at: made.captured_at,
             gps: made.gps.map(|g| (g.lat, g.lon)),
             camera: made.camera,
+            phash: Some(made.phash),
         };
         self.store().attach_photo(&id, &record, self.now())?;
         self.changed(Change::Reports);

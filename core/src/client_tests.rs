@@ -1024,3 +1024,91 @@ fn the_device_computes_fraud_signals_offline_and_none_for_a_normal_report() {
     let d = f.client.create_draft(ReportKind::RoadDamage).unwrap();
     assert!(f.client.fraud_signals(d.id).unwrap().is_empty());
 }
+
+#[test]
+fn nearby_candidates_rank_by_photo_similarity_and_say_why() {
+    use crate::photo::fixtures::{self, JpegSpec};
+    let f = fixture();
+    let dir = f._dir.path();
+    let photo = |name: &str, rgb: Vec<u8>, w: u32, h: u32| {
+        let path = dir.join(name);
+        std::fs::write(&path, fixtures::jpeg(&rgb, w, h, &JpegSpec::default())).unwrap();
+        path
+    };
+    let (w, h) = (480, 360);
+    let pothole = fixtures::scene(3, w, h);
+    // (category, metres north of the probe, photo)
+    let draft = |category: &str, north_m: f64, photo_path: &std::path::Path| {
+        let id = f.client.create_draft(ReportKind::RoadDamage).unwrap().id;
+        let mut loc = ningbo();
+        loc.lat += north_m / 111_195.0;
+        let mut patch = DraftPatch {
+            category: Some(category.into()),
+            location: Some(loc),
+            ..pothole_patch()
+        };
+        if category != "pothole" {
+            patch.set_attributes.clear();
+        }
+        f.client.update_draft(id, patch).unwrap();
+        f.client.attach_photo(id, photo_path).unwrap();
+        id
+    };
+    let probe = draft("pothole", 0.0, &photo("a.jpg", pothole.clone(), w, h));
+    let cropped = fixtures::crop(&pothole, w, 12, 8, w - 24, h - 18);
+    let same_angle = draft(
+        "pothole",
+        10.0,
+        &photo("b.jpg", fixtures::brighten(&cropped, 25), w - 24, h - 18),
+    );
+    let wrong_category = draft("waterlogging", 5.0, &photo("c.jpg", pothole.clone(), w, h));
+    let other_scene = draft(
+        "pothole",
+        5.0,
+        &photo("d.jpg", fixtures::scene(9, w, h), w, h),
+    );
+    let unrelated = draft(
+        "waterlogging",
+        1.0,
+        &photo("e.jpg", fixtures::scene(12, w, h), w, h),
+    );
+    let far = draft("pothole", 400.0, &photo("f.jpg", pothole.clone(), w, h));
+
+    let hits = f
+        .client
+        .nearby_candidates(probe, NEARBY_RADIUS_M, 7)
+        .unwrap();
+    let ids: Vec<_> = hits.iter().map(|h| h.report_id).collect();
+    assert_eq!(ids[0], same_angle, "{hits:#?}");
+    assert!(ids.contains(&wrong_category) && ids.contains(&other_scene));
+    for absent in [probe, unrelated, far] {
+        assert!(!ids.contains(&absent), "{hits:#?}");
+    }
+    let best = &hits[0];
+    assert!(best.similarity.unwrap() >= crate::duplicates::SAME_SCENE_SIMILARITY);
+    assert!(
+        best.reason.starts_with("photo ")
+            && best.reason.contains("% similar, 10 m away, same category"),
+        "{}",
+        best.reason
+    );
+    let wrong = hits.iter().find(|h| h.report_id == wrong_category).unwrap();
+    assert!(!wrong.same_category && wrong.reason.contains("different category"));
+    let other = hits.iter().find(|h| h.report_id == other_scene).unwrap();
+    assert!(other.similarity.unwrap() < crate::duplicates::SAME_SCENE_SIMILARITY);
+    assert!(other.score < best.score);
+    assert!(hits.windows(2).all(|p| p[0].score >= p[1].score));
+
+    // Without photos the old hint still works, with a reason.
+    let plain = f
+        .client
+        .nearby_reports(ningbo().lon, ningbo().lat, "pothole", NEARBY_RADIUS_M, 7)
+        .unwrap();
+    assert!(
+        plain
+            .iter()
+            .all(|h| h.similarity.is_none() && h.reason.contains("m away"))
+    );
+    assert!(f.client.nearby_candidates(probe, 50.0, -1).is_err());
+    assert!(f.client.nearby_candidates(Uuid::now_v7(), 50.0, 7).is_err());
+}

@@ -10,6 +10,7 @@
 //! [`sync::Device`] (store, clock, media folder, installers), which `Client` implements.
 
 pub mod client;
+pub mod duplicates;
 pub mod error;
 pub mod evidence;
 #[cfg(feature = "uniffi")]

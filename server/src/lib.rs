@@ -24,6 +24,7 @@ pub mod backends;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod duplicates;
 pub mod error;
 pub mod evidence;
 mod extract;

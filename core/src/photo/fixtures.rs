@@ -569,3 +569,109 @@ pub fn interlaced_png(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     chunk(b"IEND", &[]);
     out
 }
+
+/// A small deterministic generator (xorshift64*) so scenes need no `rand` in the library.
+struct SceneRng(u64);
+
+impl SceneRng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0.0..1.0`.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A street-like upright RGB scene with structure, different for every `seed`: a sky-to-ground
+/// gradient at a random horizon, "buildings" (rectangles), "potholes" and "bins" (ellipses),
+/// a striped texture patch and fine noise. The shapes are placed in relative coordinates, so
+/// the same seed at another size is the same scene resampled, as a camera at another
+/// resolution would see it.
+pub fn scene(seed: u64, width: u32, height: u32) -> Vec<u8> {
+    let mut rng = SceneRng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let horizon = 0.25 + 0.5 * rng.unit();
+    let sky = [rng.unit(), rng.unit(), rng.unit()].map(|c| 120.0 + 130.0 * c);
+    let ground = [rng.unit(), rng.unit(), rng.unit()].map(|c| 30.0 + 120.0 * c);
+    struct Shape {
+        rect: bool,
+        cx: f64,
+        cy: f64,
+        rx: f64,
+        ry: f64,
+        rgb: [f64; 3],
+    }
+    let n = 5 + (rng.next() % 6) as usize;
+    let shapes: Vec<Shape> = (0..n)
+        .map(|_| Shape {
+            rect: rng.next().is_multiple_of(2),
+            cx: rng.unit(),
+            cy: rng.unit(),
+            rx: 0.05 + 0.25 * rng.unit(),
+            ry: 0.05 + 0.25 * rng.unit(),
+            rgb: [rng.unit(), rng.unit(), rng.unit()].map(|c| 255.0 * c),
+        })
+        .collect();
+    let stripes = (
+        0.1 + 0.6 * rng.unit(),
+        0.1 + 0.6 * rng.unit(),
+        20.0 + 60.0 * rng.unit(),
+    );
+    let mut noise = SceneRng(seed ^ 0xDEAD_BEEF);
+    let mut out = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let (fx, fy) = (
+                (f64::from(x) + 0.5) / f64::from(width),
+                (f64::from(y) + 0.5) / f64::from(height),
+            );
+            let mut px = if fy < horizon {
+                let t = fy / horizon;
+                sky.map(|c| c * (1.0 - 0.3 * t))
+            } else {
+                let t = (fy - horizon) / (1.0 - horizon);
+                ground.map(|c| c * (0.7 + 0.3 * t))
+            };
+            for s in &shapes {
+                let (dx, dy) = ((fx - s.cx) / s.rx, (fy - s.cy) / s.ry);
+                let inside = if s.rect {
+                    dx.abs() <= 1.0 && dy.abs() <= 1.0
+                } else {
+                    dx * dx + dy * dy <= 1.0
+                };
+                if inside {
+                    px = s.rgb;
+                }
+            }
+            let (sx, sy, freq) = stripes;
+            if (fx - sx).abs() < 0.12 && (fy - sy).abs() < 0.12 {
+                let v = 0.5 + 0.5 * (fx * freq * std::f64::consts::TAU).sin();
+                px = px.map(|c| c * (0.4 + 0.6 * v));
+            }
+            let jitter = (noise.next() % 17) as f64 - 8.0;
+            out.extend(px.map(|c| (c + jitter).clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
+}
+
+/// Crops an RGB image to the window `(x, y, w, h)`.
+pub fn crop(rgb: &[u8], width: u32, x: u32, y: u32, w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity((w * h * 3) as usize);
+    for row in y..y + h {
+        let at = ((row * width + x) * 3) as usize;
+        out.extend_from_slice(&rgb[at..at + (w * 3) as usize]);
+    }
+    out
+}
+
+/// Adds `delta` to every channel of an RGB image, saturating: a brighter exposure.
+pub fn brighten(rgb: &[u8], delta: i16) -> Vec<u8> {
+    rgb.iter()
+        .map(|&c| (i16::from(c) + delta).clamp(0, 255) as u8)
+        .collect()
+}

@@ -12,7 +12,8 @@
 //! 5. [`orient`]: turn the pixels upright;
 //! 6. [`encode`]: a fresh JPEG from pixels alone (no EXIF/XMP/ICC/comments), then a thumbnail
 //!    from that result, not from the original;
-//! 7. [`store`]: SHA-256, write temp + fsync + rename, skip if already stored.
+//! 7. [`store`]: SHA-256, write temp + fsync + rename, skip if already stored;
+//!    [`phash`]: the perceptual hash, from the thumbnail's pixels (no second decode).
 //!
 //! `docs/photo.md` has the limits, the privacy guarantees and the benchmark figures.
 
@@ -24,11 +25,14 @@ mod exif;
 mod jpeg_header;
 mod limits;
 mod orient;
+mod phash;
 mod raster;
 mod store;
 
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;
+#[cfg(test)]
+mod phash_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +44,7 @@ use gridline_protocol::{PhotoRef, Timestamp};
 
 pub use error::PhotoError;
 pub use orient::Orientation;
+pub use phash::{PerceptualHash, SAME_SCENE_MAX_DISTANCE, hamming, same_scene, similarity};
 
 use limits::Format;
 use raster::Raster;
@@ -118,6 +123,9 @@ pub struct ProcessedPhoto {
     /// Its EXIF named the camera (`Make`/`Model`); false for screenshots, downloads and
     /// photos whose metadata was stripped before they reached us.
     pub camera: bool,
+    /// Perceptual hash of the upright photo, for recognising the same scene photographed
+    /// again (see [`similarity`]).
+    pub phash: PerceptualHash,
 }
 
 impl ProcessedPhoto {
@@ -223,6 +231,7 @@ pub fn process_file(
     // more than everything else together.
     let thumb = image.fit(opts.thumb_edge.max(1))?;
     let thumb_jpeg = encode::jpeg(&thumb, opts.quality)?;
+    let phash = phash::of_raster(&thumb)?;
 
     let photo_path = store::write_once(out_dir, &format!("{sha256}.jpg"), &photo_jpeg)?;
     let thumb_path = store::write_once(out_dir, &format!("{sha256}.thumb.jpg"), &thumb_jpeg)?;
@@ -244,6 +253,30 @@ pub fn process_file(
         captured_at: info.captured_at,
         gps: info.gps,
         camera: info.camera,
+        phash,
+    })
+}
+
+/// What the grid server learns from an uploaded photo it checked with [`verify_upload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedJpeg {
+    /// Stored width in pixels.
+    pub width: u32,
+    /// Stored height in pixels.
+    pub height: u32,
+    /// Perceptual hash computed from the uploaded pixels, never taken from the device.
+    pub phash: PerceptualHash,
+}
+
+/// [`verify_jpeg`], plus the perceptual hash of the pixels it decoded anyway (at 1/8 scale,
+/// which for a 1600 px photo is 200 px: plenty for a 32 x 32 hash). Pipeline output carries
+/// no orientation tag, so the stored pixels are the upright ones.
+pub fn verify_upload(bytes: &[u8], opts: &PhotoOptions) -> Result<VerifiedJpeg, PhotoError> {
+    let (width, height, raster) = verify_and_decode(bytes, opts)?;
+    Ok(VerifiedJpeg {
+        width,
+        height,
+        phash: phash::of_raster(&raster)?,
     })
 }
 
@@ -252,6 +285,10 @@ pub fn process_file(
 /// junk uploaded under a photo's name is never served as one. Cheap: the entropy-coded data
 /// is decoded at 1/8 scale (DCT scaling), which still reads every byte of it.
 pub fn verify_jpeg(bytes: &[u8], opts: &PhotoOptions) -> Result<(u32, u32), PhotoError> {
+    verify_and_decode(bytes, opts).map(|(w, h, _)| (w, h))
+}
+
+fn verify_and_decode(bytes: &[u8], opts: &PhotoOptions) -> Result<(u32, u32, Raster), PhotoError> {
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > opts.max_input_bytes {
         return Err(PhotoError::TooLarge {
             bytes: bytes.len() as u64,
@@ -270,8 +307,8 @@ pub fn verify_jpeg(bytes: &[u8], opts: &PhotoOptions) -> Result<(u32, u32), Phot
     }
     let header = jpeg_header::read_header(&mut &bytes[..])?;
     check_jpeg_limits(&header, opts)?;
-    decode::jpeg(bytes, &header, 1)?;
-    Ok((header.width, header.height))
+    let raster = decode::jpeg(bytes, &header, 1)?;
+    Ok((header.width, header.height, raster))
 }
 
 /// Decodes, resizes and orients: the pixels of the processed photo, plus the EXIF facts.

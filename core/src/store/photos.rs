@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::error::{Error, Result};
+use crate::photo::PerceptualHash;
 
 /// A processed photo to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,8 @@ pub struct NewPhoto {
     pub gps: Option<(f64, f64)>,
     /// EXIF named a camera.
     pub camera: bool,
+    /// Its perceptual hash, for duplicate candidates.
+    pub phash: Option<PerceptualHash>,
 }
 
 /// Where each photo of a report was taken, by SHA-256, for those whose EXIF said.
@@ -92,8 +95,8 @@ impl Store {
         }
         tx.execute(
             "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, file_name, thumb_name, captured_at, created_at,
-                                           gps_lat, gps_lon, camera)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                           gps_lat, gps_lon, camera, phash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 photo.photo.sha256,
                 photo.photo.bytes as i64,
@@ -105,7 +108,8 @@ impl Store {
                 now.as_millis(),
                 photo.gps.map(|g| g.0),
                 photo.gps.map(|g| g.1),
-                photo.camera
+                photo.camera,
+                photo.phash.map(PerceptualHash::to_i64)
             ],
         )?;
         tx.execute(
@@ -119,6 +123,32 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The perceptual hashes of a report's photos, in attach order; photos recorded before
+    /// hashes existed are skipped.
+    pub fn report_phashes(&self, report: &Uuid) -> Result<Vec<PerceptualHash>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.phash FROM report_photos rp JOIN photos p ON p.sha256 = rp.sha256
+             WHERE rp.report_id = ?1 AND p.phash IS NOT NULL ORDER BY rp.position",
+        )?;
+        let rows = stmt.query_map([report.to_string()], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(PerceptualHash::from_i64(r?))).collect()
+    }
+
+    /// The perceptual hashes of whichever of the photos `sha256s` this device has recorded.
+    pub fn phashes_of(&self, sha256s: &[String]) -> Result<Vec<PerceptualHash>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT phash FROM photos WHERE sha256 = ?1 AND phash IS NOT NULL")?;
+        let mut out = Vec::new();
+        for sha in sha256s {
+            let mut rows = stmt.query_map([sha], |r| r.get::<_, i64>(0))?;
+            if let Some(v) = rows.next() {
+                out.push(PerceptualHash::from_i64(v?));
+            }
+        }
+        Ok(out)
     }
 
     /// Detaches a photo from an editable report; returns files no report uses any more.

@@ -587,15 +587,16 @@ impl Store {
         rows.into_iter().collect()
     }
 
-    /// Reports of `category` whose location lies in `bbox`, created since `since`.
+    /// Reports of `category` (any category for `None`) whose location lies in `bbox`, created
+    /// since `since`.
     pub fn reports_in_box(
         &self,
-        category: &str,
+        category: Option<&str>,
         bbox: &crate::geo::BoundingBox,
         since: Timestamp,
     ) -> Result<Vec<LocalReport>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM reports WHERE category = ?1 AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5
+            "SELECT {COLUMNS} FROM reports WHERE (?1 IS NULL OR category = ?1) AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5
              AND created_at >= ?6"
         ))?;
         let raws: Vec<RawRow> = stmt

@@ -150,6 +150,11 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE photos ADD COLUMN gps_lon REAL;
     ALTER TABLE photos ADD COLUMN camera INTEGER;
     "#,
+    // v9: the perceptual hash of each photo next to its SHA-256 (issue 17, duplicate
+    // candidates): the 64 bits stored as a signed integer. Photos recorded before have none.
+    r#"
+    ALTER TABLE photos ADD COLUMN phash INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

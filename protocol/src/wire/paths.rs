@@ -34,6 +34,8 @@ pub const MEDIA_TEMPLATE: &str = "/v1/media/{sha256}";
 pub const TICKET_TEMPLATE: &str = "/v1/tickets/{id}";
 /// `POST` template for a triage action on one ticket.
 pub const TICKET_ACTIONS_TEMPLATE: &str = "/v1/tickets/{id}/actions";
+/// `GET` template for a ticket's duplicate candidates (supervisors).
+pub const TICKET_CANDIDATES_TEMPLATE: &str = "/v1/tickets/{id}/candidates";
 
 /// The path of photo `sha256`.
 pub fn media(sha256: &str) -> String {
@@ -48,4 +50,9 @@ pub fn ticket(id: &str) -> String {
 /// The path that takes triage actions on ticket `id`.
 pub fn ticket_actions(id: &str) -> String {
     format!("/v1/tickets/{id}/actions")
+}
+
+/// The path of ticket `id`'s duplicate candidates.
+pub fn ticket_candidates(id: &str) -> String {
+    format!("/v1/tickets/{id}/candidates")
 }

@@ -485,6 +485,11 @@ pub struct Ticket {
     /// absent for tickets received before the server checked signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<crate::evidence::TicketEvidence>,
+    /// Tickets marked as duplicates of this one, with their evidence (photos, signature
+    /// record, signals). Filled for supervisors and admins by `GET /v1/tickets/{id}`; empty
+    /// elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<super::MergedReport>,
 }
 
 fn is_zero(n: &u32) -> bool {

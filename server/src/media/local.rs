@@ -124,7 +124,9 @@ impl MediaStore for MediaDir {
         let verdict = verify_off_thread(sha256, bytes).await?;
         let (dir, name) = (self.clone(), sha256.to_string());
         blocking(move || match verdict {
-            Finished::Verified => dir.install(&name, &partial).map(|()| Finished::Verified),
+            Finished::Verified(phash) => dir
+                .install(&name, &partial)
+                .map(|()| Finished::Verified(phash)),
             other => remove_if_present(&partial).map(|()| other),
         })
         .await

@@ -76,8 +76,9 @@ pub trait MediaStore: Send + Sync + 'static {
 /// What verifying a finished upload found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {
-    /// The bytes are the photo: stored.
-    Verified,
+    /// The bytes are the photo: stored. Carries the perceptual hash the server computed from
+    /// them (for duplicate candidates; a device's own hash is never trusted).
+    Verified(gridline_core::photo::PerceptualHash),
     /// The bytes do not hash to the name: deleted.
     HashMismatch,
     /// The bytes hash right but are not a JPEG the server can decode: deleted.
@@ -91,8 +92,9 @@ pub fn verify(sha256: &str, bytes: &[u8]) -> Finished {
     if hex(&Sha256::digest(bytes)) != sha256 {
         return Finished::HashMismatch;
     }
-    match gridline_core::photo::verify_jpeg(bytes, &gridline_core::photo::PhotoOptions::default()) {
-        Ok(_) => Finished::Verified,
+    match gridline_core::photo::verify_upload(bytes, &gridline_core::photo::PhotoOptions::default())
+    {
+        Ok(v) => Finished::Verified(v.phash),
         Err(e) => Finished::NotAPhoto(e.to_string()),
     }
 }

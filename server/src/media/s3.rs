@@ -196,7 +196,7 @@ impl MediaStore for S3Media {
         }
         let whole = whole.freeze();
         let verdict = verify_off_thread(sha256, whole.clone()).await?;
-        if verdict == Finished::Verified {
+        if matches!(verdict, Finished::Verified(_)) {
             match self.create(&self.photo_key(sha256), whole).await {
                 // Another instance (or account) stored the same bytes first: same name, same
                 // bytes.

@@ -144,13 +144,17 @@ async fn finish(state: &AppState, user: &User, sha256: &str, length: u64) -> Res
         .await
         .map_err(ApiError::internal)?;
     state.metrics.photo(match &finished {
-        Finished::Verified => "verified",
+        Finished::Verified(_) => "verified",
         Finished::HashMismatch => "hash_mismatch",
         Finished::NotAPhoto(_) => "not_a_photo",
     });
     blocking(move || match finished {
-        Finished::Verified => {
-            store.media_stored(&user, &sha, length, Timestamp::now())?;
+        Finished::Verified(phash) => {
+            let now = Timestamp::now();
+            // The hash first: a crash in between leaves a hash without its media row, which
+            // is harmless, never a stored photo without its hash.
+            store.photo_hash_stored(&sha, phash, now)?;
+            store.media_stored(&user, &sha, length, now)?;
             Ok(())
         }
         Finished::HashMismatch => {

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::TICKETS, get(tickets::list))
         .route(paths::TICKET_TEMPLATE, get(tickets::one))
         .route(paths::TICKET_ACTIONS_TEMPLATE, post(tickets::act))
+        .route(paths::TICKET_CANDIDATES_TEMPLATE, get(tickets::candidates))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,

@@ -1,5 +1,6 @@
-//! `GET /v1/tickets`, `GET /v1/tickets/{id}` and `POST /v1/tickets/{id}/actions` (triage with
-//! optimistic concurrency: `If-Match: "<version>"`).
+//! `GET /v1/tickets`, `GET /v1/tickets/{id}`, `POST /v1/tickets/{id}/actions` (triage with
+//! optimistic concurrency: `If-Match: "<version>"`) and `GET /v1/tickets/{id}/candidates`
+//! (duplicate candidates, supervisors).
 
 use axum::Json;
 use axum::body::Body;
@@ -8,7 +9,9 @@ use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use gridline_protocol::wire::TriageAction;
-use gridline_protocol::wire::{ErrorCode, Ticket, TicketPage, TicketQuery, TicketSort};
+use gridline_protocol::wire::{
+    CandidateList, ErrorCode, Ticket, TicketPage, TicketQuery, TicketSort,
+};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -85,10 +88,54 @@ pub async fn one(
         .parse_ticket_id(&id)
         .ok_or_else(|| ApiError::not_found("ticket"))?;
     let scope = user.scope();
-    let ticket = blocking(move || state.store.ticket(scope, id))
-        .await??
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    // Supervisors and admins also see the evidence of tickets merged into this one.
+    let merged = user.role.can_triage();
+    let ticket = blocking(move || {
+        let store = state.store.as_ref();
+        match store.ticket(scope, id)? {
+            Some(t) if merged => crate::duplicates::with_merged(store, t, id).map(Some),
+            other => Ok(other),
+        }
+    })
+    .await??
+    .ok_or_else(|| ApiError::not_found("ticket"))?;
     Ok(with_etag(&ticket, Json(&ticket)))
+}
+
+/// `GET /v1/tickets/{id}/candidates`: open tickets nearby that may report the same problem,
+/// best first, with score, photo similarity and reason. Same visibility as
+/// `GET /v1/tickets/{id}` (a ticket the caller cannot see is 404); riders get 403 on their
+/// own tickets, since candidates come from other riders' reports.
+pub async fn candidates(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CandidateList>, ApiError> {
+    let id = state
+        .store
+        .ids()
+        .parse_ticket_id(&id)
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let scope = user.scope();
+    let triage = user.role.can_triage();
+    let found = blocking(move || {
+        let store = state.store.as_ref();
+        if triage {
+            crate::duplicates::candidates(store, scope, id).map(|c| c.ok_or(false))
+        } else {
+            // 403 only for what the caller can see; anything else stays a 404.
+            Ok(Err(store.ticket(scope, id)?.is_some()))
+        }
+    })
+    .await??;
+    match found {
+        Ok(list) => Ok(Json(list)),
+        Err(true) => Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only supervisors and admins see duplicate candidates",
+        )),
+        Err(false) => Err(ApiError::not_found("ticket")),
+    }
 }
 
 /// Reads `If-Match`: `"3"`, `W/"3"` or a bare `3`.

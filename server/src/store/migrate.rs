@@ -161,6 +161,15 @@ const TABLES: &[(&str, TableCopy)] = &[
         },
     ),
     (
+        "photo_hashes",
+        TableCopy {
+            select: "SELECT sha256, phash, computed_at FROM photo_hashes",
+            insert: "INSERT INTO photo_hashes (sha256, phash, computed_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+            columns: &[Column::Text, Column::Int, Column::Int],
+        },
+    ),
+    (
         "events",
         TableCopy {
             select: "SELECT seq, ticket_id, status, version, at, by_user, reason, department, \

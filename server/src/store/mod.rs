@@ -10,21 +10,25 @@
 //! store never decides *who may* do something: it is handed a [`Scope`] computed by
 //! [`crate::account`], and enforces it in its queries.
 
+pub mod duplicates;
 pub mod evidence;
 pub mod ids;
 pub mod migrate;
 pub mod outbox;
 mod pg_pool;
 pub mod postgres;
+mod postgres_duplicates;
 mod postgres_evidence;
 pub mod postgres_schema;
 pub mod rules;
 pub mod sqlite;
+mod sqlite_duplicates;
 mod sqlite_evidence;
 pub mod sqlite_schema;
 
 use std::time::Duration;
 
+pub use duplicates::DuplicateStore;
 pub use evidence::EvidenceStore;
 pub use ids::IdCodec;
 pub use outbox::{OutboxOutcome, OutboxRow, OutboxState};
@@ -196,7 +200,7 @@ pub enum ActionOutcome {
 
 /// The persistence a grid server needs. Implementations must be safe to call from many
 /// threads at once.
-pub trait Store: EvidenceStore + Send + Sync + 'static {
+pub trait Store: EvidenceStore + DuplicateStore + Send + Sync + 'static {
     /// How this database's row numbers appear on the wire (ticket ids, cursors).
     fn ids(&self) -> &IdCodec;
 

@@ -77,7 +77,7 @@ impl PostgresStore {
 
     /// Runs `f` in a transaction, committing its result; runs it again when PostgreSQL
     /// chose this transaction as the victim of a deadlock or serialisation failure.
-    fn write<T>(
+    pub(super) fn write<T>(
         &self,
         mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -127,6 +127,19 @@ fn scope_sql(scope: Scope, n: usize) -> (String, i64) {
             user,
         ),
         Scope::All => (format!("${n}::BIGINT IS NOT NULL"), 0),
+    }
+}
+
+/// `cond` (a [`scope_sql`] condition on `t`), widened for supervisors and admins to tickets
+/// merged as duplicates into a ticket they can see: merging keeps the duplicate's photos
+/// reachable from the surviving ticket. Riders are not widened: another rider's photos merged
+/// into their ticket stay that rider's.
+fn merged_visibility(scope: Scope, cond: &str) -> String {
+    match scope {
+        Scope::Owner(_) => cond.to_string(),
+        Scope::Grids(_) | Scope::All => {
+            format!("({cond} OR t.duplicate_of IN (SELECT t.id FROM tickets t WHERE {cond}))")
+        }
     }
 }
 
@@ -806,10 +819,11 @@ impl Store for PostgresStore {
     fn media_visible(&self, scope: Scope, sha256: &str) -> Result<bool, StoreError> {
         self.read(|conn| {
             let (cond, param) = scope_sql(scope, 2);
+            let visible = merged_visibility(scope, &cond);
             let sql = format!(
                 "SELECT 1 FROM photos p JOIN tickets t ON t.id = p.ticket_id \
                  JOIN media_holders h ON h.sha256 = p.sha256 AND h.user_id = t.owner_id \
-                 WHERE p.sha256 = $1 AND {cond} LIMIT 1"
+                 WHERE p.sha256 = $1 AND {visible} LIMIT 1"
             );
             Ok(conn.query_opt(&sql, &[&sha256, &param])?.is_some())
         })

@@ -211,6 +211,17 @@ CREATE TABLE upstream_updates (
 );
 CREATE INDEX upstream_updates_by_time ON upstream_updates (updated_at);
 "#,
+    // Duplicate candidates (issue #17 item 3): the perceptual hash the server computed itself
+    // from each verified photo (never the device's), 64 bits as a signed integer; and the
+    // look-up of tickets merged into a ticket.
+    r#"
+CREATE TABLE photo_hashes (
+    sha256      TEXT PRIMARY KEY,
+    phash       BIGINT NOT NULL,
+    computed_at BIGINT NOT NULL
+);
+CREATE INDEX tickets_by_duplicate_of ON tickets (duplicate_of) WHERE duplicate_of IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

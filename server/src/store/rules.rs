@@ -186,6 +186,7 @@ impl TicketRow {
             verifies: self.verifies.map(|row| ids.ticket_id(row)),
             history,
             evidence: None,
+            merged: Vec::new(),
         })
     }
 }

@@ -766,12 +766,23 @@ impl Store for SqliteStore {
     fn media_visible(&self, scope: Scope, sha256: &str) -> Result<bool, StoreError> {
         self.read(|conn| {
             let (cond, param) = scope_sql(scope);
+            // Supervisors and admins also see the photos of tickets merged as duplicates into
+            // a ticket they can see (merging keeps every report's evidence reachable);
+            // riders do not see other riders' photos merged into their ticket.
+            let widened = !matches!(scope, Scope::Owner(_));
+            let visible = if widened {
+                format!("({cond} OR t.duplicate_of IN (SELECT t.id FROM tickets t WHERE {cond}))")
+            } else {
+                format!("({cond} AND ? IS NOT NULL)")
+            };
             let sql = format!(
                 "SELECT 1 FROM photos p JOIN tickets t ON t.id = p.ticket_id \
                  JOIN media_holders h ON h.sha256 = p.sha256 AND h.user_id = t.owner_id \
-                 WHERE p.sha256 = ? AND {cond} LIMIT 1"
+                 WHERE p.sha256 = ? AND {visible} LIMIT 1"
             );
-            Ok(conn.prepare_cached(&sql)?.exists(params![sha256, param])?)
+            Ok(conn
+                .prepare_cached(&sql)?
+                .exists(params![sha256, param, param])?)
         })
     }
 
