@@ -225,13 +225,27 @@ pub fn process_file(
     let (image, info) = decode_upright(input, opts)?;
     let (width, height) = (image.width, image.height);
 
-    let photo_jpeg = encode::jpeg(&image, opts.quality)?;
-    let sha256 = store::sha256_hex(&photo_jpeg);
-    // The thumbnail comes from the 1600 px result: resampling the original again would cost
-    // more than everything else together.
-    let thumb = image.fit(opts.thumb_edge.max(1))?;
-    let thumb_jpeg = encode::jpeg(&thumb, opts.quality)?;
-    let phash = phash::of_raster(&thumb)?;
+    // The thumbnail comes from the 1600 px result (resampling the original again would cost
+    // more than everything else together), made and encoded on a second thread while this
+    // one encodes and hashes the photo.
+    let (photo, thumb) = std::thread::scope(|scope| {
+        let thumb = scope.spawn(|| {
+            let thumb = image.resized_to_fit(opts.thumb_edge.max(1))?;
+            let jpeg = encode::jpeg(&thumb, opts.quality)?;
+            let phash = phash::of_raster(&thumb)?;
+            Ok::<_, PhotoError>((thumb, jpeg, phash))
+        });
+        let photo = encode::jpeg(&image, opts.quality).map(|jpeg| {
+            let sha256 = store::sha256_hex(&jpeg);
+            (jpeg, sha256)
+        });
+        let thumb = thumb
+            .join()
+            .unwrap_or_else(|_| Err(PhotoError::corrupt("the thumbnail worker failed")));
+        (photo, thumb)
+    });
+    let (photo_jpeg, sha256) = photo?;
+    let (thumb, thumb_jpeg, phash) = thumb?;
 
     let photo_path = store::write_once(out_dir, &format!("{sha256}.jpg"), &photo_jpeg)?;
     let thumb_path = store::write_once(out_dir, &format!("{sha256}.thumb.jpg"), &thumb_jpeg)?;

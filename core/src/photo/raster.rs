@@ -279,6 +279,15 @@ impl Raster {
         self.resized(w, h)
     }
 
+    /// A resampled copy fitting within `max_edge` (a copy of `self` when it already fits).
+    pub fn resized_to_fit(&self, max_edge: u32) -> Result<Raster, PhotoError> {
+        let (w, h) = fit_within(self.width, self.height, max_edge);
+        if (w, h) == (self.width, self.height) {
+            return Ok(self.clone());
+        }
+        self.resized(w, h)
+    }
+
     /// Resamples to exactly `width` x `height` (Lanczos3, both directions).
     pub fn resized(&self, width: u32, height: u32) -> Result<Raster, PhotoError> {
         let channels = usize::from(self.channels);
