@@ -384,6 +384,29 @@ describe('the desk', () => {
     assert.deepEqual(p.problems, []);
   });
 
+  it('shows what the server checked (signature, fraud signals) and filters doubtful tickets', async () => {
+    await open(p, 'W1');
+    assert.equal(await p.getAttribute('#trust .badge[data-signature]', 'data-signature'), 'valid');
+    const mock = p.locator('#trust li[data-signal="mock_location"]');
+    assert.equal(await mock.count(), 1);
+    assert.ok((await mock.textContent()).includes('模拟定位'));
+    assert.ok((await mock.textContent()).includes('mock-location app'), await mock.textContent());
+    // The rider's gallery PNG carries no camera EXIF: flagged, not refused.
+    await open(p, 'P1');
+    assert.equal(await p.locator('#trust li[data-signal="no_camera_exif"]').count(), 1);
+    await open(p, 'B1');
+    assert.ok((await p.textContent('#trust')).includes('无欺诈信号'));
+    await p.fill('#f-text', '');
+    await p.check('#f-doubt');
+    await p.waitForFunction(() => document.querySelectorAll('.row:not([hidden])').length < 12);
+    const shown = await p.$$eval('.row:not([hidden])', (rows) => rows.map((r) => r.dataset.id));
+    assert.ok(shown.includes(ids.W1) && shown.includes(ids.P1), JSON.stringify(shown));
+    assert.ok(!shown.includes(ids.B1), JSON.stringify(shown));
+    await p.screenshot({ path: join(OUT, 'doubtful.png') });
+    await p.uncheck('#f-doubt');
+    assert.deepEqual(p.problems, []);
+  });
+
   it('signs out and forgets the token', async () => {
     await p.click('#signout');
     await p.waitForSelector('#signin:not([hidden])');

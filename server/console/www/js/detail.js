@@ -138,6 +138,8 @@ export function createDetail(ctx) {
       ),
     );
 
+    pane.append(trustSection(tk));
+
     const photos = tk.photos || [];
     const strip = h('div', { class: 'thumbs' });
     photos.forEach((p, i) => {
@@ -235,6 +237,36 @@ export function createDetail(ctx) {
             )
           : h('p', { class: 'muted' }, t('detail.noDups')),
       ),
+    );
+  }
+
+  /** What the server found checking the report: the device signature and the fraud signals. */
+  function trustSection(tk) {
+    const e = tk.evidence;
+    if (!e) return section('detail.trust', h('p', { class: 'muted' }, t('detail.noEvidence')));
+    const sig = has(`sig.${e.signature}`) ? t(`sig.${e.signature}`) : e.signature;
+    const signals = e.signals || [];
+    return h(
+      'section',
+      { class: 'd-section', id: 'trust' },
+      h('h3', {}, t('detail.trust')),
+      dl([[t('detail.signature'), h('span', {}, h('span', { class: `badge sig-${e.signature}`, dataset: { signature: e.signature } }, sig), ' ', h('span', { class: 'muted' }, e.detail))]]),
+      signals.length
+        ? h(
+            'ul',
+            { class: 'signals', 'aria-label': t('detail.signals') },
+            signals.map((s) =>
+              h(
+                'li',
+                { class: `signal sev-${s.severity}`, dataset: { signal: s.name } },
+                h('strong', {}, has(`signal.${s.name}`) ? t(`signal.${s.name}`) : s.name),
+                ' ',
+                h('span', { class: 'badge' }, has(`sev.${s.severity}`) ? t(`sev.${s.severity}`) : s.severity),
+                h('div', { class: 'note' }, s.explanation),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('detail.noSignals')),
     );
   }
 

@@ -20,9 +20,16 @@ const SORTS = {
   due_asc: (a, b) => (a.due ?? Infinity) - (b.due ?? Infinity) || b.recv - a.recv,
 };
 
+/** A ticket a supervisor should not take at face value: a fraud signal, or a signature that
+ * is not valid (unsigned tickets from apps that predate signing are not doubtful by that). */
+export function isDoubtful(tk) {
+  const e = tk.evidence;
+  return Boolean(e && ((e.signals && e.signals.length) || (e.signature !== 'valid' && e.signature !== 'unsigned')));
+}
+
 /** A fresh, empty filter. */
 export function emptyFilter() {
-  return { statuses: new Set(), kind: '', category: '', grid: '', from: null, to: null, text: '', overdue: false };
+  return { statuses: new Set(), kind: '', category: '', grid: '', from: null, to: null, text: '', overdue: false, doubt: false };
 }
 
 /** Local midnight of an `<input type=date>` value, in ms (null when empty). */
@@ -41,6 +48,7 @@ export function createWorklist(ctx) {
     to: byId('f-to'),
     text: byId('f-text'),
     overdue: byId('f-overdue'),
+    doubt: byId('f-doubt'),
     sort: byId('f-sort'),
     reset: byId('f-reset'),
     counts: byId('counts'),
@@ -90,6 +98,7 @@ export function createWorklist(ctx) {
     f.to = to === null ? null : to + 86400000; // the whole last day
     f.text = el.text.value.trim().toLowerCase();
     f.overdue = el.overdue.checked;
+    f.doubt = el.doubt.checked;
     ctx.sort = el.sort.value || 'received_desc';
   }
 
@@ -109,6 +118,7 @@ export function createWorklist(ctx) {
       if (f.to !== null && e.recv >= f.to) continue;
       if (f.text && !e.text.includes(f.text)) continue;
       if (f.overdue && !tk.overdue) continue;
+      if (f.doubt && !isDoubtful(tk)) continue;
       counts[tk.status] += 1;
       total += 1;
       if (f.statuses.size && !f.statuses.has(tk.status)) continue;
@@ -203,6 +213,8 @@ export function createWorklist(ctx) {
     p.id.textContent = tk.id;
     p.badge.textContent = tk.overdue ? `${t(`status.${tk.status}`)} · ${t('list.overdue')}` : t(`status.${tk.status}`);
     p.row.classList.toggle('overdue', Boolean(tk.overdue));
+    p.row.classList.toggle('doubtful', isDoubtful(tk));
+    p.row.title = isDoubtful(tk) ? t('list.doubt') : '';
     p.badge.className = `badge st-${tk.status}`;
     p.cat.textContent = ctx.categoryName(tk.kind, tk.category);
     p.sev.textContent = tk.severity === 'urgent' || tk.severity === 'high' ? t(`severity.${tk.severity}`) : '';
@@ -252,7 +264,7 @@ export function createWorklist(ctx) {
     readFilter();
     apply();
   };
-  for (const input of [el.category, el.grid, el.from, el.to, el.sort, el.overdue]) input.addEventListener('change', onFilterInput);
+  for (const input of [el.category, el.grid, el.from, el.to, el.sort, el.overdue, el.doubt]) input.addEventListener('change', onFilterInput);
   el.text.addEventListener('input', onFilterInput);
   el.kind.addEventListener('change', () => {
     fillCategories();
@@ -261,6 +273,7 @@ export function createWorklist(ctx) {
   el.reset.addEventListener('click', () => {
     for (const input of [el.kind, el.category, el.grid, el.from, el.to, el.text]) input.value = '';
     el.overdue.checked = false;
+    el.doubt.checked = false;
     fillCategories();
     ctx.filter = emptyFilter();
     onFilterInput();
