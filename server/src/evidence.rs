@@ -131,8 +131,9 @@ pub fn check(
         );
     }
     match decoded
-        .clone()
-        .and_then(|k| evidence::verify_with(report, &k))
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|k| evidence::verify_with(report, k))
     {
         Ok(()) => record(
             SignatureCheck::Valid,

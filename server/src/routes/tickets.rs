@@ -82,11 +82,7 @@ pub async fn one(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = state
-        .store
-        .ids()
-        .parse_ticket_id(&id)
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let id = ticket_row(&state, &id)?;
     let scope = user.scope();
     // Supervisors and admins also see the evidence of tickets merged into this one.
     let merged = user.role.can_triage();
@@ -102,6 +98,16 @@ pub async fn one(
     Ok(with_etag(&ticket, Json(&ticket)))
 }
 
+/// The row of the ticket named by a path's `{id}`; an id that is not one is a 404, like a
+/// ticket the caller cannot see.
+fn ticket_row(state: &AppState, id: &str) -> Result<i64, ApiError> {
+    state
+        .store
+        .ids()
+        .parse_ticket_id(id)
+        .ok_or_else(|| ApiError::not_found("ticket"))
+}
+
 /// `GET /v1/tickets/{id}/candidates`: open tickets nearby that may report the same problem,
 /// best first, with score, photo similarity and reason. Same visibility as
 /// `GET /v1/tickets/{id}` (a ticket the caller cannot see is 404); riders get 403 on their
@@ -111,11 +117,7 @@ pub async fn candidates(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CandidateList>, ApiError> {
-    let id = state
-        .store
-        .ids()
-        .parse_ticket_id(&id)
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let id = ticket_row(&state, &id)?;
     let scope = user.scope();
     let triage = user.role.can_triage();
     let found = blocking(move || {
@@ -165,11 +167,7 @@ pub async fn act(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id = state
-        .store
-        .ids()
-        .parse_ticket_id(&id)
-        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    let id = ticket_row(&state, &id)?;
     let scope = user.scope();
     if !user.role.can_triage() {
         // 403 only for what the caller can see; anything else stays a 404.
