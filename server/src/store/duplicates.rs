@@ -2,7 +2,7 @@
 //! each verified photo, and which tickets were merged into which. One trait, a supertrait of
 //! [`super::Store`], implemented per backend in `sqlite_duplicates.rs` and
 //! `postgres_duplicates.rs`. Ranking is not here: it is `gridline_core::duplicates`, the same
-//! function the device uses, applied in `crate::duplicates`.
+//! function the device uses, applied by the top-level `duplicates` module.
 
 use std::collections::HashMap;
 
