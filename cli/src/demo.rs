@@ -155,22 +155,42 @@ const SAMPLES: &[Sample] = &[
 /// A small synthetic evidence photo: a grey road with a dark patch, different per `seed`, with
 /// the EXIF a phone camera writes when `camera` says where and when it was taken.
 fn synthetic_photo(path: &Path, seed: u32, camera: Option<&CameraFacts>) -> Result<(), CliError> {
+    road_photo(path, seed, View::default(), camera)
+}
+
+/// Where a photo of a scene is taken from: the camera moved by `shift` pixels (a step to the
+/// side, a different framing) in a different light.
+#[derive(Debug, Clone, Copy, Default)]
+struct View {
+    shift: (i32, i32),
+    light: i32,
+}
+
+/// Renders scene `seed` as seen from `view` and writes it as a JPEG.
+fn road_photo(
+    path: &Path,
+    seed: u32,
+    view: View,
+    camera: Option<&CameraFacts>,
+) -> Result<(), CliError> {
     let (w, h) = (800u16, 600u16);
     let mut rgb = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
     let (cx, cy) = (
         200 + (seed * 37 % 400) as i32,
         200 + (seed * 53 % 200) as i32,
     );
-    for y in 0..i32::from(h) {
-        for x in 0..i32::from(w) {
+    let lit = |v: i32| (v + view.light).clamp(0, 255) as u8;
+    for row in 0..i32::from(h) {
+        for col in 0..i32::from(w) {
+            let (x, y) = (col + view.shift.0, row + view.shift.1);
             let (dx, dy) = (x - cx, (y - cy) * 2);
             let pixel = if y < 150 {
-                [120, 170, 230] // sky
+                [lit(120), lit(170), lit(230)] // sky
             } else if dx * dx + dy * dy < 90 * 90 {
-                [40, 35, 30] // the pothole
+                [lit(40), lit(35), lit(30)] // the pothole
             } else {
-                let grain = ((x * 7 + y * 13 + seed as i32) % 23) as u8;
-                [110 + grain, 110 + grain, 105 + grain]
+                let grain = (x * 7 + y * 13 + seed as i32).rem_euclid(23);
+                [lit(110 + grain), lit(110 + grain), lit(105 + grain)]
             };
             rgb.extend_from_slice(&pixel);
         }
@@ -324,6 +344,9 @@ struct DemoSummary {
     signatures: BTreeMap<String, u64>,
     /// Fraud signals the server raised, per name.
     signals: BTreeMap<String, u64>,
+    /// Why the server ranked each merged duplicate first, e.g. "photo 94 % similar, 5 m away,
+    /// same category, 0 days ago".
+    duplicates: Vec<String>,
     statuses: BTreeMap<String, u64>,
     riders_in_step_with_server: bool,
 }
@@ -417,16 +440,19 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             file(&client, s, lat, lon, photo.as_deref())?;
             out.reports_filed += 1;
         }
-        // Two riders see the same pothole: the second report will be merged as a duplicate.
+        // Two riders photograph the same pothole, from a few steps apart and in different
+        // light: the server recognises the second report as the same problem.
         if r < 2 {
-            file(
-                &client,
-                &SAMPLES[0],
-                pothole.0 + r as f64 * 0.00005,
-                pothole.1,
-                None,
-            )?;
+            let (lat, lon) = (pothole.0 + r as f64 * 0.00005, pothole.1);
+            let p = camera.join(format!("pothole_{name}.jpg"));
+            let view = View {
+                shift: (r as i32 * 14, r as i32 * 3),
+                light: r as i32 * 10,
+            };
+            road_photo(&p, 4242, view, Some(&phone_camera(lat, lon)))?;
+            file(&client, &SAMPLES[0], lat, lon, Some(&p))?;
             out.reports_filed += 1;
+            out.photos_filed += 1;
         }
         let c = client.counts()?;
         say(format!("  {name:<11} {} reports queued, 0 sent", c.pending));
@@ -541,16 +567,46 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         desk.refresh_worklist(&ctx, &TicketQuery::default())?;
         let tickets = desk.worklist(&[TicketStatus::Submitted])?;
         let mut notes = BTreeMap::<&str, u32>::new();
-        let mut potholes: Vec<(String, f64, f64)> = Vec::new();
+        // The same problem filed twice? The server ranks the open tickets around each one by
+        // photo similarity, distance, category and time; one showing the same scene and filed
+        // earlier survives, the later one is merged into it with its evidence.
+        let mut merged_away = std::collections::HashSet::new();
+        for t in &tickets {
+            if merged_away.contains(&t.id) {
+                continue;
+            }
+            let list = desk.ticket_candidates(&ctx, &t.id)?;
+            let Some(best) = list.candidates.iter().find(|c| {
+                c.status == TicketStatus::Submitted
+                    && !merged_away.contains(&c.ticket_id)
+                    && c.similarity
+                        .is_some_and(|s| s >= gridline_core::duplicates::SAME_SCENE_SIMILARITY)
+                    && c.submitted_at <= t.submitted_at
+            }) else {
+                continue;
+            };
+            desk.queue_triage(
+                &t.id,
+                TriageAction::MarkDuplicate {
+                    of: best.ticket_id.clone(),
+                },
+            )?;
+            out.triage_applied += desk.send_triage(&ctx)?.applied;
+            merged_away.insert(t.id.clone());
+            *notes.entry("merged as duplicate").or_default() += 1;
+            say(format!(
+                "  {name:<11} {} ({}) is the same problem as {} ({}): {}; merged, its evidence \
+                 kept on {}",
+                t.id, t.reporter, best.ticket_id, best.category, best.reason, best.ticket_id
+            ));
+            out.duplicates.push(best.reason.clone());
+        }
+        let tickets: Vec<_> = tickets
+            .into_iter()
+            .filter(|t| !merged_away.contains(&t.id))
+            .collect();
         for (i, t) in tickets.iter().enumerate() {
-            let same_spot = potholes.iter().find(|(_, lat, lon)| {
-                t.category == "pothole"
-                    && gridline_core::geo::haversine_m(*lon, *lat, t.location.lon, t.location.lat)
-                        < 25.0
-            });
-            let plan: Vec<TriageAction> = if let Some((of, _, _)) = same_spot {
-                vec![TriageAction::MarkDuplicate { of: of.clone() }]
-            } else if t.kind == ReportKind::AntiFraudOutreach {
+            let plan: Vec<TriageAction> = if t.kind == ReportKind::AntiFraudOutreach {
                 vec![
                     TriageAction::Accept,
                     TriageAction::Resolve {
@@ -579,9 +635,6 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             } else {
                 vec![TriageAction::Accept]
             };
-            if t.category == "pothole" && same_spot.is_none() {
-                potholes.push((t.id.clone(), t.location.lat, t.location.lon));
-            }
             for action in plan {
                 let label = match &action {
                     TriageAction::Accept => "accepted 立案",

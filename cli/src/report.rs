@@ -87,6 +87,9 @@ struct Filed<'a> {
     location_warnings: &'a [String],
     /// Reports of the same category within 50 m in the last 7 days: maybe the same problem.
     nearby: Vec<gridline_core::client::NearbyReport>,
+    /// Duplicate candidates ranked by photo similarity, distance, category and time, best
+    /// first, each with its reason (on this device, offline; the server ranks again).
+    candidates: Vec<gridline_core::client::NearbyReport>,
     /// Fraud signals as the device sees them (the server re-checks at ingest).
     signals: Vec<gridline_protocol::evidence::FraudSignal>,
 }
@@ -136,6 +139,11 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
             .collect(),
         None => Vec::new(),
     };
+    let candidates = client.nearby_candidates(
+        report.id,
+        gridline_core::client::NEARBY_RADIUS_M,
+        gridline_core::duplicates::CANDIDATE_DAYS,
+    )?;
     let signals = client.fraud_signals(report.id)?;
     if json {
         print_json(&Filed {
@@ -147,6 +155,7 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
             grid_id: report.grid_id.as_deref(),
             location_warnings: &report.location_warnings,
             nearby,
+            candidates,
             signals,
         })
     } else {
@@ -163,11 +172,12 @@ pub fn run(args: ReportArgs, json: bool) -> Result<(), CliError> {
         for s in &signals {
             println!("  signal: {} ({:?}): {}", s.name, s.severity, s.explanation);
         }
-        for n in &nearby {
-            println!(
-                "  possibly the same problem: {} ({:.0} m away, {})",
-                n.report_id, n.distance_m, n.note
-            );
+        for c in &candidates {
+            let which = c
+                .ticket_id
+                .clone()
+                .unwrap_or_else(|| c.report_id.to_string());
+            println!("  possibly the same problem: {which} ({})", c.reason);
         }
         Ok(())
     }

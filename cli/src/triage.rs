@@ -36,6 +36,14 @@ pub enum TriageCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Ask the server which open tickets may be the same problem as TICKET (online), best
+    /// first, each with why: photo similarity, distance, category and age.
+    Candidates {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The ticket id, e.g. `T17`.
+        ticket: String,
+    },
 }
 
 /// Flags of `gridline triage act`.
@@ -176,6 +184,31 @@ pub fn run(cmd: TriageCommand, json: bool) -> Result<(), CliError> {
                 );
                 Ok(())
             }
+        }
+        TriageCommand::Candidates { server, ticket } => {
+            let (client, ctx) = server.open("cli-supervisor")?;
+            let list = client.ticket_candidates(&ctx, &ticket)?;
+            if json {
+                return print_json(&list);
+            }
+            if list.candidates.is_empty() {
+                println!("no duplicate candidates for {ticket}");
+            }
+            for c in &list.candidates {
+                println!(
+                    "{:<14} {:>3.0} %  {:<11} {}",
+                    c.ticket_id,
+                    c.score * 100.0,
+                    c.status.as_str(),
+                    c.reason
+                );
+            }
+            if !list.candidates.is_empty() {
+                println!(
+                    "`gridline triage act {ticket} duplicate --of <ticket>` merges it, keeping its evidence"
+                );
+            }
+            Ok(())
         }
         TriageCommand::Push { server } => {
             let (client, ctx) = server.open("cli-supervisor")?;

@@ -385,6 +385,15 @@ fn demo_runs_the_whole_story_end_to_end() {
     ] {
         assert!(v[counter].as_u64().unwrap_or(0) > 0, "no {counter} in {v}");
     }
+    // Two riders photographed the same pothole a step apart: the server ranked the pair by
+    // photo similarity and the supervisor merged them.
+    let duplicates = v["duplicates"].as_array().unwrap();
+    assert_eq!(duplicates.len(), 1, "{v}");
+    let why = duplicates[0].as_str().unwrap();
+    assert!(
+        why.contains("% similar") && why.contains("same category"),
+        "{why}"
+    );
     let verifications = v["verifications_filed"].as_u64().unwrap();
     assert_eq!(
         verifications,
@@ -406,6 +415,16 @@ fn a_second_report_of_the_same_problem_is_flagged_as_nearby() {
     assert_eq!(nearby.len(), 1);
     assert_eq!(nearby[0]["report_id"], first["id"]);
     assert!(nearby[0]["distance_m"].as_f64().unwrap() < 1.0);
+    // The ranked candidates say why.
+    let candidates = second["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 1, "{second}");
+    assert_eq!(candidates[0]["report_id"], first["id"]);
+    let why = candidates[0]["reason"].as_str().unwrap();
+    assert!(
+        why.contains("0 m away") && why.contains("same category"),
+        "{why}"
+    );
+    assert!(candidates[0]["score"].as_f64().unwrap() > 0.5);
     let elsewhere = json(&report(
         &db,
         &[
@@ -425,6 +444,7 @@ fn a_second_report_of_the_same_problem_is_flagged_as_nearby() {
         elsewhere["nearby"].as_array().unwrap().is_empty(),
         "3.5 km away is not nearby"
     );
+    assert!(elsewhere["candidates"].as_array().unwrap().is_empty());
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status, body).
@@ -490,6 +510,40 @@ fn demo_serve_keeps_the_server_up_with_the_console_and_a_supervisor_token() {
     let (_, tickets) = http_get(&format!("{base}/v1/tickets?status=submitted"), Some(&token));
     let tickets: serde_json::Value = serde_json::from_str(&tickets).unwrap();
     assert_eq!(tickets["tickets"].as_array().unwrap().len(), 3);
+    // The supervisor asks the server for a ticket's duplicate candidates from the CLI.
+    let id = tickets["tickets"][0]["id"].as_str().unwrap();
+    let db = dir.path().join("desk.db");
+    let ask = |ticket: &str| {
+        gridline(&[
+            "--json",
+            "triage",
+            "candidates",
+            "--db",
+            db.to_str().unwrap(),
+            "--server",
+            base,
+            "--token",
+            &token,
+            ticket,
+        ])
+    };
+    let out = ask(id);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = json(&out);
+    assert_eq!(list["ticket_id"], id);
+    for c in list["candidates"].as_array().unwrap() {
+        assert!(c["reason"].as_str().unwrap().contains(" m away"), "{c}");
+    }
+    let out = ask("T0NOSUCH");
+    assert!(!out.status.success());
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .or_else(|_| serde_json::from_slice(&out.stderr))
+        .unwrap();
+    assert!(err.to_string().contains("not found"), "{err}");
     child.kill().unwrap();
     child.wait().unwrap();
 }

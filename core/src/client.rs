@@ -557,6 +557,16 @@ impl Client {
         Ok(seq)
     }
 
+    /// Supervisor, online: the server's duplicate candidates of `ticket_id` (photo similarity,
+    /// distance, category and time, each with its reason), best first.
+    pub fn ticket_candidates(
+        &self,
+        ctx: &SyncContext,
+        ticket_id: &str,
+    ) -> Result<gridline_protocol::wire::CandidateList, GridlineError> {
+        crate::sync::triage::ticket_candidates(ctx, ticket_id)
+    }
+
     /// Supervisor: queued, sent, conflicting and failed triage actions.
     pub fn triage_actions(&self) -> Result<Vec<QueuedTriage>, GridlineError> {
         Ok(self.store().triage_actions(None)?)

@@ -471,3 +471,68 @@ fn a_photo_held_by_a_stalled_request_leaves_the_run_incomplete() {
     let tickets = district.all_tickets();
     assert!(tickets[0].photos[0].uploaded, "{tickets:?}");
 }
+
+#[test]
+fn duplicate_candidates_come_from_the_server_and_a_lying_answer_is_refused() {
+    let district = District::start(1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    reports::pothole(&rider, 29.86, 121.53, "first", None);
+    reports::pothole(&rider, 29.86009, 121.53, "same hole, 10 m on", None);
+    let ctx = district.context(&district.url(), &district.riders[0]);
+    rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    let sup = device(&district.scratch("s"), &district.sup_a);
+    let real = district.context(&district.url(), &district.sup_a);
+    sup.refresh_worklist(&real, &TicketQuery::default())
+        .unwrap();
+    let tickets = sup.worklist(&[]).unwrap();
+    assert_eq!(tickets.len(), 2);
+    let (a, b) = (&tickets[0].id, &tickets[1].id);
+    let list = sup.ticket_candidates(&real, a).unwrap();
+    assert_eq!(&list.ticket_id, a);
+    assert_eq!(list.candidates.len(), 1, "{list:?}");
+    let c = &list.candidates[0];
+    assert_eq!(&c.ticket_id, b);
+    assert!((c.distance_m - 10.0).abs() < 1.0, "{c:?}");
+    assert!(c.reason.contains("same category"), "{}", c.reason);
+
+    let missing = sup.ticket_candidates(&real, "T999999").unwrap_err();
+    assert!(
+        matches!(&missing, GridlineError::NotFound { what } if what.contains("T999999")),
+        "{missing:?}"
+    );
+    // A path trick in the id is sent escaped, never as a path.
+    assert!(sup.ticket_candidates(&real, "../media/x").is_err());
+
+    // A server answering for another ticket, or with garbage, is not believed.
+    let other = b.clone();
+    let proxy =
+        HostileProxy::rewriting(upstream(&district), move |seen: &Seen, answer: Vec<u8>| {
+            if !seen.path().ends_with("/candidates") {
+                return answer;
+            }
+            if seen.path().contains(&other) {
+                return response(
+                    200,
+                    &[("content-type", "application/json")],
+                    b"{\"ticket_id\": 7}",
+                );
+            }
+            let mut list: serde_json::Value = serde_json::from_slice(split_body(&answer)).unwrap();
+            list["ticket_id"] = value!("T1");
+            json(200, &list)
+        })
+        .unwrap();
+    let lying = district.context(&proxy.base_url(), &district.sup_a);
+    let err = sup.ticket_candidates(&lying, a).unwrap_err();
+    assert!(
+        matches!(&err, GridlineError::Network { reason, .. } if reason.contains("answered for T1")),
+        "{err:?}"
+    );
+    let err = sup.ticket_candidates(&lying, b).unwrap_err();
+    assert!(
+        matches!(&err, GridlineError::Network { reason, .. } if reason.contains("unreadable")),
+        "{err:?}"
+    );
+}

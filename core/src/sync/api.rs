@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use gridline_protocol::wire::{
-    BatchResponse, ChangesPage, ErrorBody, Limits, TaskPage, Ticket, TicketPage, TicketQuery,
-    TriageAction, media, paths,
+    BatchResponse, CandidateList, ChangesPage, ErrorBody, Limits, TaskPage, Ticket, TicketPage,
+    TicketQuery, TriageAction, media, paths,
 };
 use serde::de::DeserializeOwned;
 
@@ -380,6 +380,12 @@ impl<'a> ServerApi<'a> {
             format!("{}?{q}", paths::TICKETS)
         };
         self.get_json(&path)
+    }
+
+    /// `GET /v1/tickets/{id}/candidates`: the server's ranked duplicate candidates.
+    pub fn ticket_candidates(&self, ticket_id: &str) -> Result<CandidateList, CallError> {
+        let id = url::form_urlencoded::byte_serialize(ticket_id.as_bytes()).collect::<String>();
+        self.get_json(&paths::ticket_candidates(&id))
     }
 
     /// `POST /v1/tickets/{id}/actions` with `If-Match: version`. A 409 with the server's current

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use gridline_protocol::wire::{ErrorCode, TicketQuery, TriageAction};
+use gridline_protocol::wire::{CandidateList, ErrorCode, TicketQuery, TriageAction};
 use serde::Serialize;
 
 use super::api::{CallError, ServerApi};
@@ -206,4 +206,27 @@ pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSumma
         }
     }
     Ok(summary)
+}
+
+/// Supervisor, online: the server's duplicate candidates of ticket `ticket_id`, best first,
+/// each with its reason. A ticket the caller cannot see is `NotFound`.
+pub fn ticket_candidates(
+    ctx: &SyncContext,
+    ticket_id: &str,
+) -> Result<CandidateList, GridlineError> {
+    let list = api(ctx, Duration::from_secs(30))?
+        .ticket_candidates(ticket_id)
+        .map_err(|e| match e {
+            CallError::Permanent { status: 404, .. } => GridlineError::NotFound {
+                what: format!("ticket {ticket_id}"),
+            },
+            e => network(e),
+        })?;
+    if list.ticket_id != ticket_id {
+        return Err(super::engine::protocol_error(format!(
+            "asked for the candidates of {ticket_id}, the server answered for {}",
+            list.ticket_id
+        )));
+    }
+    Ok(list)
 }

@@ -189,9 +189,18 @@ describe('the desk', () => {
     const detail = await p.textContent('#detail');
     assert.ok(detail.includes('Larger than a wheel'), 'the attribute value by its catalog name');
     assert.ok(detail.includes('rider-li'));
+    // The server's ranked candidates, each with its reason in the console's words.
+    await p.waitForSelector('#dups[data-source="server"]');
     const dup = p.locator(`#dups li[data-id="${ids.P2}"]`);
     assert.equal(await dup.count(), 1);
-    assert.match(await dup.textContent(), /20 米/);
+    const row = await dup.textContent();
+    assert.match(row, /相距 20 米/);
+    assert.match(row, /同类别/);
+    assert.match(row, /相似度 \d+%/);
+    const ranked = await (await fetch(`${server.url}/v1/tickets/${ids.P1}/candidates`, { headers: { Authorization: `Bearer ${tokens.wang}` } })).json();
+    const mine = ranked.candidates.find((c) => c.ticket_id === ids.P2);
+    assert.ok(mine, 'the server ranks P2 as a candidate of P1');
+    assert.equal(await dup.getAttribute('title'), mine.reason, 'the server\'s reason is the row\'s tooltip');
     await p.screenshot({ path: join(OUT, 'ticket.png') });
   });
 
@@ -228,6 +237,12 @@ describe('the desk', () => {
     await p.click('#action-confirm');
     await p.waitForFunction(() => document.querySelector('#detail h2 .badge')?.textContent === '重复');
     assert.equal((await ticket('M1')).duplicate_of, ids.P1);
+
+    // The surviving ticket keeps the merged reports' evidence in sight.
+    await open(p, 'P1');
+    await p.waitForSelector(`#merged li[data-id="${ids.P2}"]`);
+    await p.waitForSelector(`#merged li[data-id="${ids.M1}"]`);
+    assert.ok((await p.textContent('#merged')).includes('已合并的重复上报（2）'));
   });
 
   it('accepts, dispatches, resolves and closes with the keyboard', async () => {

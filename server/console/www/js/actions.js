@@ -8,7 +8,7 @@
 import { h, byId, clear } from './dom.js';
 import { t, formatTime } from './i18n.js';
 import { allowedActions } from './tickets.js';
-import { duplicateCandidates } from './detail.js';
+import { dialogCandidates } from './detail.js';
 import * as api from './api.js';
 
 const REASONS = ['reason.private', 'reason.fixed', 'reason.unclear', 'reason.outside', 'reason.test'];
@@ -140,27 +140,22 @@ export function createActions(ctx) {
       read = () => ({ action: 'extend', hours: Number(hours.value), reason: reason.value.trim() });
     } else if (name === 'mark_duplicate') {
       const of = h('input', { type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', pattern: '^[Tt][0-9A-Za-z]+$' });
-      const candidates = duplicateCandidates(ctx.store, seen);
-      if (candidates.length) {
-        const list = h(
-          'fieldset',
-          { class: 'candidates' },
-          h('legend', {}, t('dialog.candidates')),
-          candidates.slice(0, 8).map((c, i) => {
-            const radio = h('input', { type: 'radio', name: 'dup-of', value: c.ticket.id, id: `dup-${i}` });
+      // The server's ranked candidates (or the local 50 m list) arrive while the dialog is open.
+      const list = h('fieldset', { class: 'candidates', hidden: true }, h('legend', {}, t('dialog.candidates')));
+      body.append(list);
+      dialogCandidates(ctx.store, seen).then((candidates) => {
+        if (!candidates.length || !list.isConnected) return;
+        list.append(
+          ...candidates.slice(0, 8).map((c, i) => {
+            const radio = h('input', { type: 'radio', name: 'dup-of', value: c.id, id: `dup-${i}` });
             radio.addEventListener('change', () => {
-              of.value = c.ticket.id;
+              of.value = c.id;
             });
-            return h(
-              'div',
-              { class: 'candidate' },
-              radio,
-              h('label', { for: `dup-${i}` }, `${c.ticket.id} · ${t(`status.${c.ticket.status}`)} · ${Math.round(c.distance)} m · ${(c.ticket.note || '').slice(0, 40)}`),
-            );
+            return h('div', { class: 'candidate' }, radio, h('label', { for: `dup-${i}` }, `${c.id} · ${t(`status.${c.status}`)} · ${c.label}`));
           }),
         );
-        body.append(list);
-      }
+        list.hidden = false;
+      });
       body.append(field('a-of', t('dialog.of'), of));
       read = () => ({ action: 'mark_duplicate', of: of.value.trim().toUpperCase() });
     }

@@ -89,6 +89,8 @@ export const limits = () => getJson('/v1/limits');
 export const tickets = ({ cursor, limit } = {}) => getJson(`/v1/tickets${q({ cursor, limit })}`);
 /** `GET /v1/tickets/{id}`. */
 export const ticket = (id) => getJson(`/v1/tickets/${encodeURIComponent(id)}`);
+/** `GET /v1/tickets/{id}/candidates`: the server's ranked duplicate candidates, with reasons. */
+export const candidates = (id) => getJson(`/v1/tickets/${encodeURIComponent(id)}/candidates`);
 /** One page of `GET /v1/changes`. */
 export const changes = ({ cursor, limit } = {}) => getJson(`/v1/changes${q({ cursor, limit })}`);
 

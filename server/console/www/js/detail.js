@@ -1,7 +1,9 @@
 // The ticket pane: what the rider filed (note, kind-specific fields, outreach figures), where
 // (WGS-84 and GCJ-02, accuracy, the device's quality warnings), the photos, who and when,
-// the outcome so far, the full history, and duplicate candidates computed here from the
-// tickets in memory: open tickets of the same category within 50 m, nearest first.
+// the outcome so far, the full history, the evidence of reports merged into it, and the
+// server's duplicate candidates (ranked by photo similarity, distance, category and time, each
+// with its reason); when the server cannot be asked, the open tickets of the same category
+// within 50 m that are in memory, nearest first.
 
 import { h, byId, clear } from './dom.js';
 import { t, has, formatTime, formatAge } from './i18n.js';
@@ -27,12 +29,58 @@ export function duplicateCandidates(store, ticket, radius = DUPLICATE_RADIUS_M) 
   return out.sort((a, b) => a.distance - b.distance || b.recv - a.recv);
 }
 
+/** The server's candidates per `id@version`, as promises (a handful of tickets stay cached). */
+const serverCandidates = new Map();
+const CACHED_CANDIDATE_LISTS = 64;
+
+/** The server's duplicate candidates of `ticket` (cached per version): a promise of
+ * `[{id, status, distance, score, similarity, sameCategory, reason, submittedAt}]`. */
+export function rankedCandidates(ticket) {
+  const key = `${ticket.id}@${ticket.version}`;
+  if (!serverCandidates.has(key)) {
+    const p = api.candidates(ticket.id).then((list) =>
+      (list.candidates || []).map((c) => ({
+        id: c.ticket_id,
+        status: c.status,
+        distance: c.distance_m,
+        score: c.score,
+        similarity: c.similarity,
+        sameCategory: c.same_category,
+        category: c.category,
+        reason: c.reason,
+        submittedAt: Date.parse(c.submitted_at),
+      })),
+    );
+    p.catch(() => serverCandidates.delete(key));
+    serverCandidates.set(key, p);
+    if (serverCandidates.size > CACHED_CANDIDATE_LISTS) serverCandidates.delete(serverCandidates.keys().next().value);
+  }
+  return serverCandidates.get(key);
+}
+
+/** The candidates for the duplicate dialog: the server's when already fetched, else the local
+ * 50 m list, both as `[{id, status, distance, label}]`. */
+export async function dialogCandidates(store, ticket) {
+  try {
+    const ranked = await rankedCandidates(ticket);
+    return ranked.map((c) => ({ ...c, label: `${Math.round(c.score * 100)}% · ${c.reason}` }));
+  } catch {
+    return duplicateCandidates(store, ticket).map((c) => ({
+      id: c.ticket.id,
+      status: c.ticket.status,
+      distance: c.distance,
+      label: `${Math.round(c.distance)} m · ${(c.ticket.note || '').slice(0, 40)}`,
+    }));
+  }
+}
+
 export function createDetail(ctx) {
   const pane = byId('detail');
   const photoDialog = byId('photo-dialog');
   const photoImg = byId('photo-full');
   const photoTitle = byId('photo-title');
   const urls = new Map(); // sha256 -> Promise<object URL>
+  let mergedFor = null; // {id, list: Promise<merged reports>} of the ticket last opened
 
   function photoUrl(sha) {
     if (!urls.has(sha)) {
@@ -212,30 +260,119 @@ export function createDetail(ctx) {
     );
     pane.append(section('detail.history', history));
 
-    const dups = duplicateCandidates(ctx.store, tk);
-    pane.append(
+    // The reports merged into this one come with the ticket itself (asked once per opening:
+    // merging a duplicate does not change the surviving ticket's version).
+    const merged = h('section', { class: 'd-section', id: 'merged', hidden: true });
+    pane.append(merged);
+    if (mergedFor?.id !== tk.id) mergedFor = { id: tk.id, list: api.ticket(tk.id).then((full) => full.merged || []) };
+    mergedFor.list.then(
+      (list) => ctx.currentId === tk.id && list.length && fillMerged(merged, list),
+      () => {
+        mergedFor = null;
+      },
+    );
+    const dups = h('section', { class: 'd-section', id: 'dups', 'aria-busy': 'true' }, h('h3', {}, t('detail.dupsRanked')), h('p', { class: 'muted' }, t('detail.dupsLoading')));
+    pane.append(dups);
+    rankedCandidates(tk).then(
+      (list) => ctx.currentId === tk.id && fillCandidates(dups, list),
+      () => ctx.currentId === tk.id && fillLocalCandidates(dups, tk),
+    );
+  }
+
+  /** The server's ranked candidates, best first, each with its reason in the console's words. */
+  function fillCandidates(dups, list) {
+    clear(dups);
+    dups.removeAttribute('aria-busy');
+    dups.dataset.source = 'server';
+    dups.append(h('h3', {}, t('detail.dupsRanked')));
+    if (!list.length) {
+      dups.append(h('p', { class: 'muted' }, t('detail.noRankedDups')));
+      return;
+    }
+    dups.append(
       h(
-        'section',
-        { class: 'd-section', id: 'dups' },
-        h('h3', {}, t('detail.dups', { m: DUPLICATE_RADIUS_M })),
-        dups.length
-          ? h(
-              'ul',
-              { class: 'dups' },
-              dups.slice(0, 12).map((c) =>
-                h(
-                  'li',
-                  { dataset: { id: c.ticket.id } },
-                  ticketLink(c.ticket.id),
-                  ' ',
-                  h('span', { class: `badge st-${c.ticket.status}` }, t(`status.${c.ticket.status}`)),
-                  ' ',
-                  h('span', { class: 'muted' }, t('detail.dupRow', { dist: Math.round(c.distance), age: formatAge(c.recv) })),
-                  h('div', { class: 'note clip' }, c.ticket.note || ''),
-                ),
+        'ul',
+        { class: 'dups' },
+        list.map((c) => {
+          const why = [
+            c.similarity != null ? t('detail.dupPhoto', { pct: Math.round(c.similarity * 100) }) : null,
+            t('detail.dupDist', { dist: Math.round(c.distance) }),
+            c.sameCategory ? t('detail.dupSameCat') : t('detail.dupOtherCat'),
+            Number.isFinite(c.submittedAt) ? formatAge(c.submittedAt) : null,
+          ].filter(Boolean);
+          const other = ctx.store.get(c.id);
+          return h(
+            'li',
+            { dataset: { id: c.id, score: String(c.score) }, title: c.reason },
+            ticketLink(c.id),
+            ' ',
+            h('span', { class: `badge st-${c.status}` }, t(`status.${c.status}`)),
+            ' ',
+            h('span', { class: 'badge score' }, t('detail.dupScore', { pct: Math.round(c.score * 100) })),
+            ' ',
+            h('span', { class: 'muted why' }, why.join(' · ')),
+            other?.note ? h('div', { class: 'note clip' }, other.note) : null,
+          );
+        }),
+      ),
+    );
+  }
+
+  /** The server could not be asked: open tickets of the same category within 50 m in memory. */
+  function fillLocalCandidates(dups, tk) {
+    clear(dups);
+    dups.removeAttribute('aria-busy');
+    dups.dataset.source = 'local';
+    const local = duplicateCandidates(ctx.store, tk);
+    dups.append(
+      h('h3', {}, t('detail.dups', { m: DUPLICATE_RADIUS_M })),
+      h('p', { class: 'muted' }, t('detail.dupsOffline')),
+      local.length
+        ? h(
+            'ul',
+            { class: 'dups' },
+            local.slice(0, 12).map((c) =>
+              h(
+                'li',
+                { dataset: { id: c.ticket.id } },
+                ticketLink(c.ticket.id),
+                ' ',
+                h('span', { class: `badge st-${c.ticket.status}` }, t(`status.${c.ticket.status}`)),
+                ' ',
+                h('span', { class: 'muted' }, t('detail.dupRow', { dist: Math.round(c.distance), age: formatAge(c.recv) })),
+                h('div', { class: 'note clip' }, c.ticket.note || ''),
               ),
-            )
-          : h('p', { class: 'muted' }, t('detail.noDups')),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('detail.noDups')),
+    );
+  }
+
+  /** The reports merged into this ticket (marked its duplicates): their evidence stays here. */
+  function fillMerged(section, merged) {
+    clear(section);
+    section.hidden = false;
+    section.append(
+      h('h3', {}, t('detail.merged', { n: merged.length })),
+      h(
+        'ul',
+        { class: 'merged' },
+        merged.map((m) => {
+          const sig = m.evidence?.signature;
+          const signals = m.evidence?.signals || [];
+          return h(
+            'li',
+            { dataset: { id: m.ticket_id } },
+            ticketLink(m.ticket_id),
+            ' ',
+            h('span', { class: 'muted' }, t('detail.by', { by: m.reporter, time: formatTime(m.submitted_at) })),
+            ' · ',
+            h('span', { class: 'muted' }, t('detail.mergedPhotos', { n: (m.photos || []).length })),
+            sig ? h('span', {}, ' ', h('span', { class: `badge sig-${sig}`, dataset: { signature: sig } }, has(`sig.${sig}`) ? t(`sig.${sig}`) : sig)) : null,
+            signals.length ? h('span', { class: 'muted' }, ' ⚠ ', signals.map((s) => s.name).join(', ')) : null,
+            m.note ? h('div', { class: 'note clip' }, m.note) : null,
+          );
+        }),
       ),
     );
   }
