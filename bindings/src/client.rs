@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use gridline_core::ffi::signer::{DeviceSigner, ForeignSigner};
 use gridline_core::store::QueuedTriage;
 use gridline_core::sync::triage::TriageSummary;
 use gridline_core::{self as core, GridlineError, ListCursor, ListFilter};
@@ -242,6 +243,25 @@ impl GridlineClient {
     /// A fix from a photo's EXIF GPS tags (provider `photo_exif`), if it has any.
     pub fn location_from_photo(&self, path: String) -> Result<Option<LocationFix>> {
         self.client()?.location_from_photo(Path::new(&path))
+    }
+
+    /// Signs this installation's reports from now on with the app's key (Android Keystore,
+    /// Secure Enclave); returns its key id. The next sync registers it. A signer that fails at
+    /// submit leaves that report unsigned, never unfiled; one whose public key fails here is
+    /// refused (`Storage`) and the current key stays.
+    pub fn set_signer(&self, signer: Arc<dyn DeviceSigner>) -> Result<String> {
+        self.client()?.set_signer(Arc::new(ForeignSigner(signer)))
+    }
+
+    /// Rotation: signs from now on with a fresh software key (the previous keys stay
+    /// registered, so what they signed still verifies); returns the new key id.
+    pub fn rotate_signing_key(&self) -> Result<String> {
+        self.client()?.rotate_signing_key()
+    }
+
+    /// The id of the key that signs this installation's reports now.
+    pub fn signing_key_id(&self) -> Result<String> {
+        self.client()?.signing_key_id()
     }
 
     /// Validates and queues the report; when this returns it is on disk and will be sent once.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use gridline_core::ffi::signer::{DeviceSigner, DeviceSignerError};
 use gridline_core::transport::{DefaultTransport, HttpTransport as _};
 use gridline_core::{DraftPatch, ReportState, SyncObserver, SyncProgress, SyncSettings};
 use gridline_ffi::GridlineError;
@@ -15,6 +16,7 @@ use gridline_ffi::client::{ClientConfig, GridlineClient, ServerConfig};
 use gridline_ffi::foreign::{
     HttpRequest, HttpResponse, HttpTransport, TokenError, TokenProvider, TransportError,
 };
+use gridline_protocol::evidence::SignatureAlgorithm;
 use gridline_protocol::{
     AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,
 };
@@ -460,4 +462,131 @@ fn closing_the_client_cancels_the_apps_request_in_flight() {
     // The database was released: another client opens it and finds the report queued.
     let again = open(dir.path(), "r");
     assert_eq!(again.counts().unwrap().pending, 1);
+}
+
+/// The app's platform key, played by a software key behind the foreign trait; `fail` makes
+/// every signature throw (a locked keystore).
+struct AppKey {
+    key: gridline_core::evidence::SoftwareSigner,
+    fail: bool,
+}
+impl DeviceSigner for AppKey {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ed25519
+    }
+    fn public_key(&self) -> Result<Vec<u8>, DeviceSignerError> {
+        Ok(self.key.public_bytes().to_vec())
+    }
+    fn sign(&self, digest: Vec<u8>) -> Result<Vec<u8>, DeviceSignerError> {
+        if self.fail {
+            return Err(DeviceSignerError::Unavailable {
+                reason: "keystore locked".into(),
+            });
+        }
+        Ok(gridline_core::evidence::Signer::sign(&self.key, &digest).unwrap())
+    }
+}
+
+/// The server's signature outcome on the ticket of report `id` (`valid`, `unsigned`, ...).
+fn signature_outcome(server: &str, token: &str, client: &GridlineClient, id: Uuid) -> String {
+    let ticket = client.get(id).unwrap().ticket_id.expect("filed");
+    let resp = DefaultTransport::new()
+        .unwrap()
+        .send(gridline_core::transport::HttpRequest {
+            method: "GET".into(),
+            url: format!("{server}/v1/tickets/{ticket}"),
+            headers: [("authorization".into(), format!("Bearer {token}"))].into(),
+            body: vec![],
+            timeout: std::time::Duration::from_secs(30),
+            max_response_bytes: 1 << 20,
+        })
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    let t: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    t["evidence"]["signature"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_app_signer_signs_reports_the_server_verifies_and_a_failing_one_leaves_them_unsigned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, rider) = server_with_rider(dir.path());
+    let client = open(dir.path(), "r");
+    let key = gridline_core::evidence::SoftwareSigner::generate();
+    let expected = gridline_protocol::evidence::key_id(&key.public_bytes());
+    let id = client
+        .set_signer(Arc::new(AppKey { key, fail: false }))
+        .unwrap();
+    assert_eq!(id, expected);
+    assert_eq!(client.signing_key_id().unwrap(), expected);
+    let signed = pothole(&client, 29.86).unwrap();
+
+    let locked = gridline_core::evidence::SoftwareSigner::generate();
+    client
+        .set_signer(Arc::new(AppKey {
+            key: locked,
+            fail: true,
+        }))
+        .unwrap();
+    let unsigned = pothole(&client, 29.87).unwrap();
+
+    client
+        .set_server(ServerConfig {
+            url: server.base_url(),
+            tokens: Arc::new(Fixed(rider.token.clone())),
+            transport: app_transport(),
+        })
+        .unwrap();
+    let s = client
+        .sync(SyncSettings::default(), None, SyncHandle::new())
+        .unwrap();
+    assert_eq!((s.sent, s.incomplete), (2, false), "{s:?}");
+    let url = server.base_url();
+    assert_eq!(
+        signature_outcome(&url, &rider.token, &client, signed),
+        "valid"
+    );
+    assert_eq!(
+        signature_outcome(&url, &rider.token, &client, unsigned),
+        "unsigned"
+    );
+
+    // Rotation back to a software key: a new id, and its reports verify too.
+    let rotated = client.rotate_signing_key().unwrap();
+    assert_ne!(rotated, expected);
+    let after = pothole(&client, 29.88).unwrap();
+    client
+        .sync(SyncSettings::default(), None, SyncHandle::new())
+        .unwrap();
+    assert_eq!(
+        signature_outcome(&url, &rider.token, &client, after),
+        "valid"
+    );
+    server.shutdown().unwrap();
+}
+
+/// A signer whose public key cannot be read is refused and the key in use stays.
+struct NoKey;
+impl DeviceSigner for NoKey {
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::Ed25519
+    }
+    fn public_key(&self) -> Result<Vec<u8>, DeviceSignerError> {
+        Err(DeviceSignerError::Unavailable {
+            reason: "no key in the keystore".into(),
+        })
+    }
+    fn sign(&self, _digest: Vec<u8>) -> Result<Vec<u8>, DeviceSignerError> {
+        unreachable!("never asked to sign")
+    }
+}
+
+#[test]
+fn a_signer_without_a_public_key_is_refused_and_the_current_key_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "r");
+    let before = client.signing_key_id().unwrap();
+    let e = client.set_signer(Arc::new(NoKey)).unwrap_err();
+    assert!(e.to_string().contains("no key in the keystore"), "{e}");
+    assert_eq!(client.signing_key_id().unwrap(), before);
+    pothole(&client, 29.86).unwrap();
 }

@@ -115,6 +115,26 @@ public final class Gridline: Sendable {
         try await call { try $0.locationFromPhoto(path: path) }
     }
 
+    /// Signs this installation's reports from now on with the app's own key (see ``Signer``)
+    /// instead of the built-in software key; returns its key id. The next sync registers it. A
+    /// signer that throws at submit leaves that report unsigned, never unfiled; one whose public
+    /// key throws is refused here (`.Storage`) and the key in use stays.
+    public func setSigner(_ signer: any Signer) async throws -> String {
+        let adapter = SignerAdapter(signer)
+        return try await call { try $0.setSigner(signer: adapter) }
+    }
+
+    /// Rotation: signs from now on with a fresh software key; earlier keys stay registered, so
+    /// what they signed still verifies. Returns the new key id.
+    public func rotateSigningKey() async throws -> String {
+        try await call { try $0.rotateSigningKey() }
+    }
+
+    /// The id of the key that signs this installation's reports now.
+    public func signingKeyId() async throws -> String {
+        try await call { try $0.signingKeyId() }
+    }
+
     /// Validates and queues the report: when this returns it is on disk and will be sent once.
     public func submit(id: String) async throws -> Report {
         try await call { try $0.submit(id: id) }

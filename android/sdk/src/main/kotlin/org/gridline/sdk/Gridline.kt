@@ -166,6 +166,23 @@ class Gridline private constructor(
     /** A location fix from a photo's EXIF GPS tags, or `null` when it has none. */
     suspend fun locationFromPhoto(path: String): LocationFix? = call { locationFromPhoto(path) }
 
+    /**
+     * Signs this installation's reports from now on with the app's own key ([signer], e.g. in
+     * the Android Keystore) instead of the built-in software key; returns its key id. The next
+     * sync registers it. A [signer] that throws at submit leaves that report unsigned, never
+     * unfiled; one whose public key throws is refused here ([StorageException]).
+     */
+    suspend fun setSigner(signer: Signer): String = call { setSigner(signer.asDeviceSigner()) }
+
+    /**
+     * Rotation: signs from now on with a fresh software key; earlier keys stay registered, so
+     * what they signed still verifies. Returns the new key id.
+     */
+    suspend fun rotateSigningKey(): String = call { rotateSigningKey() }
+
+    /** The id of the key that signs this installation's reports now. */
+    suspend fun signingKeyId(): String = call { signingKeyId() }
+
     /** Validates and queues the report: when this returns it is on disk and will be sent once. */
     suspend fun submit(id: String): Report = call { submit(id) }
 

@@ -3,6 +3,8 @@
 //! module holds what cannot: custom types for ids and attribute maps, and the two wire
 //! records whose foreign shape must differ (signed sizes: the Kotlin and Swift APIs have no
 //! unsigned integers, and the wire types are the server's too, so they stay unsigned here).
+//!
+//! - [`signer`]: the app's platform signing key as a foreign trait, adapted to the core's.
 
 use std::collections::HashMap;
 
@@ -10,6 +12,8 @@ use gridline_protocol::{AttrValue, Outreach, PhotoRef, VenueType};
 use uuid::Uuid;
 
 use crate::GridlineError;
+
+pub mod signer;
 
 /// Category attributes keyed by code.
 pub type Attributes = std::collections::BTreeMap<String, AttrValue>;
