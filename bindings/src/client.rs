@@ -121,8 +121,7 @@ impl GridlineClient {
         slot.clone().ok_or(GridlineError::Closed)
     }
 
-    /// The core's context for one call; `run` is the sync's cancel token (a fresh one for
-    /// calls that cannot be cancelled but by closing).
+    /// The core's context for one call; `run` is the call's cancel token (its `SyncHandle`).
     fn context(&self, run: &core::CancelToken) -> Result<core::SyncContext> {
         self.client()?;
         let slot = self.server.read().map_err(|_| GridlineError::Closed)?;
@@ -378,10 +377,17 @@ impl GridlineClient {
     }
 
     /// Supervisor: pulls the tickets of their grids (only these statuses, when not empty).
-    pub fn refresh_worklist(&self, statuses: Vec<TicketStatus>) -> Result<i64> {
+    /// `handle` cancels it like a sync (the app's request in flight included); a cancelled
+    /// refresh fails with a retryable `Network` error.
+    pub fn refresh_worklist(
+        &self,
+        statuses: Vec<TicketStatus>,
+        handle: Arc<SyncHandle>,
+    ) -> Result<i64> {
         let query = TicketQuery::with_statuses(&statuses);
-        let ctx = self.context(&core::CancelToken::new())?;
-        self.client()?.refresh_worklist(&ctx, &query)
+        let ctx = self.context(&handle.0)?;
+        self.client()?
+            .refresh_worklist_with_cancel(&ctx, &query, &handle.0)
     }
 
     /// Supervisor: the offline worklist, optionally only tickets in `statuses`.
@@ -400,9 +406,10 @@ impl GridlineClient {
         self.client()?.triage_actions()
     }
 
-    /// Supervisor: sends queued decisions with the ticket versions they were made on.
-    pub fn send_triage(&self) -> Result<TriageSummary> {
-        let ctx = self.context(&core::CancelToken::new())?;
-        self.client()?.send_triage(&ctx)
+    /// Supervisor: sends queued decisions with the ticket versions they were made on. `handle`
+    /// cancels it like a sync; what was not sent stays queued (`remaining`).
+    pub fn send_triage(&self, handle: Arc<SyncHandle>) -> Result<TriageSummary> {
+        let ctx = self.context(&handle.0)?;
+        self.client()?.send_triage_with_cancel(&ctx, &handle.0)
     }
 }

@@ -590,3 +590,47 @@ fn a_signer_without_a_public_key_is_refused_and_the_current_key_stays() {
     assert_eq!(client.signing_key_id().unwrap(), before);
     pothole(&client, 29.86).unwrap();
 }
+
+#[test]
+fn cancelling_a_worklist_refresh_cancels_the_apps_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = open(dir.path(), "sup");
+    let (watch, started, dropped) = watch();
+    client
+        .set_server(ServerConfig {
+            url: "http://127.0.0.1:9".into(),
+            tokens: Arc::new(Fixed("t".into())),
+            transport: Some(Arc::new(Hanging(watch))),
+        })
+        .unwrap();
+    let handle = SyncHandle::new();
+    let run = {
+        let (client, handle) = (Arc::clone(&client), Arc::clone(&handle));
+        std::thread::spawn(move || client.refresh_worklist(vec![], handle))
+    };
+    started
+        .recv_timeout(HANG_GUARD)
+        .expect("the app was called");
+    assert!(dropped.try_recv().is_err(), "still in flight");
+    handle.cancel();
+    dropped
+        .recv_timeout(HANG_GUARD)
+        .expect("the request in flight was cancelled");
+    let outcome = run.join().unwrap();
+    assert!(
+        matches!(
+            &outcome,
+            Err(GridlineError::Network {
+                retryable: true,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+    // A cancelled triage push asks nothing of the app and keeps its (empty) queue.
+    let cancelled = SyncHandle::new();
+    cancelled.cancel();
+    let s = client.send_triage(cancelled).unwrap();
+    assert_eq!(s.remaining, 0, "{s:?}");
+    assert!(started.try_recv().is_err());
+}

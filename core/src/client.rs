@@ -536,9 +536,20 @@ impl Client {
         ctx: &SyncContext,
         query: &TicketQuery,
     ) -> Result<i64, GridlineError> {
-        let n = crate::sync::triage::refresh_worklist(self, ctx, query)?;
+        self.refresh_worklist_with_cancel(ctx, query, &CancelToken::new())
+    }
+
+    /// [`Client::refresh_worklist`] that `cancel` stops before its next page; a cancelled
+    /// refresh is a retryable `Network` error (the pages pulled so far are kept).
+    pub fn refresh_worklist_with_cancel(
+        &self,
+        ctx: &SyncContext,
+        query: &TicketQuery,
+        cancel: &CancelToken,
+    ) -> Result<i64, GridlineError> {
+        let n = crate::sync::triage::refresh_worklist(self, ctx, query, cancel);
         self.changed(Change::Worklist);
-        Ok(n)
+        n
     }
 
     /// Supervisor: the offline worklist, optionally only tickets in `statuses`.
@@ -575,8 +586,18 @@ impl Client {
     /// Supervisor: sends queued triage actions with their ticket versions.
     /// Holds the same lease as [`Client::sync`], so two senders never send one decision twice.
     pub fn send_triage(&self, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+        self.send_triage_with_cancel(ctx, &CancelToken::new())
+    }
+
+    /// [`Client::send_triage`] that `cancel` stops before its next decision; what is not sent
+    /// stays queued and the summary counts it as `remaining`.
+    pub fn send_triage_with_cancel(
+        &self,
+        ctx: &SyncContext,
+        cancel: &CancelToken,
+    ) -> Result<TriageSummary, GridlineError> {
         let _lease = SyncLease::acquire(&self.config.db_path, "send_triage")?;
-        let result = crate::sync::triage::send_triage(self, ctx);
+        let result = crate::sync::triage::send_triage(self, ctx, cancel);
         self.changed(Change::Triage);
         self.changed(Change::Worklist);
         result

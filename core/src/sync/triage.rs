@@ -9,7 +9,7 @@ use gridline_protocol::wire::{CandidateList, ErrorCode, TicketQuery, TriageActio
 use serde::Serialize;
 
 use super::api::{CallError, ServerApi};
-use super::{Device, SyncContext};
+use super::{CancelToken, Device, SyncContext};
 use crate::error::GridlineError;
 use crate::store::TriageState;
 use crate::transport::check_server_url;
@@ -59,18 +59,36 @@ fn network(e: CallError) -> GridlineError {
     }
 }
 
+/// What a cancelled worklist refresh fails with: worth trying again, like a dropped connection.
+fn cancelled() -> GridlineError {
+    GridlineError::Network {
+        reason: "the worklist refresh was cancelled".into(),
+        retryable: true,
+    }
+}
+
 /// Pulls every ticket matching `query` (all pages) into the worklist; returns how many.
+/// `cancel` stops it before the next page (the pages stored so far stay); the request in
+/// flight is the transport's to abandon (the FFI adapters do).
 pub fn refresh_worklist(
     device: &dyn Device,
     ctx: &SyncContext,
     query: &TicketQuery,
+    cancel: &CancelToken,
 ) -> Result<i64, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut query = query.clone();
     let mut total = 0i64;
     let mut seen = std::collections::HashSet::new();
     loop {
-        let page = api.tickets(&query).map_err(network)?;
+        if cancel.is_cancelled() {
+            return Err(cancelled());
+        }
+        let page = api.tickets(&query);
+        if cancel.is_cancelled() {
+            return Err(cancelled());
+        }
+        let page = page.map_err(network)?;
         let next = match page.next {
             Some(next) if !page.tickets.is_empty() => Some(next),
             _ => None,
@@ -125,8 +143,13 @@ pub fn queue_triage(
 }
 
 /// Sends queued triage actions in order. Network trouble stops the run with the rest still
-/// queued; auth failures are errors.
-pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSummary, GridlineError> {
+/// queued; auth failures are errors. `cancel` stops it before the next action, the rest (and
+/// an action whose answer was abandoned) still queued.
+pub fn send_triage(
+    device: &dyn Device,
+    ctx: &SyncContext,
+    cancel: &CancelToken,
+) -> Result<TriageSummary, GridlineError> {
     let api = api(ctx, Duration::from_secs(30))?;
     let mut summary = TriageSummary::default();
     let queued = device.store().triage_actions(Some(TriageState::Queued))?;
@@ -139,7 +162,20 @@ pub fn send_triage(device: &dyn Device, ctx: &SyncContext) -> Result<TriageSumma
             Some(&(from, to)) if queued_at == from => to,
             _ => queued_at,
         };
-        match api.ticket_action(&item.ticket_id, base, &item.action) {
+        if cancel.is_cancelled() {
+            summary.remaining = (queued.len() - i) as i64;
+            summary.last_error = Some("cancelled".into());
+            return Ok(summary);
+        }
+        let answer = api.ticket_action(&item.ticket_id, base, &item.action);
+        if cancel.is_cancelled() && answer.is_err() {
+            // Abandoned mid-request: whether the server applied it is unknown, so it stays
+            // queued (sent again, the server answers with the ticket's current version).
+            summary.remaining = (queued.len() - i) as i64;
+            summary.last_error = Some("cancelled".into());
+            return Ok(summary);
+        }
+        match answer {
             Ok(ticket) => {
                 advanced.insert(item.ticket_id.clone(), (queued_at, ticket.version));
                 device.store().finish_triage(

@@ -75,6 +75,17 @@ public final class Gridline: Sendable {
         }
     }
 
+    /// Like `call` for a native run that takes a `SyncHandle`: cancelling the calling task
+    /// cancels the run (the transport's request in flight too).
+    private func cancellable<T: Sendable>(_ body: @escaping @Sendable (GridlineClient, SyncHandle) throws -> T) async throws -> T {
+        let handle = SyncHandle()
+        return try await withTaskCancellationHandler {
+            try await call { try body($0, handle) }
+        } onCancel: {
+            handle.cancel()
+        }
+    }
+
     /// Sets the grid server (`https`, or `http` to loopback), the app's login and optionally its
     /// HTTP stack (e.g. ``URLSessionTransport``). Without one: the library's built-in rustls
     /// stack where it has one, otherwise a ``URLSessionTransport`` (the iOS release library
@@ -220,9 +231,10 @@ public final class Gridline: Sendable {
         try await call { try $0.nextRetryAt() }
     }
 
-    /// Supervisor: pulls the tickets of their grids (only `statuses` when not empty).
+    /// Supervisor: pulls the tickets of their grids (only `statuses` when not empty). Cancelling
+    /// the calling task stops it, the request in flight included.
     public func refreshWorklist(statuses: [TicketStatus] = []) async throws -> Int64 {
-        try await call { try $0.refreshWorklist(statuses: statuses) }
+        try await cancellable { try $0.refreshWorklist(statuses: statuses, handle: $1) }
     }
 
     /// Rider: verification tasks (核查) as the last sync pulled them; works offline.
@@ -267,9 +279,10 @@ public final class Gridline: Sendable {
         try await call { try $0.triageActions() }
     }
 
-    /// Supervisor: sends queued decisions; a changed ticket comes back as a conflict.
+    /// Supervisor: sends queued decisions; a changed ticket comes back as a conflict. Cancelling
+    /// the calling task stops it, the request in flight included; what was not sent stays queued.
     public func sendTriage() async throws -> TriageSummary {
-        try await call { try $0.sendTriage() }
+        try await cancellable { try $0.sendTriage(handle: $1) }
     }
 
     /// Sign-out: deletes every report, photo (the files too), location, ticket and triage

@@ -1,8 +1,10 @@
 package org.gridline.sdk
 
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
@@ -20,6 +22,7 @@ import kotlinx.coroutines.flow.flowOn
 import kotlinx.coroutines.flow.last
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onStart
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
 import okhttp3.OkHttpClient
@@ -136,6 +139,36 @@ class Gridline private constructor(
     }
 
     private suspend fun <T> call(block: GridlineClient.() -> T): T = withContext(io) { native(block) }
+
+    /**
+     * Like [call] for a native run that takes a [SyncHandle]: cancelling the caller's coroutine
+     * cancels the run (the transport's request in flight too) and returns once it stopped.
+     */
+    private suspend fun <T> cancellable(block: GridlineClient.(SyncHandle) -> T): T {
+        val handle = SyncHandle()
+        try {
+            return coroutineScope {
+                val run = async(io) {
+                    try {
+                        native { block(handle) }
+                    } catch (e: GridlineException) {
+                        // The run's answer to the cancel (a dropped request), not a failure:
+                        // the caller sees its own cancellation.
+                        if (handle.isCancelled()) throw CancellationException("cancelled").apply { initCause(e) }
+                        throw e
+                    }
+                }
+                try {
+                    run.await()
+                } catch (e: CancellationException) {
+                    handle.cancel()
+                    throw e
+                }
+            }
+        } finally {
+            handle.destroy()
+        }
+    }
 
     /**
      * Sets the grid server ([url]: https, or http to loopback), the app's login ([tokens]) and
@@ -288,8 +321,12 @@ class Gridline private constructor(
         }
     }
 
-    /** Supervisor: pulls the tickets of their grids (only [statuses] when not empty). */
-    suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long = call { refreshWorklist(statuses) }
+    /**
+     * Supervisor: pulls the tickets of their grids (only [statuses] when not empty). Cancelling
+     * the calling coroutine stops it, the request in flight included.
+     */
+    suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long =
+        cancellable { refreshWorklist(statuses, it) }
 
     /** Supervisor: the offline worklist (see [worklistUpdates] for a flow). */
     suspend fun worklist(statuses: List<TicketStatus> = emptyList()): List<Ticket> = call { worklist(statuses) }
@@ -300,8 +337,12 @@ class Gridline private constructor(
     /** Supervisor: decisions queued, sent, in conflict or failed. */
     suspend fun triageActions(): List<QueuedTriage> = call { triageActions() }
 
-    /** Supervisor: sends queued decisions; a changed ticket comes back as a conflict. */
-    suspend fun sendTriage(): TriageSummary = call { sendTriage() }
+    /**
+     * Supervisor: sends queued decisions; a changed ticket comes back as a conflict. Cancelling
+     * the calling coroutine stops it, the request in flight included; what was not sent stays
+     * queued.
+     */
+    suspend fun sendTriage(): TriageSummary = cancellable { sendTriage(it) }
 
     /**
      * Sign-out: deletes every report, photo (the files too), location, ticket and triage

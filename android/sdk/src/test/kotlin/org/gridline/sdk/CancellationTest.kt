@@ -6,14 +6,18 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import okhttp3.OkHttpClient
 import org.gridline.core.SyncStatus
+import org.gridline.core.TriageState
 import org.gridline.ffi.HttpRequest
 import org.gridline.ffi.HttpResponse
 import org.gridline.ffi.HttpTransport
+import org.gridline.protocol.TriageAction
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -96,6 +100,49 @@ class CancellationTest {
             assertTrue(summary.incomplete && summary.sent == 0L, "$summary")
             assertTrue(summary.lastError.orEmpty().contains("interceptor bug"), "${summary.lastError}")
             assertEquals(1, g.list(listOf(ReportState.QUEUED)).size)
+        }
+    }
+
+    @Test
+    fun `cancelling refreshWorklist or sendTriage stops the native run and the request in flight`() = runBlocking {
+        TestServer().use { server ->
+            server.importGrids(TestServer.GRID)
+            val riderToken = server.addUser("rider-w", "rider")
+            val supToken = server.addUser("sup-w", "supervisor", "HS-01")
+            server.start()
+            open("rider-w").use { rider ->
+                Fixtures.potholes(rider, 1)
+                rider.setServer(server.url, { riderToken })
+                assertEquals(1L, rider.syncNow().sent)
+            }
+            open("sup-w").use { sup ->
+                sup.setServer(server.url, { supToken })
+                assertEquals(1L, sup.refreshWorklist())
+                sup.queueTriage(sup.worklist().single().id, TriageAction.Accept)
+
+                // A server that hangs: the core would wait 30 s for the page; only the cancel
+                // ends it sooner (the bound below is under that, not a speed requirement).
+                BlackHole().use { hole ->
+                    sup.setServer(hole.url, { supToken }, OkHttpTransport(OkHttpClient()))
+                    val refresh = launch(Dispatchers.Default) { sup.refreshWorklist() }
+                    withTimeout(60_000) { while (hole.accepted == 0) delay(10) }
+                    refresh.cancelAndJoin()
+                    withTimeout(20_000) { while (hole.hungUp == 0) delay(10) }
+                }
+                assertEquals(1, sup.worklist().size, "the worklist pulled before is kept")
+
+                val hang = Hang()
+                sup.setServer(server.url, { supToken }, HangingTransport(hang))
+                val push = launch(Dispatchers.Default) { sup.sendTriage() }
+                withTimeout(60_000) { hang.started.await() }
+                push.cancelAndJoin()
+                withTimeout(20_000) { hang.cancelled.await() }
+                assertEquals(TriageState.QUEUED, sup.triageActions().single().state, "nothing lost")
+
+                // The cancelled run let go of the lease: the decision goes through now.
+                sup.setServer(server.url, { supToken })
+                assertEquals(1L, sup.sendTriage().applied)
+            }
         }
     }
 }
