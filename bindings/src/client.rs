@@ -16,9 +16,9 @@ use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction, Verificat
 use gridline_protocol::{Catalog, CoordSystem, FieldError, LocationFix, PhotoRef, ReportKind};
 use uuid::Uuid;
 
-use crate::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
-use crate::supervisor::Ticket;
-use crate::wait::Stop;
+use gridline_core::ffi::foreign::{ForeignTokens, ForeignTransport, HttpTransport, TokenProvider};
+use gridline_core::ffi::ticket::Ticket;
+use gridline_core::ffi::wait::Stop;
 
 /// How the app opens Gridline.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

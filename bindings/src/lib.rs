@@ -8,17 +8,15 @@
 //! without holding a thread and a cancelled sync cancels them.
 //!
 //! - [`client::GridlineClient`]: the long-lived object (store, catalog, sync, triage).
-//! - [`foreign`]: what the host app plugs in (async token provider, async HTTP transport); the
-//!   log sink is the core's `logging` module.
-//! - [`supervisor`]: worklist tickets, whose foreign shape differs from the wire's.
-//! - [`wait`]: how the synchronous core waits for the app's async calls, and abandons them.
+//!
+//! What the app plugs in (async token provider, HTTP transport, signing key), how the
+//! synchronous core waits for it, and the worklist ticket's foreign shape live in the core's
+//! `ffi` module (behind its `uniffi` feature), with the logic they need; the log sink is the
+//! core's `logging` module.
 
 uniffi::setup_scaffolding!();
 
 pub mod client;
-pub mod foreign;
-pub mod supervisor;
-pub mod wait;
 
 pub use client::GridlineClient;
 pub use gridline_core::GridlineError;

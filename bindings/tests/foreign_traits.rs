@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use gridline_core::ffi::foreign::{
+    HttpRequest, HttpResponse, HttpTransport, TokenError, TokenProvider, TransportError,
+};
 use gridline_core::ffi::signer::{DeviceSigner, DeviceSignerError};
 use gridline_core::transport::{DefaultTransport, HttpTransport as _};
 use gridline_core::{DraftPatch, ReportState, SyncObserver, SyncProgress, SyncSettings};
 use gridline_ffi::GridlineError;
 use gridline_ffi::client::SyncHandle;
 use gridline_ffi::client::{ClientConfig, GridlineClient, ServerConfig};
-use gridline_ffi::foreign::{
-    HttpRequest, HttpResponse, HttpTransport, TokenError, TokenProvider, TransportError,
-};
 use gridline_protocol::evidence::SignatureAlgorithm;
 use gridline_protocol::{
     AttrValue, CoordSystem, LocationFix, LocationProvider, ReportKind, Timestamp,

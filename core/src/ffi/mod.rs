@@ -4,7 +4,10 @@
 //! records whose foreign shape must differ (signed sizes: the Kotlin and Swift APIs have no
 //! unsigned integers, and the wire types are the server's too, so they stay unsigned here).
 //!
+//! - [`foreign`]: what the host app plugs in (async token provider, async HTTP transport) and
+//!   their adapters to the core's traits; [`wait`]: how the synchronous core waits for them.
 //! - [`signer`]: the app's platform signing key as a foreign trait, adapted to the core's.
+//! - [`ticket`]: the supervisor's worklist ticket in its foreign shape.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,10 @@ use uuid::Uuid;
 
 use crate::GridlineError;
 
+pub mod foreign;
 pub mod signer;
+pub mod ticket;
+pub mod wait;
 
 /// Category attributes keyed by code.
 pub type Attributes = std::collections::BTreeMap<String, AttrValue>;

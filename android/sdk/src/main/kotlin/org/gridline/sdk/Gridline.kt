@@ -35,7 +35,7 @@ import org.gridline.core.DataChange
 import org.gridline.core.DraftPatch
 import org.gridline.core.GridInfo
 import org.gridline.ffi.GridlineClient
-import org.gridline.ffi.HttpTransport
+import org.gridline.core.HttpTransport
 import org.gridline.core.ListCursor
 import org.gridline.protocol.LocationFix
 import org.gridline.core.NearbyReport
@@ -51,7 +51,7 @@ import org.gridline.core.SyncObserver
 import org.gridline.core.SyncSettings
 import org.gridline.core.SyncStatus
 import org.gridline.core.SyncSummary
-import org.gridline.ffi.Ticket
+import org.gridline.core.Ticket
 import org.gridline.protocol.TicketStatus
 import org.gridline.protocol.TriageAction
 import org.gridline.core.TriageSummary

@@ -14,10 +14,10 @@ import okhttp3.OkHttpClient
 import okhttp3.Request
 import okhttp3.RequestBody.Companion.toRequestBody
 import okhttp3.Response
-import org.gridline.ffi.HttpRequest
-import org.gridline.ffi.HttpResponse
-import org.gridline.ffi.HttpTransport
-import org.gridline.ffi.TransportException
+import org.gridline.core.HttpRequest
+import org.gridline.core.HttpResponse
+import org.gridline.core.HttpTransport
+import org.gridline.core.TransportException
 
 /**
  * Carries Gridline's requests over the app's own [OkHttpClient], so its interceptors, proxy

@@ -1,8 +1,8 @@
 package org.gridline.sdk
 
 import kotlinx.coroutines.CancellationException
-import org.gridline.ffi.TokenException
-import org.gridline.ffi.TokenProvider
+import org.gridline.core.TokenException
+import org.gridline.core.TokenProvider
 
 /**
  * The app's login, as Gridline needs it: the bearer token of the signed-in user. With

@@ -2,9 +2,10 @@ package org.gridline.sdk
 
 /*
  * The records and enums of the public API, reachable from this package (they are generated in
- * `org.gridline.ffi`). Records are immutable (`val`s): change one with `copy(...)`.
+ * `org.gridline.core`, `org.gridline.protocol` and `org.gridline.ffi`, after the Rust crate
+ * that defines them). Records are immutable (`val`s): change one with `copy(...)`.
  * Sealed types with subclasses (`SyncStatus`, `AttrValue`, `TriageAction`) are imported from
- * `org.gridline.ffi`: Kotlin cannot reach nested classes through an alias.
+ * their generated package: Kotlin cannot reach nested classes through an alias.
  */
 
 /** A report as the device keeps it. */

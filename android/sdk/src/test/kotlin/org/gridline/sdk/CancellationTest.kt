@@ -14,9 +14,9 @@ import kotlinx.coroutines.withTimeout
 import okhttp3.OkHttpClient
 import org.gridline.core.SyncStatus
 import org.gridline.core.TriageState
-import org.gridline.ffi.HttpRequest
-import org.gridline.ffi.HttpResponse
-import org.gridline.ffi.HttpTransport
+import org.gridline.core.HttpRequest
+import org.gridline.core.HttpResponse
+import org.gridline.core.HttpTransport
 import org.gridline.protocol.TriageAction
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue

@@ -5,9 +5,9 @@ import java.net.ServerSocket
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import okhttp3.OkHttpClient
-import org.gridline.ffi.HttpRequest
+import org.gridline.core.HttpRequest
 import org.gridline.core.LogLevel
-import org.gridline.ffi.TransportException
+import org.gridline.core.TransportException
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -118,7 +118,7 @@ class PortedTest {
         val types = publicApiClasses()
         // The records and objects an app touches are all in the scan.
         for (expected in listOf(Gridline::class.java, Report::class.java, org.gridline.ffi.GridlineClient::class.java,
-                org.gridline.ffi.Ticket::class.java, org.gridline.core.PhotoInfo::class.java, org.gridline.ffi.HttpRequest::class.java)) {
+                org.gridline.core.Ticket::class.java, org.gridline.core.PhotoInfo::class.java, org.gridline.core.HttpRequest::class.java)) {
             assertTrue(expected in types, "${expected.simpleName} scanned")
         }
         for (type in types) {

@@ -1,11 +1,11 @@
 //! What the host app plugs in, as async foreign traits (Kotlin `suspend` interfaces, Swift
 //! `async` protocols): its own login (token provider), its own HTTP stack (so its proxies,
 //! certificate pinning and interceptors apply); the log sink is the core's own
-//! (`gridline_core::logging`). Each adapter turns the app's failures into the core's, so an
+//! (`logging`). Each adapter turns the app's failures into the core's, so an
 //! exception thrown in Kotlin ends as a typed error, never a crash.
 //!
 //! The core is synchronous: an adapter waits for the foreign future on the sync's own thread
-//! ([`crate::wait`]) and drops it as soon as the run is cancelled or the answer is overdue. Dropping
+//! ([`super::wait`]) and drops it as soon as the run is cancelled or the answer is overdue. Dropping
 //! it is what uniffi turns into cancelling the Kotlin coroutine or the Swift task, so a
 //! cancelled sync cancels the request in flight (decision 0044).
 
@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridline_core::transport as core;
+use crate::transport as core;
 use uniffi::UnexpectedUniFFICallbackError;
 
-use crate::wait::{Abandoned, Stop, wait};
+use super::wait::{Abandoned, Stop, wait};
 
 /// Why the app could not supply a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
@@ -125,7 +125,7 @@ pub trait HttpTransport: Send + Sync {
 }
 
 /// Adapts the app's token provider to the core, for one run.
-pub(crate) struct ForeignTokens {
+pub struct ForeignTokens {
     /// The app's provider.
     pub inner: Arc<dyn TokenProvider>,
     /// When to stop waiting.
@@ -146,7 +146,7 @@ impl core::TokenProvider for ForeignTokens {
 }
 
 /// Adapts the app's HTTP transport to the core, for one run.
-pub(crate) struct ForeignTransport {
+pub struct ForeignTransport {
     /// The app's transport.
     pub inner: Arc<dyn HttpTransport>,
     /// When to stop waiting.

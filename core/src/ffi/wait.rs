@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use gridline_core::CancelToken;
+use crate::CancelToken;
 
 /// When an adapter stops waiting for the app: the run's cancel token, the client closing.
 #[derive(Debug, Clone, Default)]
