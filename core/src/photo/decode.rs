@@ -185,10 +185,10 @@ fn png_error(e: png::DecodingError) -> PhotoError {
     }
 }
 
-/// Streams 8-bit PNG rows into an image reduced by an integer factor, averaging each
+/// Streams 8-bit rows (PNG's, or a decoded WebP frame's) into an image reduced by an integer factor, averaging each
 /// `factor` x `factor` box. Alpha is composited on white first, because a white page is what a
 /// supervisor expects behind a transparent screenshot.
-struct BoxReducer {
+pub(crate) struct BoxReducer {
     width: usize,
     height: usize,
     factor: usize,
@@ -202,7 +202,12 @@ struct BoxReducer {
 }
 
 impl BoxReducer {
-    fn new(width: u32, height: u32, factor: u32, color: ColorType) -> Result<Self, PhotoError> {
+    pub(crate) fn new(
+        width: u32,
+        height: u32,
+        factor: u32,
+        color: ColorType,
+    ) -> Result<Self, PhotoError> {
         let (in_channels, out_channels) = match color {
             ColorType::Grayscale => (1, 1),
             ColorType::GrayscaleAlpha => (2, 1),
@@ -227,7 +232,7 @@ impl BoxReducer {
         })
     }
 
-    fn push_row(&mut self, row: &[u8]) {
+    pub(crate) fn push_row(&mut self, row: &[u8]) {
         if self.rows_seen >= self.height {
             return;
         }
@@ -265,9 +270,9 @@ impl BoxReducer {
         self.rows_in_box = 0;
     }
 
-    fn finish(self) -> Result<Raster, PhotoError> {
+    pub(crate) fn finish(self) -> Result<Raster, PhotoError> {
         if self.rows_seen < self.height {
-            return Err(PhotoError::truncated("the PNG image data ends early"));
+            return Err(PhotoError::truncated("the image data ends early"));
         }
         Ok(Raster {
             width: self.out_width as u32,

@@ -457,6 +457,50 @@ pub fn png(
     out
 }
 
+/// Encodes RGB pixels as a lossless WebP fixture (the `image` crate's encoder), with the right
+/// half transparent when `alpha`, optionally with an `EXIF` chunk.
+pub fn webp(rgb: &[u8], width: u32, height: u32, alpha: bool, exif: Option<&ExifSpec>) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let mut enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+    if let Some(exif) = exif {
+        enc.set_exif_metadata(exif.to_tiff()).unwrap();
+    }
+    if alpha {
+        let rgba: Vec<u8> = rgb
+            .chunks_exact(3)
+            .enumerate()
+            .flat_map(|(i, p)| {
+                let a = if i as u32 % width >= width / 2 {
+                    0
+                } else {
+                    255
+                };
+                [p[0], p[1], p[2], a]
+            })
+            .collect();
+        enc.write_image(&rgba, width, height, image::ExtendedColorType::Rgba8)
+            .unwrap();
+    } else {
+        enc.write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
+            .unwrap();
+    }
+    out
+}
+
+/// A lossless WebP whose VP8L header claims `width` x `height` (each at most 16383) over the
+/// data of a 4x4 image.
+pub fn bomb_webp(width: u32, height: u32) -> Vec<u8> {
+    let mut webp = webp(&quadrants(4, 4), 4, 4, false, None);
+    // RIFF header (12), chunk header "VP8L" + size (8), signature 0x2f, then 14 bits of
+    // width - 1, 14 bits of height - 1, 1 bit alpha, 3 bits version, little-endian.
+    assert_eq!(&webp[12..16], b"VP8L");
+    let old = u32::from_le_bytes(webp[21..25].try_into().unwrap());
+    let bits = (old & !0x0FFF_FFFF) | ((width - 1) & 0x3FFF) | (((height - 1) & 0x3FFF) << 14);
+    webp[21..25].copy_from_slice(&bits.to_le_bytes());
+    webp
+}
+
 /// A PNG whose IHDR claims `width` x `height` (with a valid CRC) and carries a tiny IDAT.
 pub fn bomb_png(width: u32, height: u32) -> Vec<u8> {
     let mut png = png(&quadrants(4, 4), 4, 4, PngColor::Rgb8, None);

@@ -8,11 +8,12 @@ use std::path::Path;
 
 use super::{PhotoError, PhotoOptions};
 
-/// The two container formats the pipeline decodes.
+/// The container formats the pipeline decodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     Jpeg,
     Png,
+    Webp,
 }
 
 const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
@@ -44,8 +45,8 @@ pub(crate) fn open_input(path: &Path, opts: &PhotoOptions) -> Result<(File, Form
     Ok((file, format))
 }
 
-/// Recognises JPEG and PNG by their signatures and names the usual impostors, so a rider who
-/// picked a HEIC or WebP file gets a message that says so.
+/// Recognises JPEG, PNG and WebP by their signatures and names the usual impostors, so a rider
+/// who picked a HEIC or GIF file gets a message that says so.
 pub(crate) fn sniff(head: &[u8]) -> Result<Format, PhotoError> {
     if head.starts_with(JPEG_MAGIC) {
         return Ok(Format::Jpeg);
@@ -53,11 +54,15 @@ pub(crate) fn sniff(head: &[u8]) -> Result<Format, PhotoError> {
     if head.starts_with(PNG_MAGIC) {
         return Ok(Format::Png);
     }
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP".as_slice()) {
+        return Ok(Format::Webp);
+    }
     if head.is_empty() {
         return Err(PhotoError::Empty);
     }
     // A file cut inside the signature itself.
-    if JPEG_MAGIC.starts_with(head) || PNG_MAGIC.starts_with(head) {
+    let riff_cut = head.starts_with(b"RIFF") && head.len() < 12;
+    if JPEG_MAGIC.starts_with(head) || PNG_MAGIC.starts_with(head) || riff_cut {
         return Err(PhotoError::truncated("the file ends inside the signature"));
     }
     Err(PhotoError::unsupported(describe_unsupported(head)))
@@ -67,8 +72,6 @@ fn describe_unsupported(head: &[u8]) -> String {
     let at = |range: std::ops::Range<usize>| head.get(range).unwrap_or(&[]);
     let name = if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
         "GIF"
-    } else if head.starts_with(b"RIFF") && at(8..12) == b"WEBP" {
-        "WebP"
     } else if at(4..8) == b"ftyp" {
         match at(8..12) {
             b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
@@ -86,7 +89,7 @@ fn describe_unsupported(head: &[u8]) -> String {
     } else if head.starts_with(&[0xFF, 0x0A]) || at(4..12) == b"jxl \r\n\x87\n" {
         "JPEG XL"
     } else {
-        "not a JPEG or PNG image"
+        "not a JPEG, PNG or WebP image"
     };
     name.to_owned()
 }
@@ -135,10 +138,11 @@ mod tests {
     fn sniffs_formats_and_names_impostors() {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).ok(), Some(Format::Jpeg));
         assert_eq!(sniff(PNG_MAGIC).ok(), Some(Format::Png));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").ok(), Some(Format::Webp));
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
         for (head, word) in [
             (&b"GIF89a\x01\0"[..], "GIF"),
-            (&b"RIFF\0\0\0\0WEBPVP8 "[..], "WebP"),
+            (&b"RIFF\0\0\0\0AVI LIST"[..], "not a JPEG"),
             (&heic[..], "HEIC"),
             (&b"hello world"[..], "not a JPEG"),
         ] {

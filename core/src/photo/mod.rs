@@ -2,11 +2,11 @@
 //! JPEG named by its SHA-256, plus a thumbnail.
 //!
 //! The pipeline, one file per step:
-//! 1. [`limits`]: refuse empty, oversized and non-JPEG/PNG files before decoding anything;
+//! 1. [`limits`]: refuse empty, oversized and non-JPEG/PNG/WebP files before decoding anything;
 //! 2. [`jpeg_header`] / [`exif`]: read the frame size (refuse bombs before allocating), the
 //!    orientation, capture time and GPS — the only metadata that survives, as return values;
 //! 3. [`decode`]: decode at reduced size (JPEG DCT scaling, PNG box reduction), flatten
-//!    CMYK and alpha;
+//!    CMYK and alpha; [`webp`]: WebP from a gallery, through the `image` crate;
 //! 4. [`raster`]: one Lanczos3 resample to the long edge (default 1600 px); [`colour`]:
 //!    convert from an embedded non-sRGB profile (Display P3, Adobe RGB) to sRGB;
 //! 5. [`orient`]: turn the pixels upright;
@@ -28,6 +28,7 @@ mod orient;
 mod phash;
 mod raster;
 mod store;
+mod webp;
 
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;
@@ -168,8 +169,8 @@ pub struct PhotoMetadata {
     pub camera: bool,
 }
 
-/// Reads size, orientation, capture time and GPS position from a JPEG or PNG header ("location
-/// from photo"). Cheap: only the segments before the image data are read.
+/// Reads size, orientation, capture time and GPS position from a JPEG, PNG or WebP header
+/// ("location from photo"). Cheap: only the segments before the image data are read.
 pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata, PhotoError> {
     let (file, format) = limits::open_input(input, opts)?;
     let (width, height, info) = match format {
@@ -199,6 +200,14 @@ pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata,
                 Err(_) => exif::ExifInfo::default(),
             };
             (w, h, exif)
+        }
+        Format::Webp => {
+            let (w, h, exif) = webp::header(BufReader::new(file))?;
+            let info = exif
+                .as_deref()
+                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+                .unwrap_or_default();
+            (w, h, info)
         }
     };
     limits::check_pixels(width, height, u64::MAX)?;
@@ -336,6 +345,15 @@ fn decode_upright(
         Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
         Format::Png => {
             let (raster, extras) = decode::png(BufReader::new(file), max_edge, opts)?;
+            let info = extras
+                .exif
+                .as_deref()
+                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+                .unwrap_or_default();
+            (raster, extras.icc, info)
+        }
+        Format::Webp => {
+            let (raster, extras) = webp::decode(BufReader::new(file), max_edge, opts)?;
             let info = extras
                 .exif
                 .as_deref()

@@ -130,6 +130,60 @@ fn png_exif_orientation_is_applied_too() {
 }
 
 #[test]
+fn webp_from_the_gallery_comes_out_upright_flattened_and_without_metadata() {
+    let scratch = Scratch::new();
+    let (uw, uh) = (96, 64);
+    let upright = fixtures::quadrants(uw, uh);
+    let (stored, sw, sh) = fixtures::stored_as(&upright, uw, uh, 6);
+    let exif = ExifSpec {
+        orientation: Some(6),
+        gps: Some((29.87, 121.55)),
+        datetime_original: Some("2026:05:04 09:30:00".into()),
+        offset_time_original: Some("+08:00".into()),
+        make: Some("Gridline Test Camera".into()),
+        ..ExifSpec::default()
+    };
+    let webp = fixtures::webp(&stored, sw, sh, false, Some(&exif));
+    let input = scratch.input("chat.webp", &webp);
+    let out = process(&scratch, "chat.webp", &webp, &PhotoOptions::default());
+    assert_eq!((out.photo.width, out.photo.height), (uw, uh));
+    assert_quadrants(&out.photo.path, QUADRANTS, 24, "webp o6");
+    assert_quadrants(&out.thumbnail.path, QUADRANTS, 24, "webp o6 thumb");
+    let gps = out.gps.expect("the WebP's GPS");
+    assert!((gps.lon - 121.55).abs() < 1e-4 && (gps.lat - 29.87).abs() < 1e-4);
+    assert!(out.captured_at.is_some() && out.camera);
+    let meta = read_metadata(&input, &PhotoOptions::default()).unwrap();
+    assert_eq!((meta.width, meta.height), (uw, uh));
+    assert_eq!(meta.orientation, Orientation::Rotate90);
+    assert!(meta.gps.is_some());
+    // The output is the pipeline's own JPEG: no EXIF segment, no camera name.
+    let bytes = std::fs::read(&out.photo.path).unwrap();
+    assert!(
+        fixtures::jpeg_markers(&bytes)
+            .iter()
+            .all(|(m, _)| *m != 0xE1)
+    );
+    assert!(!bytes.windows(20).any(|w| w == b"Gridline Test Camera"));
+
+    // Transparency becomes white, as for PNG; a large WebP is reduced to the long edge.
+    let rgb = fixtures::quadrants(400, 300);
+    let alpha = fixtures::webp(&rgb, 400, 300, true, None);
+    let opts = PhotoOptions {
+        max_edge: 120,
+        ..PhotoOptions::default()
+    };
+    let out = process(&scratch, "sticker.webp", &alpha, &opts);
+    assert_eq!((out.photo.width, out.photo.height), (120, 90));
+    let white = [255, 255, 255];
+    assert_quadrants(
+        &out.photo.path,
+        [QUADRANTS[0], white, QUADRANTS[2], white],
+        24,
+        "webp alpha",
+    );
+}
+
+#[test]
 fn jpeg_variants_decode_with_correct_colours() {
     let scratch = Scratch::new();
     let (w, h) = (120, 80);
@@ -450,6 +504,32 @@ fn refuses_bad_input_with_typed_errors() {
             "png cut at {cut}: {r:?}"
         );
     }
+    let webp = fixtures::webp(&fixtures::quadrants(64, 48), 64, 48, false, None);
+    for cut in [5, 13, 30, webp.len() / 2, webp.len() - 3] {
+        let r = run("cut.webp", &webp[..cut], &opts);
+        assert!(
+            matches!(
+                r,
+                Err(PhotoError::Truncated { .. } | PhotoError::Corrupt { .. })
+            ),
+            "webp cut at {cut}: {r:?}"
+        );
+    }
+    // 16383 x 16383 = 268 MP: refused from the header, before the frame is allocated; reading
+    // its metadata only reports the claim.
+    let bomb = fixtures::bomb_webp(16_383, 16_383);
+    let r = run("bomb.webp", &bomb, &opts);
+    assert!(
+        matches!(r, Err(PhotoError::TooManyPixels { width: 16_383, .. })),
+        "{r:?}"
+    );
+    let meta = read_metadata(&scratch.input("bomb.webp", &bomb), &opts).unwrap();
+    assert_eq!((meta.width, meta.height), (16_383, 16_383));
+    // Under the pixel limit, but WebP decodes its whole frame: that must fit the buffer limit.
+    assert!(matches!(
+        run("tight.webp", &webp, &tight),
+        Err(PhotoError::TooManyPixels { .. })
+    ));
     assert!(matches!(
         process_file(Path::new("/nonexistent/photo.jpg"), &out, &opts),
         Err(PhotoError::Io(_))
@@ -498,6 +578,7 @@ fn random_damage_never_panics() {
             },
         ),
         fixtures::png(&rgb, 48, 32, PngColor::Palette, Some(&exif)),
+        fixtures::webp(&rgb, 48, 32, true, Some(&exif)),
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6772_6964);
     let path = scratch.dir.path().join("damaged");
