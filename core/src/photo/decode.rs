@@ -4,7 +4,8 @@
 //! the smallest reduction whose long edge is still at least the target, and Lanczos3 does the
 //! rest. CMYK/YCCK and alpha are flattened to RGB here, so everything after sees gray or RGB.
 
-use std::io::{self, BufRead, Read, Seek};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use jpeg_decoder::{ColorTransform, PixelFormat};
@@ -15,10 +16,39 @@ use super::limits::{check_buffer, check_pixels};
 use super::raster::Raster;
 use super::{PhotoError, PhotoOptions};
 
+/// Where a JPEG's bytes come from: memory for typical photos, a buffered file for very large
+/// ones. One concrete type rather than a generic reader: `jpeg_decoder::Decoder<R>` is ~100 KB
+/// of machine code per reader type in the mobile library (docs/size.md), and the match per
+/// read is one well-predicted branch.
+pub(crate) enum JpegSource<'a> {
+    /// The whole file in memory.
+    Memory(&'a [u8]),
+    /// A file read through a buffer.
+    File(BufReader<File>),
+}
+
+impl Read for JpegSource<'_> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Memory(bytes) => bytes.read(buf),
+            Self::File(file) => file.read(buf),
+        }
+    }
+
+    #[inline]
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            Self::Memory(bytes) => bytes.read_exact(buf),
+            Self::File(file) => file.read_exact(buf),
+        }
+    }
+}
+
 /// Decodes a JPEG whose header was already read and checked, at the largest DCT reduction
 /// that keeps the long edge at or above `target_edge`.
-pub(crate) fn jpeg<R: Read>(
-    reader: R,
+pub(crate) fn jpeg(
+    reader: JpegSource<'_>,
     header: &JpegHeader,
     target_edge: u32,
 ) -> Result<Raster, PhotoError> {

@@ -330,7 +330,7 @@ fn verify_and_decode(bytes: &[u8], opts: &PhotoOptions) -> Result<(u32, u32, Ras
     }
     let header = jpeg_header::read_header(&mut &bytes[..])?;
     check_jpeg_limits(&header, opts)?;
-    let raster = decode::jpeg(bytes, &header, 1)?;
+    let raster = decode::jpeg(decode::JpegSource::Memory(bytes), &header, 1)?;
     Ok((header.width, header.height, raster))
 }
 
@@ -410,9 +410,13 @@ fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Dec
     let raster = if len <= IN_MEMORY_JPEG_BYTES {
         let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut data)?;
-        decode::jpeg(data.as_slice(), &header, max_edge)?
+        decode::jpeg(decode::JpegSource::Memory(&data), &header, max_edge)?
     } else {
-        decode::jpeg(BufReader::with_capacity(64 * 1024, file), &header, max_edge)?
+        decode::jpeg(
+            decode::JpegSource::File(BufReader::with_capacity(64 * 1024, file)),
+            &header,
+            max_edge,
+        )?
     };
     // A CMYK profile describes ink, not the RGB the decoder made: only RGB profiles apply.
     let icc = if header.components == 3 {
