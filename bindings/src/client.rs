@@ -12,6 +12,7 @@ use gridline_core::{self as core, GridlineError, ListCursor, ListFilter};
 use gridline_core::{ClientObserver, Counts, DraftPatch, LocalReport, ReportRow, ReportState};
 use gridline_core::{SyncObserver, SyncSettings, SyncStatus, SyncSummary};
 use gridline_core::{client::NearbyReport, geo::GridInfo};
+use gridline_protocol::evidence::FraudSignal;
 use gridline_protocol::wire::{TicketQuery, TicketStatus, TriageAction, VerificationTask};
 use gridline_protocol::{Catalog, CoordSystem, FieldError, LocationFix, PhotoRef, ReportKind};
 use uuid::Uuid;
@@ -343,6 +344,26 @@ impl GridlineClient {
     ) -> Result<Vec<NearbyReport>> {
         self.client()?
             .nearby_candidates(id, radius_m, i64::from(days))
+    }
+
+    /// The fraud signals of submitted report `id` as the device sees them offline (mock
+    /// location, stale fix, photo time or place far off, no camera EXIF, a re-used photo,
+    /// impossible speed); the server re-checks them. Empty for a draft.
+    pub fn fraud_signals(&self, id: Uuid) -> Result<Vec<FraudSignal>> {
+        self.client()?.fraud_signals(id)
+    }
+
+    /// Supervisor: the server's duplicate candidates for ticket `ticket_id`, ranked by photo
+    /// similarity, distance, category and time, best first, each with its reason (`note` and
+    /// `state` are empty: the server does not send them). `handle` cancels the request.
+    pub fn ticket_candidates(
+        &self,
+        ticket_id: String,
+        handle: Arc<SyncHandle>,
+    ) -> Result<Vec<NearbyReport>> {
+        let ctx = self.context(&handle.0)?;
+        let list = self.client()?.ticket_candidates(&ctx, &ticket_id)?;
+        Ok(list.candidates.into_iter().map(Into::into).collect())
     }
 
     /// Sends the outbox, uploads photos, pulls ticket changes. Network trouble does not throw:

@@ -100,6 +100,26 @@ pub struct NearbyReport {
     pub reason: String,
 }
 
+/// A server duplicate candidate in the device's shape (no local state; the server's
+/// candidate carries no note).
+impl From<gridline_protocol::wire::DuplicateCandidate> for NearbyReport {
+    fn from(c: gridline_protocol::wire::DuplicateCandidate) -> Self {
+        NearbyReport {
+            report_id: c.report_id,
+            ticket_id: Some(c.ticket_id),
+            distance_m: c.distance_m,
+            state: None,
+            ticket_status: Some(c.status),
+            created_at: c.submitted_at,
+            note: String::new(),
+            score: c.score,
+            similarity: c.similarity,
+            same_category: c.same_category,
+            reason: c.reason,
+        }
+    }
+}
+
 impl NearbyReport {
     fn new(
         report_id: Uuid,

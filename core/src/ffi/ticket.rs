@@ -2,6 +2,7 @@
 //! the server's too and carries an unsigned version, photo records and the full history;
 //! Kotlin and Swift get a signed version and the photos' content addresses.
 
+use gridline_protocol::evidence::TicketEvidence;
 use gridline_protocol::wire::{self as w, TicketStatus};
 use gridline_protocol::{LocationFix, ReportKind, Severity, Timestamp};
 use uuid::Uuid;
@@ -55,6 +56,12 @@ pub struct Ticket {
     pub escalations: i64,
     /// For a verification: the ticket it verifies.
     pub verifies: Option<String>,
+    /// What the server's signature check found and the fraud signals it recorded; `None` from
+    /// a server that predates signed evidence.
+    pub evidence: Option<TicketEvidence>,
+    /// How many reports were merged into this ticket as duplicates (their evidence is kept
+    /// on the server: `GET /v1/tickets/{id}`).
+    pub merged_reports: i64,
 }
 
 impl From<w::Ticket> for Ticket {
@@ -83,6 +90,8 @@ impl From<w::Ticket> for Ticket {
             overdue: t.overdue,
             escalations: i64::from(t.escalations),
             verifies: t.verifies,
+            evidence: t.evidence,
+            merged_reports: i64::try_from(t.merged.len()).unwrap_or(i64::MAX),
         }
     }
 }

@@ -191,6 +191,20 @@ public final class Gridline: Sendable {
         try await call { try $0.nearbyReports(lon: lon, lat: lat, category: category, radiusM: radiusM, days: days) }
     }
 
+    /// Duplicate candidates for report `id` (draft or filed): nearby reports and worklist tickets
+    /// ranked by photo similarity, distance, category and time, best first, each with its
+    /// `reason` ("photo 94 % similar, 12 m away, same category, 2 days ago"). Offline.
+    public func nearbyCandidates(id: String, radiusM: Double = 50, days: Int32 = 7) async throws -> [NearbyReport] {
+        try await call { try $0.nearbyCandidates(id: id, radiusM: radiusM, days: days) }
+    }
+
+    /// The fraud signals of submitted report `id` as the device sees them offline (mock location,
+    /// stale fix, photo time or place far off, no camera EXIF, a re-used photo, impossible speed).
+    /// None blocks the report; the server re-checks them. Empty for a draft.
+    public func fraudSignals(id: String) async throws -> [FraudSignal] {
+        try await call { try $0.fraudSignals(id: id) }
+    }
+
     /// Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Yields
     /// ``SyncEvent/progress(_:)`` while it runs and ``SyncEvent/finished(_:)`` last. Network
     /// trouble does not throw (the summary says `incomplete` and `nextRetryAt`). Cancelling the
@@ -262,6 +276,13 @@ public final class Gridline: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Supervisor: the server's duplicate candidates for ticket `ticketId`, best first, each with
+    /// its `reason` (`note` and `state` are empty: the server does not send them). Needs the
+    /// network; cancelling the task cancels the request.
+    public func ticketCandidates(ticketId: String) async throws -> [NearbyReport] {
+        try await cancellable { try $0.ticketCandidates(ticketId: ticketId, handle: $1) }
     }
 
     /// Supervisor: the offline worklist.

@@ -38,7 +38,6 @@ import org.gridline.ffi.GridlineClient
 import org.gridline.core.HttpTransport
 import org.gridline.core.ListCursor
 import org.gridline.protocol.LocationFix
-import org.gridline.core.NearbyReport
 import org.gridline.core.PhotoRef
 import org.gridline.core.QueuedTriage
 import org.gridline.protocol.ReportKind
@@ -255,6 +254,21 @@ class Gridline private constructor(
         call { nearbyReports(lon, lat, category, radiusM, days) }
 
     /**
+     * Duplicate candidates for report [id] (draft or filed): nearby reports and worklist tickets
+     * ranked by photo similarity, distance, category and time, best first, each with its
+     * `reason` ("photo 94 % similar, 12 m away, same category, 2 days ago"). Offline.
+     */
+    suspend fun nearbyCandidates(id: String, radiusM: Double = 50.0, days: Int = 7): List<NearbyReport> =
+        call { nearbyCandidates(id, radiusM, days) }
+
+    /**
+     * The fraud signals of submitted report [id] as the device sees them offline (mock location,
+     * stale fix, photo time or place far off, no camera EXIF, a re-used photo, impossible speed).
+     * None blocks the report; the server re-checks them. Empty for a draft.
+     */
+    suspend fun fraudSignals(id: String): List<FraudSignal> = call { fraudSignals(id) }
+
+    /**
      * Syncs: sends the outbox in batches, uploads photos, pulls ticket changes. Emits
      * [SyncEvent.Progress] while it runs and [SyncEvent.Finished] last. Network trouble does not
      * throw: the summary says `incomplete` and `nextRetryAt`. Throws [BusyException] when
@@ -327,6 +341,14 @@ class Gridline private constructor(
      */
     suspend fun refreshWorklist(statuses: List<TicketStatus> = emptyList()): Long =
         cancellable { refreshWorklist(statuses, it) }
+
+    /**
+     * Supervisor: the server's duplicate candidates for ticket [ticketId], best first, each with
+     * its `reason` (`note` and `state` are empty: the server does not send them). Needs the
+     * network; cancelling the calling coroutine cancels the request.
+     */
+    suspend fun ticketCandidates(ticketId: String): List<NearbyReport> =
+        cancellable { ticketCandidates(ticketId, it) }
 
     /** Supervisor: the offline worklist (see [worklistUpdates] for a flow). */
     suspend fun worklist(statuses: List<TicketStatus> = emptyList()): List<Ticket> = call { worklist(statuses) }

@@ -46,3 +46,18 @@ typealias SyncSummary = org.gridline.core.SyncSummary
 
 /** What changed in the store. */
 typealias DataChange = org.gridline.core.DataChange
+
+/** One reason to doubt a report (informs a supervisor, never blocks the report). */
+typealias FraudSignal = org.gridline.protocol.FraudSignal
+
+/** How much a [FraudSignal] should worry a supervisor. */
+typealias SignalSeverity = org.gridline.protocol.SignalSeverity
+
+/** What the server's signature check found on a ticket, and its fraud signals. */
+typealias TicketEvidence = org.gridline.protocol.TicketEvidence
+
+/** The outcome of the server's signature check. */
+typealias SignatureCheck = org.gridline.protocol.SignatureCheck
+
+/** A report that may describe the same problem, with why. */
+typealias NearbyReport = org.gridline.core.NearbyReport
