@@ -24,7 +24,7 @@ enum PhotoAction {
 
 #[derive(Debug, Args)]
 struct ProcessArgs {
-    /// JPEG or PNG to process.
+    /// JPEG, PNG or WebP to process.
     input: PathBuf,
     /// Media folder to write `<sha256>.jpg` and `<sha256>.thumb.jpg` into (created if missing).
     #[arg(long)]
@@ -41,7 +41,7 @@ struct ProcessArgs {
 
 #[derive(Debug, Args)]
 struct MetaArgs {
-    /// JPEG or PNG to inspect.
+    /// JPEG, PNG or WebP to inspect.
     input: PathBuf,
 }
 

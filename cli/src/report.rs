@@ -31,7 +31,7 @@ pub struct ReportArgs {
     /// Longitude in degrees (default: from the first photo's EXIF GPS).
     #[arg(long, allow_negative_numbers = true, requires = "lat")]
     pub lon: Option<f64>,
-    /// An evidence photo, JPEG or PNG (repeatable; processed and stripped of metadata).
+    /// An evidence photo, JPEG, PNG or WebP (repeatable; processed and stripped of metadata).
     #[arg(long = "photo", value_name = "PATH")]
     pub photos: Vec<PathBuf>,
     /// Horizontal accuracy in metres.

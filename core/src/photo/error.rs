@@ -37,13 +37,13 @@ pub enum PhotoError {
         /// What was missing, for logs.
         detail: String,
     },
-    /// The file claims to be a JPEG or PNG but its data is invalid.
+    /// The file claims to be a JPEG, PNG or WebP but its data is invalid.
     #[error("the photo file is corrupt: {detail}")]
     Corrupt {
         /// What was wrong, for logs.
         detail: String,
     },
-    /// Not a JPEG or PNG (HEIC, WebP, GIF, a PDF, ...), or a JPEG/PNG variant the pipeline
+    /// Not a JPEG, PNG or WebP (HEIC, GIF, a PDF, ...), or a variant the pipeline
     /// does not decode (lossless or 12-bit JPEG, arithmetic coding).
     #[error("unsupported photo format: {format}")]
     UnsupportedFormat {
