@@ -24,7 +24,7 @@ const LOW: usize = 8;
 
 /// Photos whose hashes differ in at most this many of the 64 bits are taken to show the same
 /// scene. Measured on the synthetic scene set in this module's tests and on real street
-/// photos (docs/photo.md, docs/decisions/0062-duplicate-candidates.md).
+/// photos (docs/photo.md, docs/decisions/0062-duplicates.md).
 pub const SAME_SCENE_MAX_DISTANCE: u32 = 14;
 
 /// A 64-bit DCT perceptual hash; compare two with [`hamming`] or [`similarity`].

@@ -1,11 +1,11 @@
 //! Persistence behind one trait with two implementations: the embedded SQLite file of a
 //! district ([`sqlite::SqliteStore`], the default) and the PostgreSQL database of a city, shared
-//! by several server instances ([`postgres::PostgresStore`]). Both pass one test suite
-//! (`server/tests/store_contract.rs`) and decide everything that is not SQL the same way
-//! ([`rules`]).
+//! by several server instances ([`postgres::PostgresStore`]). Both pass the same test suites
+//! (`scripts/test` runs the server and end-to-end tests again on PostgreSQL + S3) and decide
+//! everything that is not SQL the same way ([`rules`]).
 //!
 //! The trait is synchronous on purpose: SQLite is a blocking library and the `postgres` client
-//! is a blocking one (docs/decisions/0025-postgres-driver.md); the handlers call the store from
+//! is a blocking one (docs/decisions/0025-city-backends.md); the handlers call the store from
 //! `tokio::task::spawn_blocking`. Every method that writes runs as one transaction, and the
 //! store never decides *who may* do something: it is handed a [`Scope`] computed by
 //! [`crate::account`], and enforces it in its queries.
