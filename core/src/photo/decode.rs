@@ -119,7 +119,7 @@ fn jpeg_error(e: jpeg_decoder::Error) -> PhotoError {
     }
 }
 
-fn io_error(e: io::Error) -> PhotoError {
+pub(crate) fn io_error(e: io::Error) -> PhotoError {
     if e.kind() == io::ErrorKind::UnexpectedEof {
         PhotoError::truncated("the file ends inside the image data")
     } else {
@@ -127,12 +127,13 @@ fn io_error(e: io::Error) -> PhotoError {
     }
 }
 
-/// What a PNG carries besides pixels.
+/// What a PNG or WebP carries besides pixels.
 #[derive(Debug, Default)]
-pub(crate) struct PngExtras {
-    /// The `eXIf` chunk (TIFF structure), for orientation.
+pub(crate) struct Extras {
+    /// The EXIF block (TIFF structure: PNG's `eXIf`, WebP's `EXIF` chunk), for orientation,
+    /// capture time and GPS.
     pub exif: Option<Vec<u8>>,
-    /// The `iCCP` profile, decompressed.
+    /// The ICC profile (PNG's `iCCP` decompressed, WebP's `ICCP`).
     pub icc: Option<Vec<u8>>,
 }
 
@@ -142,7 +143,7 @@ pub(crate) fn png<R: BufRead + Seek>(
     reader: R,
     target_edge: u32,
     opts: &PhotoOptions,
-) -> Result<(Raster, PngExtras), PhotoError> {
+) -> Result<(Raster, Extras), PhotoError> {
     let limit = usize::try_from(opts.max_decode_bytes).unwrap_or(usize::MAX);
     let mut decoder = png::Decoder::new_with_limits(reader, png::Limits { bytes: limit });
     decoder.set_transformations(Transformations::EXPAND | Transformations::STRIP_16);
@@ -190,7 +191,7 @@ pub(crate) fn png<R: BufRead + Seek>(
     // Chunks after the image data (a late eXIf) are optional: a missing IEND is forgiven.
     let _ = reader.finish();
     let info = reader.info();
-    let extras = PngExtras {
+    let extras = Extras {
         exif: info.exif_metadata.as_ref().map(|c| c.to_vec()),
         icc: info.icc_profile.as_ref().map(|c| c.to_vec()),
     };
@@ -215,8 +216,8 @@ fn png_error(e: png::DecodingError) -> PhotoError {
     }
 }
 
-/// Streams 8-bit rows (PNG's, or a decoded WebP frame's) into an image reduced by an integer factor, averaging each
-/// `factor` x `factor` box. Alpha is composited on white first, because a white page is what a
+/// Streams 8-bit rows (PNG's, or a decoded WebP frame's) into an image reduced by an integer
+/// factor, averaging each `factor` x `factor` box. Alpha is composited on white first, because a white page is what a
 /// supervisor expects behind a transparent screenshot.
 pub(crate) struct BoxReducer {
     width: usize,

@@ -176,11 +176,7 @@ pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata,
     let (width, height, info) = match format {
         Format::Jpeg => {
             let header = jpeg_header::read_header(&mut BufReader::new(file))?;
-            let info = header
-                .exif
-                .as_deref()
-                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-                .unwrap_or_default();
+            let info = exif_info(header.exif.as_deref(), opts);
             (header.width, header.height, info)
         }
         Format::Png => {
@@ -191,23 +187,14 @@ pub fn read_metadata(input: &Path, opts: &PhotoOptions) -> Result<PhotoMetadata,
             let (w, h) = (info.width, info.height);
             // Only an eXIf chunk before the image data is seen here; that is where writers put it.
             let exif = match decoder.read_info() {
-                Ok(reader) => reader
-                    .info()
-                    .exif_metadata
-                    .as_deref()
-                    .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-                    .unwrap_or_default(),
+                Ok(reader) => exif_info(reader.info().exif_metadata.as_deref(), opts),
                 Err(_) => exif::ExifInfo::default(),
             };
             (w, h, exif)
         }
         Format::Webp => {
             let (w, h, exif) = webp::header(BufReader::new(file))?;
-            let info = exif
-                .as_deref()
-                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-                .unwrap_or_default();
-            (w, h, info)
+            (w, h, exif_info(exif.as_deref(), opts))
         }
     };
     limits::check_pixels(width, height, u64::MAX)?;
@@ -343,29 +330,25 @@ fn decode_upright(
     let (file, format) = limits::open_input(input, opts)?;
     let (decoded, icc, info) = match format {
         Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
-        Format::Png => {
-            let (raster, extras) = decode::png(BufReader::new(file), max_edge, opts)?;
-            let info = extras
-                .exif
-                .as_deref()
-                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-                .unwrap_or_default();
-            (raster, extras.icc, info)
-        }
-        Format::Webp => {
-            let (raster, extras) = webp::decode(BufReader::new(file), max_edge, opts)?;
-            let info = extras
-                .exif
-                .as_deref()
-                .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-                .unwrap_or_default();
-            (raster, extras.icc, info)
-        }
+        Format::Png => with_exif(decode::png(BufReader::new(file), max_edge, opts)?, opts),
+        Format::Webp => with_exif(webp::decode(BufReader::new(file), max_edge, opts)?, opts),
     };
     let mut resized = decoded.fit(max_edge)?;
     // After resizing: the colour transform then touches at most max_edge² pixels.
     colour::to_srgb(&mut resized, icc.as_deref());
     Ok((orient::apply(resized, info.orientation), info))
+}
+
+/// Orientation, capture time and GPS from an EXIF (TIFF) block, if the image had one.
+fn exif_info(tiff: Option<&[u8]>, opts: &PhotoOptions) -> exif::ExifInfo {
+    tiff.map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
+        .unwrap_or_default()
+}
+
+/// A PNG's or WebP's pixels with what its chunks say: the ICC profile and the EXIF facts.
+fn with_exif((raster, extras): (Raster, decode::Extras), opts: &PhotoOptions) -> Decoded {
+    let info = exif_info(extras.exif.as_deref(), opts);
+    (raster, extras.icc, info)
 }
 
 /// Refuses a JPEG whose header asks for more pixels, or a larger working buffer, than allowed.
@@ -397,11 +380,7 @@ type Decoded = (Raster, Option<Vec<u8>>, exif::ExifInfo);
 fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
     let header = jpeg_header::read_header(&mut BufReader::new(&mut file))?;
     check_jpeg_limits(&header, opts)?;
-    let info = header
-        .exif
-        .as_deref()
-        .map(|t| exif::parse(t, opts.assumed_utc_offset_minutes))
-        .unwrap_or_default();
+    let info = exif_info(header.exif.as_deref(), opts);
     file.seek(SeekFrom::Start(0))?;
     // jpeg-decoder pulls the entropy-coded data a byte at a time through `Read`: from a slice
     // that is ~15 % faster end to end than through `BufReader<File>`. Typical photos (a few MB)

@@ -3,25 +3,16 @@
 //! flattened like PNG. WebP has no DCT scaling and no row streaming, so the full frame exists
 //! once: its size is checked against `max_decode_bytes` from the header, before decoding.
 
-use std::io::{self, BufRead, Seek};
+use std::io::{BufRead, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::codecs::webp::WebPDecoder;
 use image::{ColorType, ImageDecoder, ImageError, Limits};
 
-use super::decode::BoxReducer;
+use super::decode::{BoxReducer, Extras, io_error};
 use super::limits::{check_buffer, check_pixels};
 use super::raster::Raster;
 use super::{PhotoError, PhotoOptions};
-
-/// What a WebP carries besides pixels (its `EXIF` and `ICCP` chunks).
-#[derive(Debug, Default)]
-pub(crate) struct WebpExtras {
-    /// The EXIF chunk (TIFF structure), for orientation, capture time and GPS.
-    pub exif: Option<Vec<u8>>,
-    /// The ICC profile.
-    pub icc: Option<Vec<u8>>,
-}
 
 /// Size and EXIF from the chunk headers, without decoding pixels.
 pub(crate) fn header<R: BufRead + Seek>(
@@ -40,7 +31,7 @@ pub(crate) fn decode<R: BufRead + Seek>(
     reader: R,
     target_edge: u32,
     opts: &PhotoOptions,
-) -> Result<(Raster, WebpExtras), PhotoError> {
+) -> Result<(Raster, Extras), PhotoError> {
     let mut decoder = open(reader)?;
     let (width, height) = decoder.dimensions();
     check_pixels(width, height, opts.max_pixels)?;
@@ -58,7 +49,7 @@ pub(crate) fn decode<R: BufRead + Seek>(
     limits.max_image_height = Some(height);
     limits.max_alloc = Some(opts.max_decode_bytes);
     decoder.set_limits(limits).map_err(image_error)?;
-    let extras = WebpExtras {
+    let extras = Extras {
         exif: decoder.exif_metadata().ok().flatten(),
         icc: decoder.icc_profile().ok().flatten(),
     };
@@ -75,7 +66,6 @@ pub(crate) fn decode<R: BufRead + Seek>(
     for row in frame.chunks_exact(stride).take(height as usize) {
         reducer.push_row(row);
     }
-    drop(frame);
     Ok((reducer.finish()?, extras))
 }
 
@@ -87,10 +77,7 @@ fn open<R: BufRead + Seek>(reader: R) -> Result<WebPDecoder<R>, PhotoError> {
 
 fn image_error(e: ImageError) -> PhotoError {
     match e {
-        ImageError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            PhotoError::truncated("the file ends inside the image data")
-        }
-        ImageError::IoError(e) => PhotoError::Io(e),
+        ImageError::IoError(e) => io_error(e),
         ImageError::Limits(_) => PhotoError::corrupt("the WebP needs more memory than allowed"),
         ImageError::Unsupported(e) => PhotoError::unsupported(format!("WebP variant ({e})")),
         other => {

@@ -384,8 +384,7 @@ impl<'a> ServerApi<'a> {
 
     /// `GET /v1/tickets/{id}/candidates`: the server's ranked duplicate candidates.
     pub fn ticket_candidates(&self, ticket_id: &str) -> Result<CandidateList, CallError> {
-        let id = url::form_urlencoded::byte_serialize(ticket_id.as_bytes()).collect::<String>();
-        self.get_json(&paths::ticket_candidates(&id))
+        self.get_json(&paths::ticket_candidates(&path_segment(ticket_id)))
     }
 
     /// `POST /v1/tickets/{id}/actions` with `If-Match: version`. A 409 with the server's current
@@ -405,12 +404,15 @@ impl<'a> ServerApi<'a> {
             ("content-type".to_string(), "application/json".to_string()),
             ("if-match".to_string(), format!("\"{version}\"")),
         ]);
-        let path = paths::ticket_actions(
-            &url::form_urlencoded::byte_serialize(ticket_id.as_bytes()).collect::<String>(),
-        );
+        let path = paths::ticket_actions(&path_segment(ticket_id));
         let r = self.call("POST", &path, headers, body, MAX_ANSWER_BYTES)?;
         parse(&r)
     }
+}
+
+/// A server-given id as one URL path segment: `/`, `..` and the like cannot leave it.
+fn path_segment(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 fn parse<T: DeserializeOwned>(r: &HttpResponse) -> Result<T, CallError> {
