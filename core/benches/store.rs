@@ -99,7 +99,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut copy = tx.prepare(
                 "INSERT INTO reports SELECT ?2, state, kind, category, note, severity, location_json, lat, lon,
                     attributes_json, outreach_json, reporter, app_version, created_at + ?3, updated_at, submitted_at,
-                    ticket_id, reject_field, reject_reason, location_warnings_json, grid_id, ticket_status
+                    ticket_id, reject_field, reject_reason, location_warnings_json, grid_id, ticket_status,
+                    photo_count, first_photo
                  FROM reports WHERE id = ?1",
             )?;
             let mut copy_payload =

@@ -641,6 +641,20 @@ mod photos {
             (row.photo_count, row.first_photo.as_ref()),
             (1, Some(&pa.sha256))
         );
+        let second = f
+            .client
+            .attach_photo(a, &camera_jpeg(f._dir.path(), "second.jpg", 2))
+            .unwrap();
+        f.client.detach_photo(a, &pa.sha256).unwrap();
+        let rows = f.client.list_rows(&ListFilter::default(), None).unwrap();
+        let row = rows.iter().find(|r| r.id == a).unwrap();
+        assert_eq!(
+            (row.photo_count, row.first_photo.as_ref()),
+            (1, Some(&second.sha256)),
+            "the list row follows a detached photo"
+        );
+        f.client.detach_photo(a, &second.sha256).unwrap();
+        f.client.attach_photo(a, &shot).unwrap();
         assert_eq!(
             media_files(&f),
             2,

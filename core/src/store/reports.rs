@@ -103,14 +103,13 @@ impl ReportRow {
 
 const ROW_COLUMNS: &str = "id, state, kind, category, note, severity, grid_id, created_at,
     updated_at, submitted_at, ticket_id, ticket_status, reject_field, reject_reason,
-    (SELECT count(*) FROM report_photos rp WHERE rp.report_id = reports.id),
-    (SELECT sha256 FROM report_photos rp WHERE rp.report_id = reports.id ORDER BY position LIMIT 1)";
+    photo_count, first_photo";
 
 /// `+state`: the state filter must not pick `reports_by_state`, whose order is not the list's;
-/// `reports_by_created` gives the order and the page stops after `limit` rows.
+/// `reports_list` gives the order and the page stops after `limit` rows.
 const ROW_FILTER: &str = "(?1 = '[]' OR +state IN (SELECT value FROM json_each(?1)))";
 
-fn decode_list_row(row: &Row<'_>) -> rusqlite::Result<Result<ReportRow>> {
+fn decode_list_row(row: &Row<'_>) -> Result<ReportRow> {
     // The short text columns are read in place (no String per column per row): a queue of
     // thousands of rows spends most of its time here, not in SQLite.
     let text = |i: usize| -> rusqlite::Result<&str> {
@@ -127,30 +126,29 @@ fn decode_list_row(row: &Row<'_>) -> rusqlite::Result<Result<ReportRow>> {
     let (created_at, updated_at, submitted_at): (i64, i64, Option<i64>) =
         (row.get(7)?, row.get(8)?, row.get(9)?);
     let (ticket_id, first_photo) = (row.get(10)?, row.get(15)?);
-    let ticket_status: Option<String> = row.get(11)?;
-    let decoded = (|| {
-        Ok(ReportRow {
-            id: Uuid::parse_str(id).map_err(|e| corrupt("id", id, e))?,
-            state: ReportState::parse(state).ok_or_else(|| corrupt("state", id, state))?,
-            kind: ReportKind::parse(kind).ok_or_else(|| corrupt("kind", id, kind))?,
-            category,
-            note,
-            severity: Severity::parse(severity).ok_or_else(|| corrupt("severity", id, severity))?,
-            grid_id,
-            created_at: Timestamp::from_millis(created_at),
-            updated_at: Timestamp::from_millis(updated_at),
-            submitted_at: submitted_at.map(Timestamp::from_millis),
-            ticket_id,
-            ticket_status: ticket_status.as_deref().and_then(TicketStatus::parse),
-            rejection: reject_reason.map(|reason| Rejection {
-                field: reject_field,
-                reason,
-            }),
-            photo_count,
-            first_photo,
-        })
-    })();
-    Ok(decoded)
+    let ticket_status = row.get_ref(11)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, e.into())
+    })?;
+    Ok(ReportRow {
+        id: Uuid::parse_str(id).map_err(|e| corrupt("id", id, e))?,
+        state: ReportState::parse(state).ok_or_else(|| corrupt("state", id, state))?,
+        kind: ReportKind::parse(kind).ok_or_else(|| corrupt("kind", id, kind))?,
+        category,
+        note,
+        severity: Severity::parse(severity).ok_or_else(|| corrupt("severity", id, severity))?,
+        grid_id,
+        created_at: Timestamp::from_millis(created_at),
+        updated_at: Timestamp::from_millis(updated_at),
+        submitted_at: submitted_at.map(Timestamp::from_millis),
+        ticket_id,
+        ticket_status: ticket_status.and_then(TicketStatus::parse),
+        rejection: reject_reason.map(|reason| Rejection {
+            field: reject_field,
+            reason,
+        }),
+        photo_count,
+        first_photo,
+    })
 }
 
 const COLUMNS: &str =
@@ -557,14 +555,21 @@ impl Store {
         let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
         let states_json = to_json(&states)?;
         let limit = filter.limit.map_or(-1, i64::from);
-        let rows = match after {
+        let capacity = usize::try_from(limit).unwrap_or(0).min(1_000);
+        let mut out = Vec::with_capacity(capacity);
+        let mut collect = |mut rows: rusqlite::Rows<'_>| -> Result<()> {
+            while let Some(row) = rows.next()? {
+                out.push(decode_list_row(row)?);
+            }
+            Ok(())
+        };
+        match after {
             None => {
                 let mut stmt = self.conn.prepare_cached(&format!(
                     "SELECT {ROW_COLUMNS} FROM reports WHERE {ROW_FILTER}
                      ORDER BY created_at DESC, id DESC LIMIT ?2"
                 ))?;
-                stmt.query_map(params![states_json, limit], decode_list_row)?
-                    .collect::<Result<Vec<_>, _>>()?
+                collect(stmt.query(params![states_json, limit])?)?;
             }
             Some(cursor) => {
                 let mut stmt = self.conn.prepare_cached(&format!(
@@ -572,19 +577,15 @@ impl Store {
                      AND (created_at, id) < (?3, ?4)
                      ORDER BY created_at DESC, id DESC LIMIT ?2"
                 ))?;
-                stmt.query_map(
-                    params![
-                        states_json,
-                        limit,
-                        cursor.created_at.as_millis(),
-                        cursor.id.to_string()
-                    ],
-                    decode_list_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()?
+                collect(stmt.query(params![
+                    states_json,
+                    limit,
+                    cursor.created_at.as_millis(),
+                    cursor.id.to_string()
+                ])?)?;
             }
-        };
-        rows.into_iter().collect()
+        }
+        Ok(out)
     }
 
     /// Reports of `category` (any category for `None`) whose location lies in `bbox`, created
