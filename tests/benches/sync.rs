@@ -199,6 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fill(&a)?;
     let b = dir.path().join("b.db");
     std::fs::copy(&a, &b)?;
+    eprintln!("filed; syncing in batches of 500...");
     let batched = run(&a, 500)?;
     if std::env::var("GRIDLINE_BENCH_SYNC").as_deref() == Ok("batched") {
         // For profiling the batched path alone (`perf record`): no comparison printed.
