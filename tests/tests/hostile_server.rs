@@ -536,3 +536,59 @@ fn duplicate_candidates_come_from_the_server_and_a_lying_answer_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_batch_answered_out_of_order_and_short_is_matched_by_id() {
+    let district = District::start(1);
+    let rider = device(&district.scratch("d"), &district.riders[0]);
+    for i in 0..30 {
+        reports::pothole(&rider, 29.86, 121.53 + i as f64 * 0.0001, "p", None);
+    }
+    // The real server takes the whole batch; its answer comes back reversed and without the
+    // result for the batch's first report. Later answers pass unchanged.
+    let dropped: Arc<std::sync::Mutex<Option<serde_json::Value>>> = Arc::default();
+    let seen_dropped = Arc::clone(&dropped);
+    let proxy =
+        HostileProxy::rewriting(upstream(&district), move |seen: &Seen, answer: Vec<u8>| {
+            let mut dropped = seen_dropped.lock().unwrap();
+            if seen.path() != "/v1/reports:batch" || dropped.is_some() {
+                return answer;
+            }
+            let mut body: serde_json::Value = serde_json::from_slice(split_body(&answer)).unwrap();
+            let Some(results) = body["results"].as_array_mut().filter(|r| r.len() == 30) else {
+                return answer;
+            };
+            *dropped = Some(results.remove(0)["id"].clone());
+            results.reverse();
+            json(200, &body)
+        })
+        .unwrap();
+    let ctx = district.context(&proxy.base_url(), &district.riders[0]);
+    let summary = rider
+        .sync(&ctx, &options(), None, &CancelToken::new())
+        .unwrap();
+    assert!(dropped.lock().unwrap().is_some(), "the batch was tampered");
+    // 29 matched by id whatever their order; the unanswered one was sent again and the
+    // server, which had it, said so: accepted once, never filed twice.
+    assert_eq!(
+        (summary.sent, summary.already_accepted, summary.incomplete),
+        (29, 1, false),
+        "{summary:?}"
+    );
+    assert_eq!(states(&rider, ReportState::Accepted), 30);
+    assert_eq!(proxy.count("/v1/reports:batch"), 2);
+    let sup = device(&district.scratch("s"), &district.sup_a);
+    let ctx = district.context(&district.url(), &district.sup_a);
+    sup.refresh_worklist(&ctx, &TicketQuery::default()).unwrap();
+    let tickets: std::collections::HashMap<_, _> = sup
+        .worklist(&[])
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.report_id, t.id))
+        .collect();
+    assert_eq!(tickets.len(), 30, "one ticket per report");
+    // Each report learned its own ticket, not its neighbour's in the answer.
+    for r in rider.list(&ListFilter::default()).unwrap() {
+        assert_eq!(r.ticket_id.as_ref(), tickets.get(&r.id), "report {}", r.id);
+    }
+}

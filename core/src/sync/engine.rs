@@ -4,7 +4,7 @@
 //! changes. Retryable failures back off (persisted across runs); a run that cannot finish says
 //! when to try again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use gridline_protocol::Timestamp;
@@ -338,11 +338,18 @@ impl<'a> Run<'a> {
                     self.succeeded()?;
                     let mut transitions = Vec::with_capacity(ids.len());
                     let mut unanswered = Vec::new();
+                    // The first answer per id, in one pass over the answer (a search per id
+                    // was ~125,000 comparisons for a batch of 500).
+                    let mut by_id = HashMap::with_capacity(ids.len());
+                    for o in &response.results {
+                        if let Some(id) = o.id {
+                            by_id.entry(id).or_insert(o);
+                        }
+                    }
                     for (i, id) in ids.iter().enumerate() {
-                        let outcome = response
-                            .results
-                            .iter()
-                            .find(|o| o.id == Some(*id))
+                        let outcome = by_id
+                            .get(id)
+                            .copied()
                             .or_else(|| response.results.get(i).filter(|o| o.id.is_none()));
                         match outcome {
                             Some(o) => transitions.push((*id, item_transition(&o.result))),
