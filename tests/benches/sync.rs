@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p gridline-e2e --bench sync` (release build). Figures depend on the
 //! machine and its load; compare runs on one machine only. `GRIDLINE_BENCH_SYNC=batched` runs
-//! the batched sync alone (to profile it).
+//! the batched sync alone (to profile it); `GRIDLINE_BENCH_BATCH=N` sets the batch size (500).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -199,12 +199,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     fill(&a)?;
     let b = dir.path().join("b.db");
     std::fs::copy(&a, &b)?;
-    eprintln!("filed; syncing in batches of 500...");
-    let batched = run(&a, 500)?;
+    let size: usize = match std::env::var("GRIDLINE_BENCH_BATCH") {
+        Ok(v) => v.parse().map_err(|_| format!("GRIDLINE_BENCH_BATCH={v} is not a count"))?,
+        Err(_) => 500,
+    };
+    eprintln!("filed; syncing in batches of {size}...");
+    let batched = run(&a, size)?;
     if std::env::var("GRIDLINE_BENCH_SYNC").as_deref() == Ok("batched") {
         // For profiling the batched path alone (`perf record`): no comparison printed.
         println!(
-            "batches of 500: upload {:.2} s, {:.0} up bytes/report",
+            "batches of {size}: upload {:.2} s, {:.0} up bytes/report",
             batched.upload_seconds, batched.up_per_report
         );
         return Ok(());
@@ -218,8 +222,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{:<24} {:>12} {:>16} {:>10} {:>16} {:>18}",
         "mode", "upload (s)", "whole sync (s)", "requests", "up bytes/report", "down bytes/report"
     );
+    let batches = format!("batches of {size}");
     for (name, f) in [
-        ("batches of 500", &batched),
+        (batches.as_str(), &batched),
         ("one request per report", &single),
     ] {
         println!(
