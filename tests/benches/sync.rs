@@ -200,7 +200,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let b = dir.path().join("b.db");
     std::fs::copy(&a, &b)?;
     let size: usize = match std::env::var("GRIDLINE_BENCH_BATCH") {
-        Ok(v) => v.parse().map_err(|_| format!("GRIDLINE_BENCH_BATCH={v} is not a count"))?,
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("GRIDLINE_BENCH_BATCH={v} is not a count"))?,
         Err(_) => 500,
     };
     eprintln!("filed; syncing in batches of {size}...");
