@@ -173,7 +173,8 @@ mod tests {
     }
 
     #[test]
-    fn a_raster_shorter_than_its_size_is_refused_not_read_past() {
+    fn a_raster_that_does_not_match_its_size_is_refused_not_read_past() {
+        // Too short for RGB, too short for gray, and a channel count the encoder has no form for.
         for (channels, len) in [(3, 10), (1, 0), (4, 400)] {
             let bad = Raster {
                 width: 10,
