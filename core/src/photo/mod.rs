@@ -27,6 +27,8 @@ mod limits;
 mod orient;
 mod phash;
 mod raster;
+#[cfg(target_arch = "x86_64")]
+mod resample_sse2;
 mod store;
 mod webp;
 

@@ -37,8 +37,8 @@ pub(crate) fn fit_within(width: u32, height: u32, max_edge: u32) -> (u32, u32) {
 
 /// Fixed-point precision of the kernel weights: 1.0 is `1 << PRECISION`. 14 bits keep a
 /// Lanczos3 sum over 8-bit pixels (negative lobes included) far inside an `i32`.
-const PRECISION: u32 = 14;
-const ROUND: i32 = 1 << (PRECISION - 1);
+pub(super) const PRECISION: u32 = 14;
+pub(super) const ROUND: i32 = 1 << (PRECISION - 1);
 
 fn lanczos3(x: f64) -> f64 {
     const A: f64 = 3.0;
@@ -145,88 +145,61 @@ impl Kernel {
     }
 }
 
-fn clamp_u8(acc: i32) -> u8 {
+pub(super) fn clamp_u8(acc: i32) -> u8 {
     ((acc + ROUND) >> PRECISION).clamp(0, 255) as u8
 }
 
-/// One output row of the vertical pass; on x86_64 with AVX2 the same code compiled for it
-/// (8 lanes of 32-bit multiply; the SSE2 baseline has none). aarch64's NEON baseline has them.
-fn vertical(
-    src: &[u8],
-    stride: usize,
-    first: usize,
-    weights: &[i16],
-    acc: &mut [i32],
-    out: &mut [u8],
-) {
+/// One output row of the vertical pass: `weights.len()` source rows (starting at `first`)
+/// weighted and summed, then rounded into `out`. On x86_64 whole blocks of 16 bytes go through
+/// SSE2 ([`super::resample_sse2`]); the rest, and every byte elsewhere, through the scalar loop.
+fn vertical(src: &[u8], stride: usize, first: usize, weights: &[i16], out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above); the function is otherwise safe code.
-        unsafe { vertical_avx2(src, stride, first, weights, acc, out) };
-        return;
-    }
-    vertical_body(src, stride, first, weights, acc, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn vertical_avx2(
-    src: &[u8],
-    stride: usize,
-    first: usize,
-    weights: &[i16],
-    acc: &mut [i32],
-    out: &mut [u8],
-) {
-    vertical_body(src, stride, first, weights, acc, out);
-}
-
-/// `weights.len()` source rows (starting at `first`) weighted and summed, then rounded into
-/// `out`. Column blocks of 32 keep the sums in registers across all taps (summing whole rows
-/// tap by tap re-read a row of `i32` per tap and was memory-bound).
-#[inline(always)]
-fn vertical_body(
-    src: &[u8],
-    stride: usize,
-    first: usize,
-    weights: &[i16],
-    _acc: &mut [i32],
-    out: &mut [u8],
-) {
-    const BLOCK: usize = 32;
-    let mut x = 0;
-    while x < out.len() {
-        let len = BLOCK.min(out.len() - x);
-        let mut sums = [0i32; BLOCK];
+    // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
+    let done = unsafe { super::resample_sse2::vertical(src, stride, first, weights, out) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (x, o) in out.iter_mut().enumerate().skip(done) {
+        let mut sum = 0i32;
         for (k, &w) in weights.iter().enumerate() {
+            sum += i32::from(w) * i32::from(src[(first + k) * stride + x]);
+        }
+        *o = clamp_u8(sum);
+    }
+}
+
+/// The horizontal pass over one row of gray pixels.
+fn horizontal_gray(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
+    for (x, px) in out.iter_mut().enumerate() {
+        let (first, weights) = kernel.at(x);
+        let mut acc = 0i32;
+        for (&w, &p) in weights.iter().zip(&row[first..]) {
+            acc += i32::from(w) * i32::from(p);
+        }
+        *px = clamp_u8(acc);
+    }
+}
+
+/// The horizontal pass over one row of RGB pixels; on x86_64 through SSE2
+/// ([`super::resample_sse2`]), which needs `row` to hold one byte past its last pixel.
+fn horizontal_rgb(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
+    let done = unsafe {
+        super::resample_sse2::horizontal_rgb(row, &kernel.starts, &kernel.weights, kernel.taps, out)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (x, px) in out.chunks_exact_mut(3).enumerate().skip(done) {
+        let (first, weights) = kernel.at(x);
+        let mut acc = [0i32; 3];
+        for (&w, src) in weights.iter().zip(row[first * 3..].chunks_exact(3)) {
             let w = i32::from(w);
-            let at = (first + k) * stride + x;
-            let row = &src[at..at + len];
-            for (a, &p) in sums[..len].iter_mut().zip(row) {
+            for (a, &p) in acc.iter_mut().zip(src) {
                 *a += w * i32::from(p);
             }
         }
-        for (o, &a) in out[x..x + len].iter_mut().zip(&sums[..len]) {
+        for (o, &a) in px.iter_mut().zip(&acc) {
             *o = clamp_u8(a);
-        }
-        x += len;
-    }
-}
-
-/// The horizontal pass over one row of `C`-channel pixels.
-fn horizontal<const C: usize>(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
-    for (x, px) in out.chunks_exact_mut(C).enumerate() {
-        let (first, weights) = kernel.at(x);
-        let mut acc = [0i32; C];
-        let window = &row[first * C..];
-        for (&w, src) in weights.iter().zip(window.chunks_exact(C)) {
-            let w = i32::from(w);
-            for c in 0..C {
-                acc[c] += w * i32::from(src[c]);
-            }
-        }
-        for c in 0..C {
-            px[c] = clamp_u8(acc[c]);
         }
     }
 }
@@ -256,15 +229,15 @@ fn resample_band(
     first_row: usize,
     band: &mut [u8],
 ) {
-    let mut acc = vec![0i32; stride];
-    let mut line = vec![0u8; stride];
+    // One byte past the row for the SSE2 `horizontal_rgb`'s four-byte reads.
+    let mut line = vec![0u8; stride + 1];
     let row_bytes = cols.starts.len() * channels;
     for (y, out) in band.chunks_exact_mut(row_bytes).enumerate() {
         let (first, weights) = rows.at(first_row + y);
-        vertical(src, stride, first, weights, &mut acc, &mut line);
+        vertical(src, stride, first, weights, &mut line[..stride]);
         match channels {
-            1 => horizontal::<1>(&line, cols, out),
-            _ => horizontal::<3>(&line, cols, out),
+            1 => horizontal_gray(&line, cols, out),
+            _ => horizontal_rgb(&line, cols, out),
         }
     }
 }
@@ -424,6 +397,65 @@ mod tests {
         // And the split `resized` chose on this machine.
         assert!(src.resized(1600, 1067).unwrap().pixels == whole);
         assert_eq!(worker_count(10), 1, "a thumbnail stays on one thread");
+    }
+
+    /// The resample written out naively from the kernels: every sum in full, no blocks,
+    /// no SIMD. What the fast paths must reproduce byte for byte.
+    fn naive(src: &Raster, dw: usize, dh: usize) -> Vec<u8> {
+        let c = usize::from(src.channels);
+        let (sw, sh) = (src.width as usize, src.height as usize);
+        let (rows, cols) = (Kernel::new(sh, dh), Kernel::new(sw, dw));
+        let mut line = vec![0u8; sw * c];
+        let mut out = Vec::new();
+        for y in 0..dh {
+            let (first, weights) = rows.at(y);
+            for (i, o) in line.iter_mut().enumerate() {
+                let sum: i32 = weights
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &w)| i32::from(w) * i32::from(src.pixels[(first + k) * sw * c + i]))
+                    .sum();
+                *o = clamp_u8(sum);
+            }
+            for x in 0..dw {
+                let (first, weights) = cols.at(x);
+                for ch in 0..c {
+                    let sum: i32 = weights
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &w)| i32::from(w) * i32::from(line[(first + k) * c + ch]))
+                        .sum();
+                    out.push(clamp_u8(sum));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_paths_match_the_naive_sums_byte_for_byte() {
+        // Odd and even tap counts, widths that are not a multiple of 16, extreme values
+        // (the negative lobes overshoot and must clamp), both pixel types.
+        let noisy = |x: u32, y: u32, c: u8| {
+            let v = (x.wrapping_mul(73) ^ y.wrapping_mul(151) ^ (u32::from(c) * 29)) % 7;
+            [0, 255, 0, 255, 128, 3, 250][v as usize]
+        };
+        for (sw, sh, dw, dh, c) in [
+            (2016, 1512, 1600, 1200, 3),
+            (1600, 1200, 320, 240, 3),
+            (37, 41, 5, 9, 3),
+            (101, 67, 64, 31, 3),
+            (33, 17, 16, 16, 1),
+            (1000, 10, 999, 7, 1),
+            (5, 300, 2, 7, 3),
+        ] {
+            let src = raster(sw, sh, c, noisy);
+            let fast = src.resized(dw, dh).unwrap();
+            assert!(
+                fast.pixels == naive(&src, dw as usize, dh as usize),
+                "{sw}x{sh}x{c} -> {dw}x{dh}"
+            );
+        }
     }
 
     #[test]
