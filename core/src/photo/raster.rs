@@ -71,6 +71,9 @@ struct Kernel {
     /// `taps` weights per output position (zero-padded where the window was clipped).
     weights: Vec<i16>,
     taps: usize,
+    /// The weights packed in pairs for the SSE2 horizontal pass.
+    #[cfg(target_arch = "x86_64")]
+    pairs: Vec<i32>,
 }
 
 impl Kernel {
@@ -132,6 +135,8 @@ impl Kernel {
         }
         Kernel {
             starts,
+            #[cfg(target_arch = "x86_64")]
+            pairs: super::resample_sse2::pair_weights(&weights, taps),
             weights,
             taps,
         }
@@ -180,13 +185,12 @@ fn horizontal_gray(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
 }
 
 /// The horizontal pass over one row of RGB pixels; on x86_64 through SSE2
-/// ([`super::resample_sse2`]), which needs `row` to hold one byte past its last pixel.
+/// ([`super::resample_sse2`]), which needs `row` to hold 16 bytes past its last pixel.
 fn horizontal_rgb(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
-    let done = unsafe {
-        super::resample_sse2::horizontal_rgb(row, &kernel.starts, &kernel.weights, kernel.taps, out)
-    };
+    let done =
+        unsafe { super::resample_sse2::horizontal_rgb(row, &kernel.starts, &kernel.pairs, out) };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
     for (x, px) in out.chunks_exact_mut(3).enumerate().skip(done) {
@@ -229,8 +233,8 @@ fn resample_band(
     first_row: usize,
     band: &mut [u8],
 ) {
-    // One byte past the row for the SSE2 `horizontal_rgb`'s four-byte reads.
-    let mut line = vec![0u8; stride + 1];
+    // 16 bytes past the row for the SSE2 `horizontal_rgb`'s eight-byte reads.
+    let mut line = vec![0u8; stride + 16];
     let row_bytes = cols.starts.len() * channels;
     for (y, out) in band.chunks_exact_mut(row_bytes).enumerate() {
         let (first, weights) = rows.at(first_row + y);

@@ -10,9 +10,9 @@
 //! products, same sums, same rounding and clamping), so the output is byte-identical.
 
 use std::arch::x86_64::{
-    __m128i, _mm_add_epi32, _mm_cvtsi32_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
+    __m128i, _mm_add_epi32, _mm_cvtsi64_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
     _mm_packs_epi32, _mm_packus_epi16, _mm_set1_epi32, _mm_setzero_si128, _mm_srai_epi32,
-    _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+    _mm_srli_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
 };
 
 use super::raster::{PRECISION, ROUND};
@@ -24,14 +24,6 @@ fn load16(bytes: &[u8], at: usize) -> Option<__m128i> {
     let chunk = bytes.get(at..)?.first_chunk::<16>()?;
     // SAFETY: `chunk` is 16 readable bytes; `loadu` has no alignment requirement.
     Some(unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) })
-}
-
-/// Four bytes at `at` in the low lane, or `None` past the end.
-#[inline]
-#[target_feature(enable = "sse2")]
-fn load4(bytes: &[u8], at: usize) -> Option<__m128i> {
-    let chunk = bytes.get(at..)?.first_chunk::<4>()?;
-    Some(_mm_cvtsi32_si128(i32::from_le_bytes(*chunk)))
 }
 
 /// Two taps' weights as `pmaddwd` pairs them: the first in the low half of every lane.
@@ -99,34 +91,52 @@ pub(super) fn vertical(
     done
 }
 
-/// One output row of the horizontal pass over RGB: each output pixel's taps paired, each
-/// pair's R, G, B (and the next pixel's R, weighted but never stored) summed in four lanes.
-/// `row` must hold one byte past its last pixel. Returns how many output pixels it wrote.
+/// Eight bytes at `at` in the low half, or `None` past the end.
+#[inline]
 #[target_feature(enable = "sse2")]
-pub(super) fn horizontal_rgb(
-    row: &[u8],
-    starts: &[usize],
-    weights: &[i16],
-    taps: usize,
-    out: &mut [u8],
-) -> usize {
+fn load8(bytes: &[u8], at: usize) -> Option<__m128i> {
+    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
+    Some(_mm_cvtsi64_si128(i64::from_le_bytes(*chunk)))
+}
+
+/// A kernel's weights as `pmaddwd` pairs them: for every output position, `taps.div_ceil(2)`
+/// pairs (the first tap in the low half; an odd last tap paired with zero).
+pub(super) fn pair_weights(weights: &[i16], taps: usize) -> Vec<i32> {
+    let pack = |w: &[i16]| {
+        let second = w.get(1).copied().unwrap_or(0);
+        ((u32::from(second as u16) << 16) | u32::from(w[0] as u16)) as i32
+    };
+    weights
+        .chunks_exact(taps.max(1))
+        .flat_map(|position| position.chunks(2).map(pack))
+        .collect()
+}
+
+/// One output row of the horizontal pass over RGB. Per output pixel and pair of taps, one
+/// eight-byte load holds both pixels (`R0 G0 B0 R1 G1 B1 ..`); shifted by one pixel and
+/// interleaved with itself it gives `R0 R1 G0 G1 B0 B1 ..`, and one `pmaddwd` with the pair's
+/// weights sums R, G and B (a fourth lane is never stored). `row` must hold 16 bytes past its
+/// last pixel. Returns how many output pixels it wrote.
+#[target_feature(enable = "sse2")]
+pub(super) fn horizontal_rgb(row: &[u8], starts: &[usize], pairs: &[i32], out: &mut [u8]) -> usize {
     let zero = _mm_setzero_si128();
-    for (x, (px, &first)) in out.chunks_exact_mut(3).zip(starts).enumerate() {
-        let Some(weights) = weights.get(x * taps..(x + 1) * taps) else {
+    let per_pixel = pairs.len() / starts.len().max(1);
+    let pixels = out
+        .chunks_exact_mut(3)
+        .zip(starts)
+        .zip(pairs.chunks_exact(per_pixel.max(1)));
+    for (x, ((px, &first), weights)) in pixels.enumerate() {
+        let Some(window) = row.get(first * 3..) else {
             return x;
         };
         let mut acc = zero;
-        for (pair, w) in weights.chunks(2).enumerate() {
-            let at = (first + pair * 2) * 3;
-            let (next, w_b) = match w {
-                [_, w_b] => (at + 3, *w_b),
-                _ => (at, 0),
-            };
-            let (Some(a), Some(b)) = (load4(row, at), load4(row, next)) else {
+        for (pair, &w) in weights.iter().enumerate() {
+            let Some(a) = load8(window, pair * 6) else {
                 return x;
             };
-            let lane = _mm_unpacklo_epi8(_mm_unpacklo_epi8(a, b), zero);
-            acc = _mm_add_epi32(acc, _mm_madd_epi16(lane, weight_pair(w[0], w_b)));
+            let both = _mm_unpacklo_epi8(a, _mm_srli_si128::<3>(a));
+            let lane = _mm_unpacklo_epi8(both, zero);
+            acc = _mm_add_epi32(acc, _mm_madd_epi16(lane, _mm_set1_epi32(w)));
         }
         let bytes = _mm_packus_epi16(_mm_packs_epi32(round(acc), zero), zero);
         let [r, g, b, _] = _mm_cvtsi128_si32(bytes).to_le_bytes();
