@@ -25,6 +25,31 @@ pub(crate) enum JpegSource<'a> {
     Memory(&'a [u8]),
     /// A file read through a buffer.
     File(BufReader<File>),
+    /// A JPEG assembled from parts without copying them: one strip of a restart-marked
+    /// photo (`jpeg_strips`).
+    Strip {
+        /// The header segments.
+        head: &'a [u8],
+        /// Entropy-coded data.
+        body: &'a [u8],
+        /// The end-of-image marker.
+        tail: &'a [u8],
+    },
+}
+
+/// The part of a strip reads come from: the first not yet read to its end.
+fn strip_part<'s, 'a>(
+    head: &'s mut &'a [u8],
+    body: &'s mut &'a [u8],
+    tail: &'s mut &'a [u8],
+) -> &'s mut &'a [u8] {
+    if !head.is_empty() {
+        head
+    } else if !body.is_empty() {
+        body
+    } else {
+        tail
+    }
 }
 
 impl Read for JpegSource<'_> {
@@ -33,6 +58,7 @@ impl Read for JpegSource<'_> {
         match self {
             Self::Memory(bytes) => bytes.read(buf),
             Self::File(file) => file.read(buf),
+            Self::Strip { head, body, tail } => strip_part(head, body, tail).read(buf),
         }
     }
 
@@ -41,6 +67,16 @@ impl Read for JpegSource<'_> {
         match self {
             Self::Memory(bytes) => bytes.read_exact(buf),
             Self::File(file) => file.read_exact(buf),
+            Self::Strip { .. } => {
+                let mut rest = buf;
+                while !rest.is_empty() {
+                    match self.read(rest)? {
+                        0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                        n => rest = &mut rest[n..],
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -52,12 +88,6 @@ pub(crate) fn jpeg(
     header: &JpegHeader,
     target_edge: u32,
 ) -> Result<Raster, PhotoError> {
-    let mut decoder = jpeg_decoder::Decoder::new(reader);
-    // Without an Adobe segment, 4-channel data is plain (non-inverted) CMYK.
-    let plain_cmyk = header.components == 4 && header.adobe_transform.is_none();
-    if plain_cmyk {
-        decoder.set_color_transform(ColorTransform::CMYK);
-    }
     // Ask for the target on the long axis only; u16::MAX on the other never wins.
     let edge = u16::try_from(target_edge.max(1)).unwrap_or(u16::MAX);
     let request = if header.width >= header.height {
@@ -65,6 +95,32 @@ pub(crate) fn jpeg(
     } else {
         (u16::MAX, edge)
     };
+    jpeg_scaled(reader, header, request)
+}
+
+/// Decodes a JPEG at the largest DCT reduction that keeps its width at or above `width`: a
+/// strip of a photo, which must come out at the whole photo's scale whatever its height.
+pub(crate) fn jpeg_at_width(
+    reader: JpegSource<'_>,
+    header: &JpegHeader,
+    width: usize,
+) -> Result<Raster, PhotoError> {
+    let width = u16::try_from(width.max(1)).unwrap_or(u16::MAX);
+    jpeg_scaled(reader, header, (width, u16::MAX))
+}
+
+/// Decodes at the smallest DCT scale whose width or height reaches `request`'s.
+fn jpeg_scaled(
+    reader: JpegSource<'_>,
+    header: &JpegHeader,
+    request: (u16, u16),
+) -> Result<Raster, PhotoError> {
+    let mut decoder = jpeg_decoder::Decoder::new(reader);
+    // Without an Adobe segment, 4-channel data is plain (non-inverted) CMYK.
+    let plain_cmyk = header.components == 4 && header.adobe_transform.is_none();
+    if plain_cmyk {
+        decoder.set_color_transform(ColorTransform::CMYK);
+    }
     // jpeg-decoder is fuzzed, but this is hostile input: a panic in it becomes `Corrupt`.
     let decoded = catch_unwind(AssertUnwindSafe(|| {
         decoder.scale(request.0, request.1)?;

@@ -23,6 +23,7 @@ mod encode;
 mod error;
 mod exif;
 mod jpeg_header;
+mod jpeg_strips;
 mod limits;
 mod orient;
 mod phash;
@@ -391,7 +392,12 @@ fn decode_jpeg(mut file: File, max_edge: u32, opts: &PhotoOptions) -> Result<Dec
     let raster = if len <= IN_MEMORY_JPEG_BYTES {
         let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut data)?;
-        decode::jpeg(decode::JpegSource::Memory(&data), &header, max_edge)?
+        // A restart-marked photo decodes in strips on the cores there are (same pixels).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match jpeg_strips::decode(&data, &header, max_edge, threads) {
+            Some(raster) => raster,
+            None => decode::jpeg(decode::JpegSource::Memory(&data), &header, max_edge)?,
+        }
     } else {
         decode::jpeg(
             decode::JpegSource::File(BufReader::with_capacity(64 * 1024, file)),
