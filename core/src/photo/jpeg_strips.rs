@@ -85,7 +85,9 @@ pub(crate) fn decode(
         let to = (strip.keep.1 * out_rows_per_mcu * row_bytes).min(raster.pixels.len());
         let mut pixels = raster.pixels;
         pixels.truncate(to);
-        Some(pixels.split_off(from.min(pixels.len())))
+        // In place: a copy of each strip would raise peak memory by the strip's size.
+        pixels.drain(..from.min(pixels.len()));
+        Some(pixels)
     };
     let parts: Vec<Option<Vec<u8>>> = thread::scope(|scope| {
         let (first, rest) = strips.split_first()?;
@@ -99,9 +101,13 @@ pub(crate) fn decode(
     })?;
     let channels = usize::from(header.components);
     let height = scaled(layout.height, scale);
-    let mut pixels = Vec::with_capacity(width * height * channels);
+    // The strips join onto the first strip's buffer, not a fresh one the size of the whole.
+    let mut parts = parts.into_iter();
+    let mut pixels = parts.next().flatten()?;
     for part in parts {
-        pixels.extend_from_slice(&part?);
+        let part = part?;
+        pixels.reserve_exact(part.len());
+        pixels.extend_from_slice(&part);
     }
     (pixels.len() == width * height * channels).then_some(Raster {
         width: width as u32,
