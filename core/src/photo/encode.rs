@@ -203,27 +203,15 @@ impl ImageBuffer for Pixels<'_> {
 }
 
 /// One row of RGB to the Y, Cb and Cr planes (the JFIF matrix, jpeg-encoder's fixed-point
-/// `rgb_to_ycbcr`); on x86_64 with AVX2 the same loop compiled for it, as the encoder's own
-/// AVX2 path does. aarch64 vectorises it with its NEON baseline.
+/// `rgb_to_ycbcr`); on x86_64 groups of eight pixels through SSE2 (`ycbcr_sse2`, same
+/// arithmetic), the rest one by one.
 fn to_ycbcr(rgb: &[u8], luma: &mut [u8], blue: &mut [u8], red: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above); the function is otherwise safe code.
-        unsafe { to_ycbcr_avx2(rgb, luma, blue, red) };
-        return;
-    }
-    to_ycbcr_body(rgb, luma, blue, red);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn to_ycbcr_avx2(rgb: &[u8], luma: &mut [u8], blue: &mut [u8], red: &mut [u8]) {
-    to_ycbcr_body(rgb, luma, blue, red);
-}
-
-#[inline(always)]
-fn to_ycbcr_body(rgb: &[u8], luma: &mut [u8], blue: &mut [u8], red: &mut [u8]) {
-    let pixels = rgb.chunks_exact(3).zip(luma).zip(blue).zip(red);
+    // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
+    let done = unsafe { super::ycbcr_sse2::to_ycbcr(rgb, luma, blue, red) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    let pixels = rgb.chunks_exact(3).zip(luma).zip(blue).zip(red).skip(done);
     for (((px, l), b), r) in pixels {
         (*l, *b, *r) = rgb_to_ycbcr(px[0], px[1], px[2]);
     }

@@ -32,6 +32,8 @@ mod raster;
 mod resample_sse2;
 mod store;
 mod webp;
+#[cfg(target_arch = "x86_64")]
+mod ycbcr_sse2;
 
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod fixtures;
