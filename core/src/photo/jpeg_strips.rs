@@ -209,8 +209,8 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
     };
     let mcus_per_row = width.div_ceil(mcu_width);
     let mcu_rows = height.div_ceil(mcu_height);
-    let (restarts, scan_end) = restart_markers(bytes, scan_start)?;
     let intervals = (mcus_per_row * mcu_rows).div_ceil(restart_interval);
+    let (restarts, scan_end) = restart_markers(bytes, scan_start, intervals - 1)?;
     (restarts.len() + 1 == intervals).then_some(Layout {
         height_at,
         width,
@@ -226,9 +226,10 @@ fn layout(bytes: &[u8]) -> Option<Layout> {
 }
 
 /// Offsets of the RST markers from `start` up to the end-of-image marker, and that marker's
-/// offset. `None` when the markers are out of sequence or the scan ends in anything but EOI.
-fn restart_markers(bytes: &[u8], start: usize) -> Option<(Vec<usize>, usize)> {
-    let mut restarts = Vec::new();
+/// offset. `None` when the markers are out of sequence, more than `expected` (a hostile file
+/// cannot make the list outgrow what its frame needs), or the scan ends in anything but EOI.
+fn restart_markers(bytes: &[u8], start: usize, expected: usize) -> Option<(Vec<usize>, usize)> {
+    let mut restarts = Vec::with_capacity(expected.min(bytes.len() / 2));
     let mut at = start;
     loop {
         at += bytes.get(at..)?.iter().position(|&b| b == 0xFF)?;
@@ -236,7 +237,7 @@ fn restart_markers(bytes: &[u8], start: usize) -> Option<(Vec<usize>, usize)> {
             0x00 => at += 2, // a stuffed 0xFF data byte
             0xFF => at += 1, // fill
             n @ 0xD0..=0xD7 => {
-                if usize::from(n - 0xD0) != restarts.len() % 8 {
+                if usize::from(n - 0xD0) != restarts.len() % 8 || restarts.len() == expected {
                     return None;
                 }
                 restarts.push(at);
@@ -431,6 +432,10 @@ mod tests {
         let mut taller = marked.clone();
         taller[sof + 5..sof + 7].copy_from_slice(&1200u16.to_be_bytes());
         assert!(decode(&taller, &header, 300, 2).is_none());
+        // More markers than the frame has intervals: refused while scanning.
+        let mut shorter = marked.clone();
+        shorter[sof + 5..sof + 7].copy_from_slice(&300u16.to_be_bytes());
+        assert!(decode(&shorter, &header, 300, 2).is_none());
         for end in (0..marked.len()).step_by(997) {
             let _ = decode(&marked[..end], &header, 300, 2);
         }

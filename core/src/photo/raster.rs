@@ -1,13 +1,14 @@
 //! The in-memory image between decoder and encoder (8-bit gray or RGB, rows packed) and the
 //! one resampling step: a separable Lanczos3 convolution written for exactly these two pixel
 //! types. A general resizer crate instantiated every pixel type x filter x SIMD variant
-//! (2.7 MB of the mobile library, docs/size.md); these loops are plain integer arithmetic the
-//! compiler vectorises (NEON on phones, SSE2 on x86_64).
+//! (2.7 MB of the mobile library, docs/size.md); these loops are plain integer arithmetic,
+//! with SSE2 versions on x86_64 (`resample_sse2`: the release build does not vectorise loops,
+//! decision 0064).
 //!
 //! One output row at a time: the source rows under the vertical kernel are combined into one
-//! full-width row (contiguous, same weight across the row: the vectorisable part), then that
-//! row is filtered horizontally. The only buffers are one row of accumulators and one row of
-//! pixels, so resampling adds next to nothing to peak memory.
+//! full-width row (contiguous, same weight across the row), then that row is filtered
+//! horizontally. The only buffer is one row of pixels, so resampling adds next to nothing to
+//! peak memory.
 
 use super::PhotoError;
 
