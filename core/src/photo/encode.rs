@@ -269,22 +269,12 @@ mod tests {
         }
     }
 
+    /// Gradients with hard-edged blocks: chroma subsampling and the splice both show.
     fn photo_like(width: u32, height: u32, channels: u8) -> Raster {
-        let mut pixels = Vec::new();
-        for y in 0..height {
-            for x in 0..width {
-                let edge = if (x / 29 + y / 17) % 2 == 0 { 70 } else { 0 };
-                for c in 0..u32::from(channels) {
-                    pixels.push(((x * 2 + y * (c + 1) + edge) % 256) as u8);
-                }
-            }
-        }
-        Raster {
-            width,
-            height,
-            channels,
-            pixels,
-        }
+        Raster::from_fn(width, height, channels, |x, y, c| {
+            let edge = if (x / 29 + y / 17) % 2 == 0 { 70 } else { 0 };
+            ((x * 2 + y * (u32::from(c) + 1) + edge) % 256) as u8
+        })
     }
 
     #[test]

@@ -248,6 +248,30 @@ fn resample_band(
 }
 
 impl Raster {
+    /// A test image whose sample at (x, y, channel) is `f(x, y, channel)`.
+    #[cfg(test)]
+    pub(crate) fn from_fn(
+        width: u32,
+        height: u32,
+        channels: u8,
+        f: impl Fn(u32, u32, u8) -> u8,
+    ) -> Raster {
+        let mut pixels = Vec::new();
+        for y in 0..height {
+            for x in 0..width {
+                for c in 0..channels {
+                    pixels.push(f(x, y, c));
+                }
+            }
+        }
+        Raster {
+            width,
+            height,
+            channels,
+            pixels,
+        }
+    }
+
     /// Resamples to fit within `max_edge` (Lanczos3); returns `self` when it already fits.
     pub fn fit(self, max_edge: u32) -> Result<Raster, PhotoError> {
         let (w, h) = fit_within(self.width, self.height, max_edge);
@@ -330,20 +354,7 @@ mod tests {
     }
 
     fn raster(width: u32, height: u32, channels: u8, f: impl Fn(u32, u32, u8) -> u8) -> Raster {
-        let mut pixels = Vec::new();
-        for y in 0..height {
-            for x in 0..width {
-                for c in 0..channels {
-                    pixels.push(f(x, y, c));
-                }
-            }
-        }
-        Raster {
-            width,
-            height,
-            channels,
-            pixels,
-        }
+        Raster::from_fn(width, height, channels, f)
     }
 
     #[test]
