@@ -396,6 +396,43 @@ mod tests {
     }
 
     #[test]
+    fn damaged_files_split_only_into_what_the_whole_decode_gives() {
+        // Differential: whenever the strips succeed on a damaged file, the whole decoder must
+        // succeed too, with the same pixels; otherwise the file is left to it. Never a panic.
+        use rand::{Rng, SeedableRng};
+        let marked = jpeg_with_restarts(400, 520, 25, false);
+        let header = read_header(&mut &marked[..]).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+        let mut split = 0;
+        for _ in 0..300 {
+            let mut bytes = marked.clone();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..bytes.len());
+                match rng.random_range(0..3) {
+                    0 => bytes[at] ^= 1 << rng.random_range(0..8),
+                    1 => bytes[at] = 0xFF,
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            if let Some(strips) = decode(&bytes, &header, 200, 2) {
+                split += 1;
+                let whole = decode::jpeg(JpegSource::Memory(&bytes), &header, 200)
+                    .expect("the strips decoded a file the whole decoder refuses");
+                assert!(
+                    strips.pixels == whole.pixels,
+                    "strips and whole decode differ"
+                );
+            }
+        }
+        assert!(
+            split > 0,
+            "no damaged file was split: the check checked nothing"
+        );
+    }
+
+    #[test]
     fn files_that_do_not_fit_the_plan_are_left_to_the_whole_decode() {
         let plain = jpeg_with_restarts(600, 600, 0, false);
         let header = read_header(&mut &plain[..]).unwrap();
