@@ -29,7 +29,11 @@ mod orient;
 mod phash;
 mod raster;
 #[cfg(target_arch = "x86_64")]
+mod resample_avx2;
+#[cfg(target_arch = "x86_64")]
 mod resample_sse2;
+#[cfg(feature = "test-fixtures")]
+pub mod stages;
 mod store;
 mod webp;
 #[cfg(target_arch = "x86_64")]

@@ -72,9 +72,30 @@ struct Kernel {
     /// `taps` weights per output position (zero-padded where the window was clipped).
     weights: Vec<i16>,
     taps: usize,
-    /// The weights packed in pairs for the SSE2 horizontal pass.
+    /// The weights re-packed for the x86_64 horizontal pass this CPU runs.
     #[cfg(target_arch = "x86_64")]
-    pairs: Vec<i32>,
+    packed: Packed,
+}
+
+/// A kernel's weights laid out for one of the x86_64 horizontal passes, chosen once per kernel.
+#[cfg(target_arch = "x86_64")]
+enum Packed {
+    /// In pairs, for [`super::resample_sse2::horizontal_rgb`].
+    Sse2(Vec<i32>),
+    /// In groups of four, for [`super::resample_avx2::horizontal_rgb`]: only built where
+    /// the CPU has AVX2.
+    Avx2(Vec<[i32; 8]>),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Packed {
+    fn for_this_cpu(weights: &[i16], taps: usize) -> Packed {
+        if super::resample_avx2::available() {
+            Packed::Avx2(super::resample_avx2::quad_weights(weights, taps))
+        } else {
+            Packed::Sse2(super::resample_sse2::pair_weights(weights, taps))
+        }
+    }
 }
 
 impl Kernel {
@@ -137,10 +158,18 @@ impl Kernel {
         Kernel {
             starts,
             #[cfg(target_arch = "x86_64")]
-            pairs: super::resample_sse2::pair_weights(&weights, taps),
+            packed: Packed::for_this_cpu(&weights, taps),
             weights,
             taps,
         }
+    }
+
+    /// Whether this kernel was packed for AVX2 (so the CPU has it).
+    fn avx2(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return matches!(self.packed, Packed::Avx2(_));
+        #[cfg(not(target_arch = "x86_64"))]
+        false
     }
 
     fn at(&self, i: usize) -> (usize, &[i16]) {
@@ -156,14 +185,29 @@ pub(super) fn clamp_u8(acc: i32) -> u8 {
 }
 
 /// One output row of the vertical pass: `weights.len()` source rows (starting at `first`)
-/// weighted and summed, then rounded into `out`. On x86_64 whole blocks of 16 bytes go through
-/// SSE2 ([`super::resample_sse2`]); the rest, and every byte elsewhere, through the scalar loop.
-fn vertical(src: &[u8], stride: usize, first: usize, weights: &[i16], out: &mut [u8]) {
+/// weighted and summed, then rounded into `out`. On x86_64 whole blocks go through AVX2 (32
+/// bytes, with `avx2`, which only a kernel packed for AVX2 passes) and SSE2 (16 bytes:
+/// [`super::resample_avx2`], [`super::resample_sse2`]); the rest, and every byte elsewhere,
+/// through the scalar loop.
+fn vertical(src: &[u8], stride: usize, first: usize, weights: &[i16], avx2: bool, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
-    let done = unsafe { super::resample_sse2::vertical(src, stride, first, weights, out) };
+    let done = {
+        let wide = if avx2 {
+            // SAFETY: `avx2` is only true for a kernel packed on a CPU that has AVX2.
+            unsafe { super::resample_avx2::vertical(src, stride, first, weights, out) }
+        } else {
+            0
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
+        wide + unsafe {
+            super::resample_sse2::vertical(&src[wide..], stride, first, weights, &mut out[wide..])
+        }
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let done = 0;
+    let done = {
+        let _ = avx2;
+        0
+    };
     for (x, o) in out.iter_mut().enumerate().skip(done) {
         let mut sum = 0i32;
         for (k, &w) in weights.iter().enumerate() {
@@ -185,13 +229,21 @@ fn horizontal_gray(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
     }
 }
 
-/// The horizontal pass over one row of RGB pixels; on x86_64 through SSE2
-/// ([`super::resample_sse2`]), which needs `row` to hold 16 bytes past its last pixel.
+/// The horizontal pass over one row of RGB pixels; on x86_64 through AVX2 or SSE2
+/// ([`super::resample_avx2`], [`super::resample_sse2`]), which need `row` to hold 16 bytes
+/// past its last pixel.
 fn horizontal_rgb(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
-    let done =
-        unsafe { super::resample_sse2::horizontal_rgb(row, &kernel.starts, &kernel.pairs, out) };
+    let done = match &kernel.packed {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the function is otherwise safe code.
+        Packed::Sse2(pairs) => unsafe {
+            super::resample_sse2::horizontal_rgb(row, &kernel.starts, pairs, out)
+        },
+        // SAFETY: `Packed::Avx2` is only built where the CPU has AVX2.
+        Packed::Avx2(quads) => unsafe {
+            super::resample_avx2::horizontal_rgb(row, &kernel.starts, quads, out)
+        },
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
     for (x, px) in out.chunks_exact_mut(3).enumerate().skip(done) {
@@ -239,7 +291,14 @@ fn resample_band(
     let row_bytes = cols.starts.len() * channels;
     for (y, out) in band.chunks_exact_mut(row_bytes).enumerate() {
         let (first, weights) = rows.at(first_row + y);
-        vertical(src, stride, first, weights, &mut line[..stride]);
+        vertical(
+            src,
+            stride,
+            first,
+            weights,
+            rows.avx2(),
+            &mut line[..stride],
+        );
         match channels {
             1 => horizontal_gray(&line, cols, out),
             _ => horizontal_rgb(&line, cols, out),
@@ -471,6 +530,88 @@ mod tests {
                 fast.pixels == naive(&src, dw as usize, dh as usize),
                 "{sw}x{sh}x{c} -> {dw}x{dh}"
             );
+        }
+    }
+
+    /// The vertical pass gives the scalar sums with and without AVX2 (where the CPU has it),
+    /// for rows whose length leaves remainders after 32- and 16-byte blocks.
+    #[test]
+    fn vertical_pass_matches_the_scalar_sums_with_and_without_avx2() {
+        for (src_rows, dst_rows, stride) in [(1512, 1200, 6048), (1224, 1200, 4899), (40, 8, 47)] {
+            let kernel = Kernel::new(src_rows, dst_rows);
+            let src: Vec<u8> = (0..src_rows * stride)
+                .map(|i| [0u8, 255, 3, 250, 128, 255, 0][(i * 11 + i / stride) % 7])
+                .collect();
+            for y in [0, dst_rows / 2, dst_rows - 1] {
+                let (first, weights) = kernel.at(y);
+                let expected: Vec<u8> = (0..stride)
+                    .map(|x| {
+                        clamp_u8(weights.iter().enumerate().fold(0, |sum, (k, &w)| {
+                            sum + i32::from(w) * i32::from(src[(first + k) * stride + x])
+                        }))
+                    })
+                    .collect();
+                for avx2 in [false, kernel.avx2()] {
+                    let mut out = vec![0u8; stride];
+                    vertical(&src, stride, first, weights, avx2, &mut out);
+                    assert!(
+                        out == expected,
+                        "avx2 {avx2}, {src_rows} -> {dst_rows}, row {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Whatever this CPU picks, both x86_64 horizontal passes give the scalar loop's bytes.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn both_x86_horizontal_passes_match_the_scalar_loop() {
+        let noisy = |i: usize| [0u8, 255, 7, 255, 128, 0, 250, 1, 255][(i * 7 + i / 5) % 9];
+        for (src, dst) in [
+            (2016, 1600),
+            (1632, 1600),
+            (2304, 1600),
+            (1600, 320),
+            (37, 5),
+            (9, 8),
+        ] {
+            let kernel = Kernel::new(src, dst);
+            let mut row: Vec<u8> = (0..src * 3).map(noisy).collect();
+            let mut expected = vec![0u8; dst * 3];
+            for (x, px) in expected.chunks_exact_mut(3).enumerate() {
+                let (first, weights) = kernel.at(x);
+                for (c, o) in px.iter_mut().enumerate() {
+                    let sum: i32 = weights
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &w)| i32::from(w) * i32::from(row[(first + k) * 3 + c]))
+                        .sum();
+                    *o = clamp_u8(sum);
+                }
+            }
+            row.extend([0xAB; 16]); // the padding the passes may read, never use
+            let pairs = super::super::resample_sse2::pair_weights(&kernel.weights, kernel.taps);
+            let mut sse2 = vec![0u8; dst * 3];
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            let done = unsafe {
+                super::super::resample_sse2::horizontal_rgb(&row, &kernel.starts, &pairs, &mut sse2)
+            };
+            assert_eq!((done, &sse2), (dst, &expected), "SSE2, {src} -> {dst}");
+            if super::super::resample_avx2::available() {
+                let quads = super::super::resample_avx2::quad_weights(&kernel.weights, kernel.taps);
+                let mut avx2 = vec![0u8; dst * 3];
+                // SAFETY: checked just above that this CPU has AVX2.
+                let done = unsafe {
+                    super::super::resample_avx2::horizontal_rgb(
+                        &row,
+                        &kernel.starts,
+                        &quads,
+                        &mut avx2,
+                    )
+                };
+                assert_eq!((done, &avx2), (dst, &expected), "AVX2, {src} -> {dst}");
+            }
         }
     }
 

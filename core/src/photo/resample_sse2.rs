@@ -10,9 +10,9 @@
 //! products, same sums, same rounding and clamping), so the output is byte-identical.
 
 use std::arch::x86_64::{
-    __m128i, _mm_add_epi32, _mm_cvtsi64_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
+    __m128i, _mm_add_epi32, _mm_cvtsi32_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
     _mm_packs_epi32, _mm_packus_epi16, _mm_set1_epi32, _mm_setzero_si128, _mm_srai_epi32,
-    _mm_srli_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+    _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
 };
 
 use super::raster::{PRECISION, ROUND};
@@ -37,7 +37,7 @@ fn weight_pair(first: i16, second: i16) -> __m128i {
 /// Four 32-bit sums rounded, shifted and clamped like `clamp_u8`, as `packus` lays them out.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn round(acc: __m128i) -> __m128i {
+pub(super) fn round(acc: __m128i) -> __m128i {
     _mm_srai_epi32::<{ PRECISION as i32 }>(_mm_add_epi32(acc, _mm_set1_epi32(ROUND)))
 }
 
@@ -91,12 +91,12 @@ pub(super) fn vertical(
     done
 }
 
-/// Eight bytes at `at` in the low half, or `None` past the end.
+/// Four bytes at `at` in the low lane, or `None` past the end.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn load8(bytes: &[u8], at: usize) -> Option<__m128i> {
-    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
-    Some(_mm_cvtsi64_si128(i64::from_le_bytes(*chunk)))
+fn load4(bytes: &[u8], at: usize) -> Option<__m128i> {
+    let chunk = bytes.get(at..)?.first_chunk::<4>()?;
+    Some(_mm_cvtsi32_si128(i32::from_le_bytes(*chunk)))
 }
 
 /// A kernel's weights as `pmaddwd` pairs them: for every output position, `taps.div_ceil(2)`
@@ -131,10 +131,10 @@ pub(super) fn horizontal_rgb(row: &[u8], starts: &[usize], pairs: &[i32], out: &
         };
         let mut acc = zero;
         for (pair, &w) in weights.iter().enumerate() {
-            let Some(a) = load8(window, pair * 6) else {
+            let (Some(a), Some(b)) = (load4(window, pair * 6), load4(window, pair * 6 + 3)) else {
                 return x;
             };
-            let both = _mm_unpacklo_epi8(a, _mm_srli_si128::<3>(a));
+            let both = _mm_unpacklo_epi8(a, b);
             let lane = _mm_unpacklo_epi8(both, zero);
             acc = _mm_add_epi32(acc, _mm_madd_epi16(lane, _mm_set1_epi32(w)));
         }
