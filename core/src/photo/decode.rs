@@ -27,28 +27,65 @@ pub(crate) enum JpegSource<'a> {
     File(BufReader<File>),
     /// A JPEG assembled from parts without copying them: one strip of a restart-marked
     /// photo (`jpeg_strips`).
-    Strip {
-        /// The header segments.
-        head: &'a [u8],
-        /// Entropy-coded data.
-        body: &'a [u8],
-        /// The end-of-image marker.
-        tail: &'a [u8],
-    },
+    Strip(Parts<'a>),
 }
 
-/// The part of a strip reads come from: the first not yet read to its end.
-fn strip_part<'s, 'a>(
-    head: &'s mut &'a [u8],
-    body: &'s mut &'a [u8],
-    tail: &'s mut &'a [u8],
-) -> &'s mut &'a [u8] {
-    if !head.is_empty() {
-        head
-    } else if !body.is_empty() {
-        body
-    } else {
-        tail
+impl<'a> JpegSource<'a> {
+    /// A strip: its header segments, entropy-coded data and end-of-image marker, read in turn.
+    pub(crate) fn strip(head: &'a [u8], body: &'a [u8], tail: &'a [u8]) -> JpegSource<'a> {
+        JpegSource::Strip(Parts {
+            current: head,
+            queued: [body, tail],
+        })
+    }
+}
+
+/// Consecutive slices read as one. The decoder pulls its entropy-coded data a byte at a
+/// time, so the common case (the bytes asked for are all in the current slice) is a slice
+/// read; only the step to the next slice goes the long way.
+pub(crate) struct Parts<'a> {
+    current: &'a [u8],
+    /// The slices after `current`, in order; an emptied one stays as `&[]`.
+    queued: [&'a [u8]; 2],
+}
+
+impl Parts<'_> {
+    /// Moves on to the next slice that has bytes left; false when all are read.
+    fn next_part(&mut self) -> bool {
+        while self.current.is_empty() {
+            match self.queued.iter_mut().find(|part| !part.is_empty()) {
+                Some(part) => self.current = std::mem::take(part),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl Read for Parts<'_> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.current.is_empty() && !self.next_part() {
+            return Ok(0);
+        }
+        self.current.read(buf)
+    }
+
+    #[inline]
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        if let Some((bytes, rest)) = self.current.split_at_checked(buf.len()) {
+            buf.copy_from_slice(bytes);
+            self.current = rest;
+            return Ok(());
+        }
+        let mut rest = buf;
+        while !rest.is_empty() {
+            match self.read(rest)? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => rest = &mut rest[n..],
+            }
+        }
+        Ok(())
     }
 }
 
@@ -58,7 +95,7 @@ impl Read for JpegSource<'_> {
         match self {
             Self::Memory(bytes) => bytes.read(buf),
             Self::File(file) => file.read(buf),
-            Self::Strip { head, body, tail } => strip_part(head, body, tail).read(buf),
+            Self::Strip(parts) => parts.read(buf),
         }
     }
 
@@ -67,16 +104,7 @@ impl Read for JpegSource<'_> {
         match self {
             Self::Memory(bytes) => bytes.read_exact(buf),
             Self::File(file) => file.read_exact(buf),
-            Self::Strip { .. } => {
-                let mut rest = buf;
-                while !rest.is_empty() {
-                    match self.read(rest)? {
-                        0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                        n => rest = &mut rest[n..],
-                    }
-                }
-                Ok(())
-            }
+            Self::Strip(parts) => parts.read_exact(buf),
         }
     }
 }
@@ -373,6 +401,33 @@ impl BoxReducer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_strip_reads_as_its_parts_joined_whatever_the_read_sizes() {
+        let (head, body, tail): (&[u8], &[u8], &[u8]) = (b"header", b"entropy-coded", b"\xFF\xD9");
+        let joined = [head, body, tail].concat();
+        for chunk in [1, 2, 5, 7, 21] {
+            // Whole chunks through `read_exact` (across the seams), the rest through `read`.
+            let mut source = JpegSource::strip(head, body, tail);
+            let mut got = vec![0u8; joined.len() / chunk * chunk];
+            for piece in got.chunks_exact_mut(chunk) {
+                source.read_exact(piece).unwrap();
+            }
+            source.read_to_end(&mut got).unwrap();
+            assert_eq!(got, joined, "chunk {chunk}");
+            assert!(
+                source.read_exact(&mut [0]).is_err(),
+                "nothing after the end"
+            );
+        }
+        // Empty parts are skipped; a read past everything says so.
+        let mut source = JpegSource::strip(b"", b"", b"ab");
+        let mut three = [0u8; 3];
+        assert!(source.read_exact(&mut three).is_err());
+        let mut source = JpegSource::strip(b"", b"", b"ab");
+        assert_eq!(source.read(&mut three).unwrap(), 2);
+        assert_eq!(source.read(&mut three).unwrap(), 0);
+    }
 
     #[test]
     fn box_reducer_averages_partial_edge_boxes_and_flattens_alpha() {

@@ -71,11 +71,7 @@ pub(crate) fn decode(
     let width = scaled(layout.width, scale);
     let out_rows_per_mcu = layout.mcu_height * scale / 8;
     let decode_one = |strip: &Strip<'_>| -> Option<Vec<u8>> {
-        let source = JpegSource::Strip {
-            head: &strip.head,
-            body: strip.body,
-            tail: &[0xFF, 0xD9],
-        };
+        let source = JpegSource::strip(&strip.head, strip.body, &[0xFF, 0xD9]);
         let raster = decode::jpeg_at_width(source, header, width).ok()?;
         let row_bytes = width * usize::from(raster.channels);
         if raster.width as usize != width {
