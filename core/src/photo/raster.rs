@@ -208,7 +208,44 @@ fn vertical(src: &[u8], stride: usize, first: usize, weights: &[i16], avx2: bool
         let _ = avx2;
         0
     };
-    for (x, o) in out.iter_mut().enumerate().skip(done) {
+    vertical_plain(src, stride, first, weights, out, done);
+}
+
+/// Columns the plain vertical pass sums at once: one slice per source row and block, so the
+/// inner loop is a run of multiply-adds without index arithmetic or bounds checks.
+const PLAIN_BLOCK: usize = 16;
+
+/// The vertical pass in plain Rust from byte `from` of `out` on: what targets without SIMD
+/// kernels here (arm64, for now) run for the whole row, and x86_64 for the last bytes.
+fn vertical_plain(
+    src: &[u8],
+    stride: usize,
+    first: usize,
+    weights: &[i16],
+    out: &mut [u8],
+    from: usize,
+) {
+    let Some(out) = out.get_mut(from..) else {
+        return;
+    };
+    let tail_from = from + out.len() / PLAIN_BLOCK * PLAIN_BLOCK;
+    let mut blocks = out.chunks_exact_mut(PLAIN_BLOCK);
+    for (b, block) in blocks.by_ref().enumerate() {
+        let x = from + b * PLAIN_BLOCK;
+        let mut acc = [0i32; PLAIN_BLOCK];
+        for (k, &w) in weights.iter().enumerate() {
+            let at = (first + k) * stride + x;
+            let w = i32::from(w);
+            for (a, &p) in acc.iter_mut().zip(&src[at..at + PLAIN_BLOCK]) {
+                *a += w * i32::from(p);
+            }
+        }
+        for (o, a) in block.iter_mut().zip(acc) {
+            *o = clamp_u8(a);
+        }
+    }
+    for (i, o) in blocks.into_remainder().iter_mut().enumerate() {
+        let x = tail_from + i;
         let mut sum = 0i32;
         for (k, &w) in weights.iter().enumerate() {
             sum += i32::from(w) * i32::from(src[(first + k) * stride + x]);
@@ -246,7 +283,13 @@ fn horizontal_rgb(row: &[u8], kernel: &Kernel, out: &mut [u8]) {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    for (x, px) in out.chunks_exact_mut(3).enumerate().skip(done) {
+    horizontal_rgb_plain(row, kernel, out, done);
+}
+
+/// The horizontal pass over RGB in plain Rust from output pixel `from` on: the whole row on
+/// targets without SIMD kernels here, the pixels the x86_64 kernels leave on x86_64.
+fn horizontal_rgb_plain(row: &[u8], kernel: &Kernel, out: &mut [u8], from: usize) {
+    for (x, px) in out.chunks_exact_mut(3).enumerate().skip(from) {
         let (first, weights) = kernel.at(x);
         let mut acc = [0i32; 3];
         for (&w, src) in weights.iter().zip(row[first * 3..].chunks_exact(3)) {
@@ -559,6 +602,16 @@ mod tests {
                         "avx2 {avx2}, {src_rows} -> {dst_rows}, row {y}"
                     );
                 }
+                // The plain loop alone (what arm64 runs), from the start and from an offset.
+                for from in [0, 5] {
+                    let mut out = expected.clone();
+                    out[from..].fill(0);
+                    vertical_plain(&src, stride, first, weights, &mut out, from);
+                    assert!(
+                        out == expected,
+                        "plain from {from}, {src_rows} -> {dst_rows}"
+                    );
+                }
             }
         }
     }
@@ -591,6 +644,9 @@ mod tests {
                 }
             }
             row.extend([0xAB; 16]); // the padding the passes may read, never use
+            let mut plain = vec![0u8; dst * 3];
+            horizontal_rgb_plain(&row, &kernel, &mut plain, 0);
+            assert_eq!(plain, expected, "plain, {src} -> {dst}");
             let pairs = super::super::resample_sse2::pair_weights(&kernel.weights, kernel.taps);
             let mut sse2 = vec![0u8; dst * 3];
             // SAFETY: SSE2 is part of the x86_64 baseline.
