@@ -50,13 +50,13 @@ fn main() {
         let (rw, rh) = resized.size();
         println!("{name}: decoded {dw}x{dh}, photo {rw}x{rh}");
         report("decode", runs, || {
-            size_of(expect(stages::decode_input(photo, &opts)))
+            pixel_count(expect(stages::decode_input(photo, &opts)))
         });
         report("resample", runs, || {
-            size_of(expect(stages::resize(&decoded, opts.max_edge)))
+            pixel_count(expect(stages::resize(&decoded, opts.max_edge)))
         });
         report("thumbnail", runs, || {
-            size_of(expect(stages::resize(&resized, opts.thumb_edge)))
+            pixel_count(expect(stages::resize(&resized, opts.thumb_edge)))
         });
         report("encode", runs, || {
             expect(stages::encode_jpeg(&resized, opts.quality)).len()
@@ -90,7 +90,7 @@ fn photos_in(dir: &Path) -> Vec<PathBuf> {
     photos
 }
 
-fn size_of(pixels: StagePixels) -> usize {
+fn pixel_count(pixels: StagePixels) -> usize {
     let (w, h) = pixels.size();
     w as usize * h as usize
 }

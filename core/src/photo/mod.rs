@@ -335,17 +335,23 @@ fn decode_upright(
     input: &Path,
     opts: &PhotoOptions,
 ) -> Result<(Raster, exif::ExifInfo), PhotoError> {
-    let max_edge = opts.max_edge.max(1);
-    let (file, format) = limits::open_input(input, opts)?;
-    let (decoded, icc, info) = match format {
-        Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
-        Format::Png => with_exif(decode::png(BufReader::new(file), max_edge, opts)?, opts),
-        Format::Webp => with_exif(webp::decode(BufReader::new(file), max_edge, opts)?, opts),
-    };
-    let mut resized = decoded.fit(max_edge)?;
+    let (decoded, icc, info) = decode_input(input, opts)?;
+    let mut resized = decoded.fit(opts.max_edge.max(1))?;
     // After resizing: the colour transform then touches at most max_edge² pixels.
     colour::to_srgb(&mut resized, icc.as_deref());
     Ok((orient::apply(resized, info.orientation), info))
+}
+
+/// Opens and decodes the input at the reduced size the resample needs (no larger than it
+/// must be for `opts.max_edge`), with its ICC profile and EXIF facts.
+fn decode_input(input: &Path, opts: &PhotoOptions) -> Result<Decoded, PhotoError> {
+    let max_edge = opts.max_edge.max(1);
+    let (file, format) = limits::open_input(input, opts)?;
+    Ok(match format {
+        Format::Jpeg => decode_jpeg(file, max_edge, opts)?,
+        Format::Png => with_exif(decode::png(BufReader::new(file), max_edge, opts)?, opts),
+        Format::Webp => with_exif(webp::decode(BufReader::new(file), max_edge, opts)?, opts),
+    })
 }
 
 /// Orientation, capture time and GPS from an EXIF (TIFF) block, if the image had one.

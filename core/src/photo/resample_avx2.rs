@@ -19,7 +19,7 @@ use std::arch::x86_64::{
 };
 
 use super::raster::{PRECISION, ROUND};
-use super::resample_sse2::round;
+use super::resample_sse2::{pack_taps, round, tap_pair};
 
 /// Whether this CPU runs [`horizontal_rgb`].
 pub(super) fn available() -> bool {
@@ -59,17 +59,11 @@ pub(super) fn vertical(
         let x = b * 32;
         let mut acc = [zero; 4];
         for (pair, w) in weights.chunks(2).enumerate() {
-            let row_a = (first + pair * 2) * stride + x;
-            // An odd last tap pairs with itself at weight zero.
-            let (row_b, w_b) = match w {
-                [_, w_b] => (row_a + stride, *w_b),
-                _ => (row_a, 0),
-            };
+            let (row_a, row_b, ws) = tap_pair(first, stride, x, pair, w);
             let (Some(a), Some(b)) = (load32(src, row_a), load32(src, row_b)) else {
                 break 'blocks;
             };
-            let pair = (u32::from(w_b as u16) << 16) | u32::from(w[0] as u16);
-            let ws = _mm256_set1_epi32(pair as i32);
+            let ws = _mm256_set1_epi32(ws);
             let lo = _mm256_unpacklo_epi8(a, b);
             let hi = _mm256_unpackhi_epi8(a, b);
             let lanes = [
@@ -96,16 +90,12 @@ pub(super) fn vertical(
 /// `taps.div_ceil(4)` groups, each the pair of taps 0-1 four times, then the pair 2-3 four
 /// times (the first tap of a pair in the low half; missing taps weigh zero).
 pub(super) fn quad_weights(weights: &[i16], taps: usize) -> Vec<[i32; 8]> {
-    let pair = |w: &[i16], i: usize| {
-        let first = w.get(i).copied().unwrap_or(0);
-        let second = w.get(i + 1).copied().unwrap_or(0);
-        ((u32::from(second as u16) << 16) | u32::from(first as u16)) as i32
-    };
     weights
         .chunks_exact(taps.max(1))
         .flat_map(|position| {
-            position.chunks(4).map(move |quad| {
-                let (low, high) = (pair(quad, 0), pair(quad, 2));
+            position.chunks(4).map(|quad| {
+                let (taps_01, taps_23) = quad.split_at(quad.len().min(2));
+                let (low, high) = (pack_taps(taps_01), pack_taps(taps_23));
                 [low, low, low, low, high, high, high, high]
             })
         })

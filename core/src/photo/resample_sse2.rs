@@ -10,9 +10,9 @@
 //! products, same sums, same rounding and clamping), so the output is byte-identical.
 
 use std::arch::x86_64::{
-    __m128i, _mm_add_epi32, _mm_cvtsi32_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
+    __m128i, _mm_add_epi32, _mm_cvtsi64_si128, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
     _mm_packs_epi32, _mm_packus_epi16, _mm_set1_epi32, _mm_setzero_si128, _mm_srai_epi32,
-    _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+    _mm_srli_si128, _mm_storeu_si128, _mm_unpackhi_epi8, _mm_unpacklo_epi8,
 };
 
 use super::raster::{PRECISION, ROUND};
@@ -26,12 +26,27 @@ fn load16(bytes: &[u8], at: usize) -> Option<__m128i> {
     Some(unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) })
 }
 
-/// Two taps' weights as `pmaddwd` pairs them: the first in the low half of every lane.
-#[inline]
-#[target_feature(enable = "sse2")]
-fn weight_pair(first: i16, second: i16) -> __m128i {
-    let pair = (u32::from(second as u16) << 16) | u32::from(first as u16);
-    _mm_set1_epi32(pair as i32)
+/// One or two taps' weights as one `pmaddwd` lane pairs them: the first in the low half, a
+/// missing second weighing zero.
+pub(super) fn pack_taps(w: &[i16]) -> i32 {
+    let first = w.first().copied().unwrap_or(0);
+    let second = w.get(1).copied().unwrap_or(0);
+    ((u32::from(second as u16) << 16) | u32::from(first as u16)) as i32
+}
+
+/// For pair `pair` of the vertical kernel's taps (`w`: its one or two weights) at column `x`:
+/// where the two source rows' bytes start, and the weights packed. An odd last tap pairs
+/// with its own row at weight zero.
+pub(super) fn tap_pair(
+    first: usize,
+    stride: usize,
+    x: usize,
+    pair: usize,
+    w: &[i16],
+) -> (usize, usize, i32) {
+    let row_a = (first + pair * 2) * stride + x;
+    let row_b = if w.len() == 2 { row_a + stride } else { row_a };
+    (row_a, row_b, pack_taps(w))
 }
 
 /// Four 32-bit sums rounded, shifted and clamped like `clamp_u8`, as `packus` lays them out.
@@ -58,17 +73,11 @@ pub(super) fn vertical(
         let x = b * 16;
         let mut acc = [zero; 4];
         for (pair, w) in weights.chunks(2).enumerate() {
-            let k = pair * 2;
-            let row_a = (first + k) * stride + x;
-            // An odd last tap pairs with itself at weight zero.
-            let (row_b, w_b) = match w {
-                [_, w_b] => (row_a + stride, *w_b),
-                _ => (row_a, 0),
-            };
+            let (row_a, row_b, ws) = tap_pair(first, stride, x, pair, w);
             let (Some(a), Some(b)) = (load16(src, row_a), load16(src, row_b)) else {
                 break 'blocks;
             };
-            let ws = weight_pair(w[0], w_b);
+            let ws = _mm_set1_epi32(ws);
             let lo = _mm_unpacklo_epi8(a, b);
             let hi = _mm_unpackhi_epi8(a, b);
             let lanes = [
@@ -91,24 +100,20 @@ pub(super) fn vertical(
     done
 }
 
-/// Four bytes at `at` in the low lane, or `None` past the end.
+/// Eight bytes at `at` in the low half, or `None` past the end.
 #[inline]
 #[target_feature(enable = "sse2")]
-fn load4(bytes: &[u8], at: usize) -> Option<__m128i> {
-    let chunk = bytes.get(at..)?.first_chunk::<4>()?;
-    Some(_mm_cvtsi32_si128(i32::from_le_bytes(*chunk)))
+fn load8(bytes: &[u8], at: usize) -> Option<__m128i> {
+    let chunk = bytes.get(at..)?.first_chunk::<8>()?;
+    Some(_mm_cvtsi64_si128(i64::from_le_bytes(*chunk)))
 }
 
 /// A kernel's weights as `pmaddwd` pairs them: for every output position, `taps.div_ceil(2)`
 /// pairs (the first tap in the low half; an odd last tap paired with zero).
 pub(super) fn pair_weights(weights: &[i16], taps: usize) -> Vec<i32> {
-    let pack = |w: &[i16]| {
-        let second = w.get(1).copied().unwrap_or(0);
-        ((u32::from(second as u16) << 16) | u32::from(w[0] as u16)) as i32
-    };
     weights
         .chunks_exact(taps.max(1))
-        .flat_map(|position| position.chunks(2).map(pack))
+        .flat_map(|position| position.chunks(2).map(pack_taps))
         .collect()
 }
 
@@ -131,10 +136,10 @@ pub(super) fn horizontal_rgb(row: &[u8], starts: &[usize], pairs: &[i32], out: &
         };
         let mut acc = zero;
         for (pair, &w) in weights.iter().enumerate() {
-            let (Some(a), Some(b)) = (load4(window, pair * 6), load4(window, pair * 6 + 3)) else {
+            let Some(a) = load8(window, pair * 6) else {
                 return x;
             };
-            let both = _mm_unpacklo_epi8(a, b);
+            let both = _mm_unpacklo_epi8(a, _mm_srli_si128::<3>(a));
             let lane = _mm_unpacklo_epi8(both, zero);
             acc = _mm_add_epi32(acc, _mm_madd_epi16(lane, _mm_set1_epi32(w)));
         }

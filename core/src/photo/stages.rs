@@ -1,12 +1,10 @@
 //! The pipeline's steps one at a time, so `benches/photo_stages.rs` can say what each costs
 //! (feature `test-fixtures`; not for production builds: [`super::process_file`] is the API).
 
-use std::io::BufReader;
 use std::path::Path;
 
-use super::limits::{self, Format};
 use super::raster::Raster;
-use super::{PhotoError, PhotoOptions, decode, decode_jpeg, encode, webp};
+use super::{PhotoError, PhotoOptions, encode};
 
 /// Pixels between two steps.
 pub struct StagePixels(Raster);
@@ -21,14 +19,7 @@ impl StagePixels {
 /// Step 3: the input decoded at the reduced size the pipeline asks for (DCT scaling for JPEG,
 /// strips on restart-marked files), before the resample.
 pub fn decode_input(input: &Path, opts: &PhotoOptions) -> Result<StagePixels, PhotoError> {
-    let max_edge = opts.max_edge.max(1);
-    let (file, format) = limits::open_input(input, opts)?;
-    let raster = match format {
-        Format::Jpeg => decode_jpeg(file, max_edge, opts)?.0,
-        Format::Png => decode::png(BufReader::new(file), max_edge, opts)?.0,
-        Format::Webp => webp::decode(BufReader::new(file), max_edge, opts)?.0,
-    };
-    Ok(StagePixels(raster))
+    super::decode_input(input, opts).map(|(raster, _icc, _exif)| StagePixels(raster))
 }
 
 /// Step 4: the Lanczos3 resample to fit within `max_edge`.
