@@ -385,11 +385,23 @@ describe('the desk', () => {
     assert.equal(await p.isVisible('#help-dialog'), false);
     await p.click('#f-reset');
     await p.locator('#list').focus();
+    // The detail pane renders after the key press: wait for it (the wait times out, and the
+    // test fails, if j/k do not move the selection).
+    const detailBecomes = (test, id) =>
+      p.waitForFunction(
+        ([test, id]) => {
+          const shown = document.querySelector('#detail .d-id')?.textContent;
+          return shown && (test === 'is' ? shown === id : shown !== id);
+        },
+        [test, id],
+      );
     await p.keyboard.press('j');
+    await detailBecomes('not', '');
     const first = await p.textContent('#detail .d-id');
     await p.keyboard.press('j');
-    assert.notEqual(await p.textContent('#detail .d-id'), first);
+    await detailBecomes('not', first);
     await p.keyboard.press('k');
+    await detailBecomes('is', first);
     assert.equal(await p.textContent('#detail .d-id'), first);
     await p.click('.top .lang-toggle');
     assert.equal(await p.textContent('.count.st-all .count-label'), 'All');
