@@ -5,7 +5,7 @@
 //! still down; then it comes up and they sync in batches; supervisors triage (accept, dispatch,
 //! merge a duplicate, reject, resolve, close); riders sync again and see the outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -418,6 +418,14 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     std::fs::create_dir_all(&devices_dir).map_err(io)?;
     let mut phones = Vec::new();
     let mut photo_seed = 0;
+    // Where each report stands in the story, so every run triages and verifies the same
+    // tickets: the server's ticket ids are a keyed permutation (random per district), and
+    // its clock stands still between the story's jumps, so neither orders them.
+    let mut filing_order = HashMap::<uuid::Uuid, usize>::new();
+    let mut filed = |id: uuid::Uuid| {
+        let next = filing_order.len();
+        filing_order.insert(id, next);
+    };
     let pothole = shared_pothole(args.reports_per_rider as usize);
     for (r, (name, _)) in riders.iter().enumerate() {
         let client = Client::open(ClientConfig {
@@ -437,7 +445,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
             } else {
                 None
             };
-            file(&client, s, lat, lon, photo.as_deref())?;
+            filed(file(&client, s, lat, lon, photo.as_deref())?);
             out.reports_filed += 1;
         }
         // Two riders photograph the same pothole, from a few steps apart and in different
@@ -450,7 +458,7 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
                 light: r as i32 * 10,
             };
             road_photo(&p, 4242, view, Some(&phone_camera(lat, lon)))?;
-            file(&client, &SAMPLES[0], lat, lon, Some(&p))?;
+            filed(file(&client, &SAMPLES[0], lat, lon, Some(&p))?);
             out.reports_filed += 1;
             out.photos_filed += 1;
         }
@@ -462,15 +470,15 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     let (lat, lon) = (pothole.0 + 0.0005, pothole.1);
     let mut mocked = fix(lat, lon);
     mocked.mock = true;
-    file_at(&phones[1], &SAMPLES[1], mocked, None)?;
+    filed(file_at(&phones[1], &SAMPLES[1], mocked, None)?);
     let reused = camera.join("IMG_0001.jpg");
     if reused.exists() {
-        file_at(
+        filed(file_at(
             &phones[1],
             &SAMPLES[0],
             fix(lat + 0.002, lon),
             Some(&reused),
-        )?;
+        )?);
         out.photos_filed += 1;
         out.reports_filed += 1;
     }
@@ -480,12 +488,12 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         ..phone_camera(lat + 0.02, lon)
     };
     synthetic_photo(&gallery, 900, Some(&last_week))?;
-    file_at(
+    filed(file_at(
         &phones[1],
         &SAMPLES[0],
         fix(lat - 0.002, lon),
         Some(&gallery),
-    )?;
+    )?);
     out.reports_filed += 2;
     out.photos_filed += 1;
     say(
@@ -560,17 +568,24 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
     say(format!("     signatures: {}", tally(&out.signatures)));
 
     // 5. Supervisors triage their grids' tickets.
+    let mut ticket_order = HashMap::<String, usize>::new();
     say("\n3. Supervisors triage their grids' tickets:".into());
     for (name, token) in [&sup_wang, &sup_chen] {
         let desk = device(&devices_dir, name)?;
         let ctx = context(&url, token)?;
         desk.refresh_worklist(&ctx, &TicketQuery::default())?;
-        let tickets = desk.worklist(&[TicketStatus::Submitted])?;
+        let mut tickets = desk.worklist(&[TicketStatus::Submitted])?;
+        tickets.sort_by_key(|t| filing_order.get(&t.report_id).copied());
+        for t in &tickets {
+            if let Some(&n) = filing_order.get(&t.report_id) {
+                ticket_order.insert(t.id.clone(), n);
+            }
+        }
         let mut notes = BTreeMap::<&str, u32>::new();
         // The same problem filed twice? The server ranks the open tickets around each one by
         // photo similarity, distance, category and time; one showing the same scene and filed
         // earlier survives, the later one is merged into it with its evidence.
-        let mut merged_away = std::collections::HashSet::new();
+        let mut merged_away = HashSet::new();
         for t in &tickets {
             if merged_away.contains(&t.id) {
                 continue;
@@ -716,7 +731,12 @@ pub fn run(args: DemoArgs, json: bool) -> Result<(), CliError> {
         phone.sync(&ctx, &SyncOptions::default(), None, &CancelToken::new())?;
         let mut tasks = phone.tasks()?;
         // Most recently resolved first: the tickets that went overdue were resolved last.
-        tasks.sort_by_key(|t| std::cmp::Reverse(t.resolved_at));
+        tasks.sort_by_key(|t| {
+            (
+                std::cmp::Reverse(t.resolved_at),
+                ticket_order.get(&t.ticket_id).copied(),
+            )
+        });
         let mut fixed = 0;
         let mut not_fixed = 0;
         for task in tasks.iter().take(4) {

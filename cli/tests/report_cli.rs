@@ -406,6 +406,39 @@ fn demo_runs_the_whole_story_end_to_end() {
 }
 
 #[test]
+fn the_demo_tells_the_same_story_every_run() {
+    // The server's ticket ids are random per district and its clock stands still between
+    // the story's jumps: the demo must not let either decide which tickets it triages.
+    let story = || {
+        let dir = tempfile::tempdir().unwrap();
+        let out = gridline(&[
+            "demo",
+            "--json",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--reports-per-rider",
+            "4",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v = json(&out);
+        let summary = v.as_object_mut().unwrap();
+        summary.remove("folder");
+        summary.remove("server");
+        v
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let a = s.spawn(story);
+        let b = s.spawn(story);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(first, second);
+}
+
+#[test]
 fn a_second_report_of_the_same_problem_is_flagged_as_nearby() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rider.db");
