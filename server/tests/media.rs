@@ -434,7 +434,9 @@ fn unfinished_uploads_count_against_a_quota_and_expire() {
     let quota = (first.len() + second.len() / 2) as u64;
     let h = Harness::start_with(|c| {
         c.uploads.pending_quota = quota;
-        c.uploads.expire_after = std::time::Duration::from_millis(300);
+        // Long enough that the first upload cannot expire before the second is refused on
+        // a loaded machine; the sweep below waits up to 10 s for it.
+        c.uploads.expire_after = std::time::Duration::from_secs(2);
         c.uploads.sweep_every = std::time::Duration::from_millis(100);
     });
     let li = h.user("li", Role::Rider, &[]);
