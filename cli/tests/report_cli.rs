@@ -319,8 +319,8 @@ fn catalog_json_has_kinds_categories_and_attributes() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("missing_manhole_cover"));
 }
 
-#[test]
-fn demo_runs_the_whole_story_end_to_end() {
+/// `gridline demo --json` in a fresh folder with `per_rider` reports per rider: its summary.
+fn demo_summary(per_rider: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let out = gridline(&[
         "demo",
@@ -328,14 +328,19 @@ fn demo_runs_the_whole_story_end_to_end() {
         "--dir",
         dir.path().to_str().unwrap(),
         "--reports-per-rider",
-        "8",
+        per_rider,
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v = json(&out);
+    json(&out)
+}
+
+#[test]
+fn demo_runs_the_whole_story_end_to_end() {
+    let v = demo_summary("8");
     let filed = v["reports_filed"].as_u64().unwrap();
     assert_eq!(
         filed,
@@ -410,21 +415,7 @@ fn the_demo_tells_the_same_story_every_run() {
     // The server's ticket ids are random per district and its clock stands still between
     // the story's jumps: the demo must not let either decide which tickets it triages.
     let story = || {
-        let dir = tempfile::tempdir().unwrap();
-        let out = gridline(&[
-            "demo",
-            "--json",
-            "--dir",
-            dir.path().to_str().unwrap(),
-            "--reports-per-rider",
-            "4",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut v = json(&out);
+        let mut v = demo_summary("4");
         let summary = v.as_object_mut().unwrap();
         summary.remove("folder");
         summary.remove("server");
