@@ -123,28 +123,18 @@ pub(crate) fn jpeg(
     } else {
         (u16::MAX, edge)
     };
-    jpeg_scaled(reader, header, request, IdctThreads::PerComponent)
+    jpeg_scaled(reader, header, request)
 }
 
 /// Decodes a JPEG at the largest DCT reduction that keeps its width at or above `width`: a
-/// strip of a photo, which must come out at the whole photo's scale whatever its height. All
-/// on the calling thread: the strips already run one per thread.
+/// strip of a photo, which must come out at the whole photo's scale whatever its height.
 pub(crate) fn jpeg_at_width(
     reader: JpegSource<'_>,
     header: &JpegHeader,
     width: usize,
 ) -> Result<Raster, PhotoError> {
     let width = u16::try_from(width.max(1)).unwrap_or(u16::MAX);
-    jpeg_scaled(reader, header, (width, u16::MAX), IdctThreads::None)
-}
-
-/// Where jpeg-decoder runs the IDCT and colour conversion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IdctThreads {
-    /// On a worker thread per component, beside the Huffman decoding (jpeg-decoder's default).
-    PerComponent,
-    /// On the calling thread (the patch in vendor/jpeg-decoder, decision 0066).
-    None,
+    jpeg_scaled(reader, header, (width, u16::MAX))
 }
 
 /// Decodes at the smallest DCT scale whose width or height reaches `request`'s.
@@ -152,10 +142,13 @@ fn jpeg_scaled(
     reader: JpegSource<'_>,
     header: &JpegHeader,
     request: (u16, u16),
-    threads: IdctThreads,
 ) -> Result<Raster, PhotoError> {
     let mut decoder = jpeg_decoder::Decoder::new(reader);
-    decoder.set_single_threaded(threads == IdctThreads::None);
+    // IDCT and colour conversion on this thread, not one worker thread per component fed
+    // through an unbounded queue (the patch in vendor/jpeg-decoder, decision 0066): with DCT
+    // scaling they are a small share, strips already decode one per thread, and the queue
+    // grows without bound when the workers fall behind.
+    decoder.set_single_threaded(true);
     // Without an Adobe segment, 4-channel data is plain (non-inverted) CMYK.
     let plain_cmyk = header.components == 4 && header.adobe_transform.is_none();
     if plain_cmyk {

@@ -22,7 +22,7 @@ use super::raster::Raster;
 
 /// Strips below this many MCU rows are not worth a thread.
 const MIN_STRIP_MCU_ROWS: usize = 8;
-/// Threads a decode may use at most (each also starts jpeg-decoder's IDCT workers).
+/// Threads a decode may use at most (each decodes on its own thread, decision 0066).
 const MAX_STRIPS: usize = 4;
 
 /// Where the parts of a baseline, single-scan, restart-marked JPEG are.

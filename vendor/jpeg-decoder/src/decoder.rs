@@ -158,8 +158,9 @@ impl<R: Read> Decoder<R> {
     }
 
     /// Gridline patch: with `true`, the IDCT and colour conversion run on the calling thread
-    /// instead of one worker thread per component. For callers that already decode several
-    /// parts of an image in parallel, where the extra threads only contend for the cores.
+    /// instead of one worker thread per component fed through an unbounded queue. For callers
+    /// that decode several parts of an image in parallel themselves, or that need memory
+    /// bounded when the workers would fall behind.
     pub fn set_single_threaded(&mut self, single_threaded: bool) {
         self.single_threaded = single_threaded;
     }
