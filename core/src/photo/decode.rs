@@ -435,6 +435,48 @@ mod tests {
     }
 
     #[test]
+    fn single_threaded_decodes_give_the_threaded_workers_pixels() {
+        // The patched jpeg-decoder (decision 0066) against its upstream worker, which it picks
+        // for output wider than 128 pixels: same pixels at every DCT scale and layout.
+        use crate::photo::fixtures::{self, JpegColor, JpegSpec};
+        let (width, height) = (720, 480);
+        let rgb = fixtures::scene(11, width, height);
+        for (sampling, color, progressive) in [
+            ((2, 2), JpegColor::Rgb, false),
+            ((2, 1), JpegColor::Rgb, false),
+            ((1, 1), JpegColor::Rgb, false),
+            ((2, 2), JpegColor::Gray, false),
+            ((2, 2), JpegColor::Rgb, true),
+        ] {
+            let spec = JpegSpec {
+                sampling,
+                color,
+                progressive,
+                ..Default::default()
+            };
+            let bytes = fixtures::jpeg(&rgb, width, height, &spec);
+            let header = super::super::jpeg_header::read_header(&mut &bytes[..]).unwrap();
+            for edge in [720, 360, 180] {
+                let ours = jpeg(JpegSource::Memory(&bytes), &header, edge).unwrap();
+                let mut upstream = jpeg_decoder::Decoder::new(&bytes[..]);
+                upstream.scale(edge as u16, u16::MAX).unwrap();
+                let pixels = upstream.decode().unwrap();
+                let info = upstream.info().unwrap();
+                let case = format!("{sampling:?} {color:?} progressive {progressive}, {edge} px");
+                assert!(
+                    u32::from(info.width) > 128,
+                    "{case}: upstream would not use threads"
+                );
+                assert_eq!(
+                    (ours.width, ours.height),
+                    (info.width.into(), info.height.into())
+                );
+                assert!(ours.pixels == pixels, "{case}: pixels differ");
+            }
+        }
+    }
+
+    #[test]
     fn box_reducer_averages_partial_edge_boxes_and_flattens_alpha() {
         // 3x3 RGBA, factor 2: boxes of 2x2, 1x2, 2x1, 1x1.
         let mut r = BoxReducer::new(3, 3, 2, ColorType::Rgba).unwrap();
